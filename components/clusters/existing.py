@@ -1,0 +1,79 @@
+"""KubeconfigCluster: adopt an existing cluster (kind, minikube, any context) from a kubeconfig."""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import yaml
+
+from stacks.config import KubeconfigClusterSpec
+
+
+@dataclass(frozen=True)
+class KubeconfigClusterArgs:
+    spec: KubeconfigClusterSpec
+
+
+def kubeconfig_path(explicit: str | None) -> Path:
+    """The kubeconfig file kubectl would use: explicit path, else the first $KUBECONFIG entry, else ~/.kube/config."""
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("KUBECONFIG", "")
+    first = next((p for p in env.split(os.pathsep) if p), None)
+    return Path(first).expanduser() if first else Path.home() / ".kube" / "config"
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    context: str
+    server: str
+    ca_data: str
+
+
+def _endpoint(document: dict[str, object], context: str | None) -> _Endpoint | None:
+    """Server and CA of `context` (default: current-context) in a parsed kubeconfig."""
+    name = context or document.get("current-context")
+    contexts = {c.get("name"): c.get("context", {}) for c in document.get("contexts") or []}  # type: ignore[union-attr]
+    clusters = {c.get("name"): c.get("cluster", {}) for c in document.get("clusters") or []}  # type: ignore[union-attr]
+    if not isinstance(name, str) or name not in contexts:
+        return None
+    cluster = clusters.get(contexts[name].get("cluster"), {})
+    ca = cluster.get("certificate-authority-data", "")
+    ca_file = cluster.get("certificate-authority")
+    if not ca and ca_file and Path(ca_file).is_file():
+        ca = base64.b64encode(Path(ca_file).read_bytes()).decode()
+    return _Endpoint(context=name, server=cluster.get("server", ""), ca_data=ca)
+
+
+class KubeconfigCluster(pulumi.ComponentResource):
+    """An existing cluster reached through a kubeconfig file and context.
+
+    Creates nothing in the cluster; it reads the kubeconfig so the mesh can address the API
+    server (multi-cluster remote secrets) and exposes the document as a secret Output.
+    A missing file is not an error here: the Kubernetes provider reports it when it connects,
+    and render-to-directory stacks never connect.
+    """
+
+    kubeconfig: pulumi.Output[str]
+    api_server: pulumi.Output[str]
+    ca_data: pulumi.Output[str]
+    cloud = "local"
+
+    def __init__(self, name: str, args: KubeconfigClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:clusters:KubeconfigCluster", name, None, opts)
+        spec = args.spec
+        self.network = spec.network_name
+        path = kubeconfig_path(spec.kubeconfig)
+        text = path.read_text() if spec.render_directory is None and path.is_file() else ""
+        document = yaml.safe_load(text) if text else {}
+        endpoint = _endpoint(document if isinstance(document, dict) else {}, spec.context)
+        self.kubeconfig_path = str(path) if spec.kubeconfig else None
+        self.context = spec.context
+        self.kubeconfig = pulumi.Output.secret(text)
+        self.api_server = pulumi.Output.from_input(endpoint.server if endpoint else "")
+        self.ca_data = pulumi.Output.from_input(endpoint.ca_data if endpoint else "")
+        self.register_outputs({"apiServer": self.api_server, "network": self.network})

@@ -1,0 +1,412 @@
+"""Typed stack configuration: the `meshgate:*` keys, parsed and validated before any resource.
+
+Shape, types and ranges are checked by the pydantic models below; the rules that span
+several keys (references, overlaps, scenario constraints) by `stacks.config_rules`.
+Every failure surfaces as one `ConfigError` whose message starts with the key path, e.g.
+``meshgate:clusters[1].vpcCidr overlaps meshgate:clusters[0].vpcCidr (10.10.0.0/16)``.
+All defaults live in this module.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from enum import Enum
+from typing import Annotated, Any, Literal, Mapping, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "meshgate"
+
+ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
+DEFAULT_ISTIO_VERSION = "1.24.2"
+DEFAULT_GATEWAY_API_VERSION = "v1.2.1"
+DEFAULT_KONG_CHART_VERSION = "0.17.0"
+DEFAULT_DEMO_IMAGE = "ghcr.io/mccutchen/go-httpbin:2.15.0"
+
+
+class ConfigError(Exception):
+    """Invalid stack configuration; `str(err)` is the one message shown to the user."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{key} {reason}")
+
+
+class Scenario(str, Enum):
+    """The four gateway architectures (DESIGN.md §1); 1–4 are accepted as aliases."""
+
+    EXTERNAL_GATEWAY = "external-gateway"
+    IN_CLUSTER_GATEWAY = "in-cluster-gateway"
+    IN_CLUSTER_GATEWAY_MESH = "in-cluster-gateway-mesh"
+    GATEWAY_API = "gateway-api"
+
+    @property
+    def number(self) -> int:
+        return list(Scenario).index(self) + 1
+
+
+_SCENARIO_ALIASES = {str(s.number): s.value for s in Scenario}
+
+
+def _scenario_alias(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str):
+        return _SCENARIO_ALIASES.get(value.strip(), value.strip())
+    return value
+
+
+def _dns_label(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
+        raise ValueError("must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters")
+    return value
+
+
+def _ipv4_cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as err:
+        raise ValueError(f"is not a valid IPv4 CIDR ({err})") from None
+    return str(net)
+
+
+def _routable_cidr(value: str) -> str:
+    value = _ipv4_cidr(value)
+    if ipaddress.IPv4Network(value).prefixlen == 0:
+        raise ValueError("must not be 0.0.0.0/0 (open to the whole internet)")
+    return value
+
+
+def _vpc_cidr(value: str) -> str:
+    value = _ipv4_cidr(value)
+    net = ipaddress.IPv4Network(value)
+    if not net.is_private:
+        raise ValueError("must be a private (RFC 1918) range")
+    if not 16 <= net.prefixlen <= 20:
+        raise ValueError("must be between /16 and /20 so subnets for nodes, pods and services fit")
+    return value
+
+
+def _api_path(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"/([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?", value):
+        raise ValueError("must be an absolute path prefix like /orders (no trailing slash, no wildcards)")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Cidr = Annotated[str, AfterValidator(_routable_cidr)]
+VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        strict=False,
+    )
+
+
+# ---------------------------------------------------------------- clusters
+
+
+class EksNodes(_Model):
+    """Managed node group sizing for an EKS cluster."""
+
+    instance_type: str = "m6i.large"
+    min: int = Field(2, ge=1, le=100)
+    max: int = Field(5, ge=1, le=100)
+    disk_size_gb: int = Field(50, ge=20, le=2000)
+
+
+class GkeNodes(_Model):
+    """Node pool sizing for a GKE cluster (per zone)."""
+
+    machine_type: str = "e2-standard-4"
+    min: int = Field(1, ge=1, le=100)
+    max: int = Field(3, ge=1, le=100)
+    disk_size_gb: int = Field(50, ge=20, le=2000)
+
+
+class _ClusterBase(_Model):
+    name: DnsLabel
+    network: DnsLabel | None = Field(None, description="Istio network name; default `<name>-net`")
+
+    @property
+    def network_name(self) -> str:
+        return self.network or f"{self.name}-net"
+
+
+class EksClusterSpec(_ClusterBase):
+    """An EKS cluster in its own VPC."""
+
+    kind: Literal["eks"]
+    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    vpc_cidr: VpcCidr
+    kubernetes_version: str = Field("1.31", pattern=r"^1\.\d{2}$")
+    availability_zones: int = Field(2, ge=2, le=3)
+    nodes: EksNodes = EksNodes()
+    endpoint_public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    admin_principal_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
+        default_factory=list
+    )
+
+
+class GkeClusterSpec(_ClusterBase):
+    """A regional, private GKE Standard cluster in its own VPC."""
+
+    kind: Literal["gke"]
+    project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
+    region: str = Field(pattern=r"^[a-z]+(-[a-z]+)+\d$")
+    vpc_cidr: VpcCidr
+    master_cidr: Cidr = "172.16.0.0/28"
+    master_authorized_networks: list[Cidr] = Field(default_factory=list)
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    nodes: GkeNodes = GkeNodes()
+
+
+class KubeconfigClusterSpec(_ClusterBase):
+    """An existing cluster adopted from a kubeconfig (kind, minikube, any context)."""
+
+    kind: Literal["kubeconfig"]
+    kubeconfig: str | None = Field(None, description="path; default $KUBECONFIG or ~/.kube/config")
+    context: str | None = Field(None, description="context name; default the current context")
+    render_directory: str | None = Field(
+        None, description="render manifests to this directory instead of applying them (GitOps, offline)"
+    )
+
+
+ClusterSpec = Annotated[Union[EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec], Field(discriminator="kind")]
+
+
+# ---------------------------------------------------------------- mesh
+
+
+class TracingSpec(_Model):
+    sampling_percent: float = Field(1.0, ge=0, le=100)
+    zipkin_address: str = "zipkin.istio-system:9411"
+
+
+class IstioSpec(_Model):
+    """How Istio is installed in every cluster."""
+
+    version: str = Field(DEFAULT_ISTIO_VERSION, pattern=r"^1\.\d+\.\d+$")
+    chart_repo: str = ISTIO_CHART_REPO
+    mesh_id: DnsLabel = "meshgate"
+    trust_domain: str = Field("cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    multicluster: bool = False
+    revision: DnsLabel | None = None
+    access_logs: bool = True
+    tracing: TracingSpec = TracingSpec()
+    install: bool = Field(True, description="false: Istio is already installed (managed Istio); skip the charts")
+
+
+# ---------------------------------------------------------------- gateways
+
+
+class GatewaySpec(_Model):
+    """The in-cluster API gateway (Kong, scenarios 2–3) and the Gateway API gateway (scenario 4)."""
+
+    kind: Literal["kong"] = "kong"
+    cluster: DnsLabel | None = Field(None, description="default: the first cluster")
+    namespace: DnsLabel = "meshgate-gateway"
+    replicas: int = Field(2, ge=1, le=50)
+    kong_chart_version: str = DEFAULT_KONG_CHART_VERSION
+    gateway_api_version: str = Field(DEFAULT_GATEWAY_API_VERSION, pattern=r"^v1\.\d+\.\d+$")
+    install_gateway_api_crds: bool = True
+
+
+class ExternalGatewaySpec(_Model):
+    """The cloud API gateway in front of the Istio ingress (scenario 1)."""
+
+    kind: Literal["aws-http-api", "gcp-api-gateway"]
+    region: str
+    project: str | None = None
+    cluster: DnsLabel | None = Field(None, description="aws: the EKS cluster whose VPC hosts the VPC link")
+
+
+class JwtSpec(_Model):
+    issuer: str = Field(min_length=1)
+    jwks_uri: str = Field(pattern=r"^https://")
+
+
+class BackendRef(_Model):
+    name: DnsLabel
+    namespace: DnsLabel
+    port: Port
+
+
+class ApiSpec(_Model):
+    """One entry of the API catalogue; every scenario turns it into a route."""
+
+    name: DnsLabel
+    path: Annotated[str, AfterValidator(_api_path)]
+    cluster: DnsLabel
+    service: BackendRef
+    auth: Literal["none", "jwt", "key"] = "none"
+    rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    jwt: JwtSpec | None = None
+
+
+class ServiceSpec(_Model):
+    """A demo workload for the APIs to reach."""
+
+    name: DnsLabel
+    namespace: DnsLabel
+    cluster: DnsLabel
+    port: Port = 8080
+    replicas: int = Field(2, ge=1, le=50)
+    image: str = Field(DEFAULT_DEMO_IMAGE, pattern=r"^[^:@\s]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$")
+
+
+# ---------------------------------------------------------------- the stack
+
+
+class StackConfig(_Model):
+    """Everything under the `meshgate:` namespace of a stack."""
+
+    scenario: Annotated[Scenario, BeforeValidator(_scenario_alias)]
+    clusters: list[ClusterSpec] = Field(min_length=1)
+    istio: IstioSpec = IstioSpec()
+    gateway: GatewaySpec = GatewaySpec()
+    external_gateway: ExternalGatewaySpec | None = None
+    apis: list[ApiSpec] = Field(default_factory=list)
+    services: list[ServiceSpec] = Field(default_factory=list)
+    jwt: JwtSpec | None = Field(None, description="default issuer/JWKS for APIs with auth: jwt")
+    protect: bool = False
+
+    def cluster(self, name: str) -> EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec:
+        return next(c for c in self.clusters if c.name == name)
+
+    @property
+    def gateway_cluster(self) -> str:
+        return self.gateway.cluster or self.clusters[0].name
+
+    @property
+    def clouds(self) -> set[str]:
+        return {c.kind for c in self.clusters}
+
+    def jwt_for(self, api: ApiSpec) -> JwtSpec:
+        jwt = api.jwt or self.jwt
+        assert jwt is not None, "validated by config_rules"
+        return jwt
+
+
+# ---------------------------------------------------------------- parsing
+
+_DISCRIMINATOR_TAGS = {"eks", "gke", "kubeconfig"}
+
+
+def key_path(loc: tuple[Any, ...]) -> str:
+    """Render a pydantic error location as a config key: ``meshgate:clusters[1].vpcCidr``."""
+    out = NAMESPACE
+    first = True
+    previous_was_index = False
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            previous_was_index = True
+            continue
+        if previous_was_index and part in _DISCRIMINATOR_TAGS:
+            previous_was_index = False
+            continue
+        if isinstance(part, str) and "[" in part:  # e.g. function-after[...] wrappers
+            continue
+        out += f":{part}" if first else f".{part}"
+        first = False
+        previous_was_index = False
+    return out
+
+
+def _reason(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    msg = str(error["msg"])
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known key (check the spelling; see README 'Configuration')"
+    if kind == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"must be one of {expected} or 1-4 (got {error.get('input')!r})"
+    if kind == "union_tag_invalid":
+        return f"kind must be one of 'eks', 'gke', 'kubeconfig' (got {error.get('ctx', {}).get('tag')!r})"
+    if kind == "union_tag_not_found":
+        return "needs a kind: 'eks', 'gke' or 'kubeconfig'"
+    if kind == "string_pattern_mismatch":
+        return f"has an invalid value {error.get('input')!r}"
+    if kind == "literal_error":
+        return f"must be {error.get('ctx', {}).get('expected')} (got {error.get('input')!r})"
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if msg.startswith("Input should be"):
+        msg = "must be" + msg[len("Input should be") :] + f" (got {error.get('input')!r})"
+    return f"{msg[0].lower()}{msg[1:]}" if msg else kind
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config to programs as JSON text; plain strings stay strings."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text[:1] in "[{" or text in ("true", "false", "null") or text.lstrip("-").isdigit():
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def parse_raw(raw: Mapping[str, Any]) -> StackConfig:
+    """Validate a mapping of config keys (``scenario`` or ``meshgate:scenario``) into a StackConfig.
+
+    Raises ConfigError with one message naming the offending key.
+    """
+    from stacks import config_rules
+
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if ":" in key:
+            namespace, _, short = key.partition(":")
+            if namespace != NAMESPACE:
+                continue
+        else:
+            short = key
+        values[short] = _decode(value)
+    try:
+        config = StackConfig.model_validate(values)
+    except ValidationError as err:
+        errors = sorted(err.errors(), key=lambda e: [str(p) for p in e["loc"]])
+        first = errors[0]
+        message = f"{_reason(first)}"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        raise ConfigError(key_path(tuple(first["loc"])), message) from None
+    config_rules.check(config)
+    return config
+
+
+def load() -> StackConfig:
+    """Read and validate the current stack's `meshgate:*` config from the Pulumi runtime."""
+    import pulumi.runtime.config as runtime_config
+
+    raw = dict(runtime_config.get_config_env())
+    raw.update(runtime_config.CONFIG.get())
+    return parse_raw({k: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")})

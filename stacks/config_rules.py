@@ -1,0 +1,149 @@
+"""Rules that span several config keys: references, uniqueness, overlaps, scenario constraints.
+
+Each rule raises `ConfigError` naming the key the user has to change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable, Sequence
+
+from stacks.config import (
+    ConfigError,
+    EksClusterSpec,
+    GkeClusterSpec,
+    Scenario,
+    StackConfig,
+)
+
+K = "meshgate"
+
+
+def check(config: StackConfig) -> None:
+    """Run every cross-key rule, in the order a user would fix them."""
+    _unique([c.name for c in config.clusters], f"{K}:clusters", "name")
+    _cidrs_do_not_overlap(config)
+    _cluster_references(config)
+    _unique([a.name for a in config.apis], f"{K}:apis", "name")
+    _unique([a.path for a in config.apis], f"{K}:apis", "path")
+    _unique([f"{s.cluster}/{s.namespace}/{s.name}" for s in config.services], f"{K}:services", "name")
+    _node_ranges(config)
+    _jwt(config)
+    _multicluster(config)
+    _scenario(config)
+
+
+def _unique(values: Sequence[str], list_key: str, field: str) -> None:
+    seen: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ConfigError(
+                f"{list_key}[{i}].{field}",
+                f"duplicates {list_key}[{seen[value]}].{field} ({value!r}); each must be unique",
+            )
+        seen[value] = i
+
+
+def _cidrs_do_not_overlap(config: StackConfig) -> None:
+    ranges: list[tuple[int, ipaddress.IPv4Network]] = []
+    for i, cluster in enumerate(config.clusters):
+        if isinstance(cluster, (EksClusterSpec, GkeClusterSpec)):
+            net = ipaddress.IPv4Network(cluster.vpc_cidr)
+            for j, other in ranges:
+                if net.overlaps(other):
+                    raise ConfigError(
+                        f"{K}:clusters[{i}].vpcCidr",
+                        f"overlaps {K}:clusters[{j}].vpcCidr ({other})",
+                    )
+            ranges.append((i, net))
+        if isinstance(cluster, GkeClusterSpec):
+            master = ipaddress.IPv4Network(cluster.master_cidr)
+            if master.prefixlen != 28:
+                raise ConfigError(f"{K}:clusters[{i}].masterCidr", f"must be a /28 (GKE requirement), got {master}")
+            for j, other in ranges:
+                if master.overlaps(other):
+                    raise ConfigError(
+                        f"{K}:clusters[{i}].masterCidr", f"overlaps {K}:clusters[{j}].vpcCidr ({other})"
+                    )
+
+
+def _cluster_references(config: StackConfig) -> None:
+    names = [c.name for c in config.clusters]
+
+    def known(key: str, name: str | None) -> None:
+        if name is not None and name not in names:
+            raise ConfigError(key, f"names unknown cluster {name!r} (clusters: {', '.join(names)})")
+
+    known(f"{K}:gateway.cluster", config.gateway.cluster)
+    if config.external_gateway is not None:
+        known(f"{K}:externalGateway.cluster", config.external_gateway.cluster)
+    for i, api in enumerate(config.apis):
+        known(f"{K}:apis[{i}].cluster", api.cluster)
+    for i, svc in enumerate(config.services):
+        known(f"{K}:services[{i}].cluster", svc.cluster)
+
+
+def _node_ranges(config: StackConfig) -> None:
+    for i, cluster in enumerate(config.clusters):
+        if isinstance(cluster, (EksClusterSpec, GkeClusterSpec)) and cluster.nodes.max < cluster.nodes.min:
+            raise ConfigError(
+                f"{K}:clusters[{i}].nodes.max",
+                f"({cluster.nodes.max}) must be at least nodes.min ({cluster.nodes.min})",
+            )
+
+
+def _jwt(config: StackConfig) -> None:
+    for i, api in enumerate(config.apis):
+        if api.auth == "jwt" and api.jwt is None and config.jwt is None:
+            raise ConfigError(
+                f"{K}:apis[{i}].jwt",
+                "is required when auth is jwt (or set meshgate:jwt with issuer and jwksUri for all APIs)",
+            )
+
+
+def _multicluster(config: StackConfig) -> None:
+    if config.istio.multicluster and len(config.clusters) < 2:
+        raise ConfigError(f"{K}:istio.multicluster", "needs at least two clusters in meshgate:clusters")
+    if config.istio.multicluster:
+        _unique([c.network_name for c in config.clusters], f"{K}:clusters", "network")
+
+
+def _scenario(config: StackConfig) -> None:
+    scenario = config.scenario
+    gateway_cluster = config.gateway_cluster
+    if scenario is Scenario.EXTERNAL_GATEWAY:
+        ext = config.external_gateway
+        if ext is None:
+            raise ConfigError(
+                f"{K}:externalGateway",
+                "is required for scenario external-gateway (kind: aws-http-api or gcp-api-gateway)",
+            )
+        if ext.kind == "aws-http-api":
+            eks = _eks_names(config.clusters)
+            if not eks:
+                raise ConfigError(f"{K}:externalGateway.kind", "aws-http-api needs an eks cluster for its VPC link")
+            if ext.cluster is not None and ext.cluster not in eks:
+                raise ConfigError(f"{K}:externalGateway.cluster", f"must name an eks cluster ({', '.join(eks)})")
+        if ext.kind == "gcp-api-gateway" and not ext.project:
+            raise ConfigError(f"{K}:externalGateway.project", "is required for gcp-api-gateway")
+    if scenario is Scenario.IN_CLUSTER_GATEWAY:
+        for i, api in enumerate(config.apis):
+            if api.cluster != gateway_cluster:
+                raise ConfigError(
+                    f"{K}:apis[{i}].cluster",
+                    f"is {api.cluster!r}, but in scenario in-cluster-gateway the gateway runs outside the mesh "
+                    f"in {gateway_cluster!r} and cannot reach other clusters; use scenario "
+                    "in-cluster-gateway-mesh (3) with istio.multicluster: true",
+                )
+    if scenario in (Scenario.IN_CLUSTER_GATEWAY_MESH, Scenario.GATEWAY_API) and not config.istio.multicluster:
+        for i, api in enumerate(config.apis):
+            if api.cluster != gateway_cluster:
+                raise ConfigError(
+                    f"{K}:apis[{i}].cluster",
+                    f"is {api.cluster!r}, but the gateway runs in {gateway_cluster!r}; reaching another cluster "
+                    "needs meshgate:istio.multicluster: true",
+                )
+
+
+def _eks_names(clusters: Iterable[object]) -> list[str]:
+    return [c.name for c in clusters if isinstance(c, EksClusterSpec)]
