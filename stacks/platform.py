@@ -1,4 +1,4 @@
-"""The platform a stack describes: clusters, then a mesh per cluster, then the scenario's gateway layer."""
+"""The platform a stack describes: clusters, a mesh per cluster, workloads, then the scenario's gateway layer."""
 
 from __future__ import annotations
 
@@ -6,11 +6,22 @@ import pulumi
 
 from stacks.clusters import build_clusters
 from stacks.config import StackConfig
+from stacks.gateway_layer import build_gateway_layer
+from stacks.mesh import build_meshes
+from stacks.workloads import build_workloads
 
 
 def build(config: StackConfig) -> None:
-    """Register every resource of the stack and export its outputs."""
+    """Register every resource of the stack and export its outputs.
+
+    Layers, bottom to top: clusters (stacks.clusters), Istio per cluster (stacks.mesh),
+    demo workloads (stacks.workloads), and the gateway layer of the chosen scenario
+    (stacks.gateway_layer) — the only layer that changes when `meshgate:scenario` changes.
+    """
     clusters = build_clusters(config)
+    meshes = build_meshes(config, clusters)
+    workloads = build_workloads(config, meshes)
+    build_gateway_layer(config, clusters, meshes, workloads)
     pulumi.export("scenario", config.scenario.value)
     pulumi.export(
         "clusters",

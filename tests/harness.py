@@ -73,7 +73,11 @@ class Program:
     """The recorded outcome of one evaluation."""
 
     resources: list[Resource]
-    outputs: dict[str, Any]
+    outputs: dict[str, Any]  # secrets still wrapped; see plain_outputs
+
+    @property
+    def plain_outputs(self) -> dict[str, Any]:
+        return unwrap(self.outputs)
 
     def by_urn(self) -> dict[str, Resource]:
         return {r.urn: r for r in self.resources}
