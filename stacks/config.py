@@ -109,6 +109,23 @@ def _api_path(value: str) -> str:
     return value
 
 
+def _pinned_image(value: str) -> str:
+    import re
+
+    name, _, digest = value.partition("@")
+    repo, colon, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    if (
+        not re.fullmatch(r"[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?", repo)
+        or (colon and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", tag))
+        or (digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest))
+        or not (tag or digest)
+    ):
+        raise ValueError("must be an image reference pinned by tag or digest, e.g. ghcr.io/org/app:1.2.3")
+    if tag == "latest" and not digest:
+        raise ValueError("must not use the mutable tag 'latest'; pin a version or digest")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_routable_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
@@ -132,23 +149,23 @@ class EksNodes(_Model):
     """Managed node group sizing for an EKS cluster."""
 
     instance_type: str = "m6i.large"
-    min: int = Field(2, ge=1, le=100)
-    max: int = Field(5, ge=1, le=100)
-    disk_size_gb: int = Field(50, ge=20, le=2000)
+    min: int = Field(default=2, ge=1, le=100)
+    max: int = Field(default=5, ge=1, le=100)
+    disk_size_gb: int = Field(default=50, ge=20, le=2000)
 
 
 class GkeNodes(_Model):
     """Node pool sizing for a GKE cluster (per zone)."""
 
     machine_type: str = "e2-standard-4"
-    min: int = Field(1, ge=1, le=100)
-    max: int = Field(3, ge=1, le=100)
-    disk_size_gb: int = Field(50, ge=20, le=2000)
+    min: int = Field(default=1, ge=1, le=100)
+    max: int = Field(default=3, ge=1, le=100)
+    disk_size_gb: int = Field(default=50, ge=20, le=2000)
 
 
 class _ClusterBase(_Model):
     name: DnsLabel
-    network: DnsLabel | None = Field(None, description="Istio network name; default `<name>-net`")
+    network: DnsLabel | None = Field(default=None, description="Istio network name; default `<name>-net`")
 
     @property
     def network_name(self) -> str:
@@ -161,8 +178,8 @@ class EksClusterSpec(_ClusterBase):
     kind: Literal["eks"]
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
     vpc_cidr: VpcCidr
-    kubernetes_version: str = Field("1.31", pattern=r"^1\.\d{2}$")
-    availability_zones: int = Field(2, ge=2, le=3)
+    kubernetes_version: str = Field(default="1.31", pattern=r"^1\.\d{2}$")
+    availability_zones: int = Field(default=2, ge=2, le=3)
     nodes: EksNodes = EksNodes()
     endpoint_public_access_cidrs: list[Cidr] = Field(default_factory=list)
     admin_principal_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
@@ -187,9 +204,9 @@ class KubeconfigClusterSpec(_ClusterBase):
     """An existing cluster adopted from a kubeconfig (kind, minikube, any context)."""
 
     kind: Literal["kubeconfig"]
-    kubeconfig: str | None = Field(None, description="path; default $KUBECONFIG or ~/.kube/config")
-    context: str | None = Field(None, description="context name; default the current context")
-    render_directory: str | None = Field(
+    kubeconfig: str | None = Field(default=None, description="path; default $KUBECONFIG or ~/.kube/config")
+    context: str | None = Field(default=None, description="context name; default the current context")
+    render_directory: str | None = Field(default=
         None, description="render manifests to this directory instead of applying them (GitOps, offline)"
     )
 
@@ -201,22 +218,22 @@ ClusterSpec = Annotated[Union[EksClusterSpec, GkeClusterSpec, KubeconfigClusterS
 
 
 class TracingSpec(_Model):
-    sampling_percent: float = Field(1.0, ge=0, le=100)
+    sampling_percent: float = Field(default=1.0, ge=0, le=100)
     zipkin_address: str = "zipkin.istio-system:9411"
 
 
 class IstioSpec(_Model):
     """How Istio is installed in every cluster."""
 
-    version: str = Field(DEFAULT_ISTIO_VERSION, pattern=r"^1\.\d+\.\d+$")
+    version: str = Field(default=DEFAULT_ISTIO_VERSION, pattern=r"^1\.\d+\.\d+$")
     chart_repo: str = ISTIO_CHART_REPO
     mesh_id: DnsLabel = "meshgate"
-    trust_domain: str = Field("cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    trust_domain: str = Field(default="cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     multicluster: bool = False
     revision: DnsLabel | None = None
     access_logs: bool = True
     tracing: TracingSpec = TracingSpec()
-    install: bool = Field(True, description="false: Istio is already installed (managed Istio); skip the charts")
+    install: bool = Field(default=True, description="false: Istio is already installed (managed Istio); skip the charts")
 
 
 # ---------------------------------------------------------------- gateways
@@ -226,11 +243,11 @@ class GatewaySpec(_Model):
     """The in-cluster API gateway (Kong, scenarios 2–3) and the Gateway API gateway (scenario 4)."""
 
     kind: Literal["kong"] = "kong"
-    cluster: DnsLabel | None = Field(None, description="default: the first cluster")
+    cluster: DnsLabel | None = Field(default=None, description="default: the first cluster")
     namespace: DnsLabel = "meshgate-gateway"
-    replicas: int = Field(2, ge=1, le=50)
+    replicas: int = Field(default=2, ge=1, le=50)
     kong_chart_version: str = DEFAULT_KONG_CHART_VERSION
-    gateway_api_version: str = Field(DEFAULT_GATEWAY_API_VERSION, pattern=r"^v1\.\d+\.\d+$")
+    gateway_api_version: str = Field(default=DEFAULT_GATEWAY_API_VERSION, pattern=r"^v1\.\d+\.\d+$")
     install_gateway_api_crds: bool = True
 
 
@@ -240,7 +257,7 @@ class ExternalGatewaySpec(_Model):
     kind: Literal["aws-http-api", "gcp-api-gateway"]
     region: str
     project: str | None = None
-    cluster: DnsLabel | None = Field(None, description="aws: the EKS cluster whose VPC hosts the VPC link")
+    cluster: DnsLabel | None = Field(default=None, description="aws: the EKS cluster whose VPC hosts the VPC link")
 
 
 class JwtSpec(_Model):
@@ -262,7 +279,7 @@ class ApiSpec(_Model):
     cluster: DnsLabel
     service: BackendRef
     auth: Literal["none", "jwt", "key"] = "none"
-    rate_limit_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
     jwt: JwtSpec | None = None
 
 
@@ -273,8 +290,8 @@ class ServiceSpec(_Model):
     namespace: DnsLabel
     cluster: DnsLabel
     port: Port = 8080
-    replicas: int = Field(2, ge=1, le=50)
-    image: str = Field(DEFAULT_DEMO_IMAGE, pattern=r"^[^:@\s]+(:[A-Za-z0-9._-]+)?(@sha256:[0-9a-f]{64})?$")
+    replicas: int = Field(default=2, ge=1, le=50)
+    image: Annotated[str, AfterValidator(_pinned_image)] = DEFAULT_DEMO_IMAGE
 
 
 # ---------------------------------------------------------------- the stack
@@ -290,7 +307,7 @@ class StackConfig(_Model):
     external_gateway: ExternalGatewaySpec | None = None
     apis: list[ApiSpec] = Field(default_factory=list)
     services: list[ServiceSpec] = Field(default_factory=list)
-    jwt: JwtSpec | None = Field(None, description="default issuer/JWKS for APIs with auth: jwt")
+    jwt: JwtSpec | None = Field(default=None, description="default issuer/JWKS for APIs with auth: jwt")
     protect: bool = False
 
     def cluster(self, name: str) -> EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec:
