@@ -177,11 +177,13 @@ class EksClusterSpec(_ClusterBase):
 
     kind: Literal["eks"]
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
-    vpc_cidr: VpcCidr
+    vpc_cidr: VpcCidr = Field(description="private /16-/20; must not overlap another cluster's")
     kubernetes_version: str = Field(default="1.31", pattern=r"^1\.\d{2}$")
     availability_zones: int = Field(default=2, ge=2, le=3)
     nodes: EksNodes = EksNodes()
-    endpoint_public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    endpoint_public_access_cidrs: list[Cidr] = Field(
+        default_factory=list, description="CIDRs allowed to the public API endpoint; empty = private endpoint only"
+    )
     admin_principal_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
         default_factory=list
     )
@@ -194,8 +196,10 @@ class GkeClusterSpec(_ClusterBase):
     project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
     region: str = Field(pattern=r"^[a-z]+(-[a-z]+)+\d$")
     vpc_cidr: VpcCidr
-    master_cidr: Cidr = "172.16.0.0/28"
-    master_authorized_networks: list[Cidr] = Field(default_factory=list)
+    master_cidr: Cidr = Field(default="172.16.0.0/28", description="/28 for the private control plane")
+    master_authorized_networks: list[Cidr] = Field(
+        default_factory=list, description="CIDRs allowed to the control plane; never 0.0.0.0/0"
+    )
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
     nodes: GkeNodes = GkeNodes()
 
@@ -218,7 +222,7 @@ ClusterSpec = Annotated[Union[EksClusterSpec, GkeClusterSpec, KubeconfigClusterS
 
 
 class TracingSpec(_Model):
-    sampling_percent: float = Field(default=1.0, ge=0, le=100)
+    sampling_percent: float = Field(default=1.0, ge=0, le=100, description="tracing sampling, 0-100")
     zipkin_address: str = "zipkin.istio-system:9411"
 
 
@@ -227,11 +231,11 @@ class IstioSpec(_Model):
 
     version: str = Field(default=DEFAULT_ISTIO_VERSION, pattern=r"^1\.\d+\.\d+$")
     chart_repo: str = ISTIO_CHART_REPO
-    mesh_id: DnsLabel = "meshgate"
+    mesh_id: DnsLabel = Field(default="meshgate", description="global.meshID, shared by every cluster")
     trust_domain: str = Field(default="cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    multicluster: bool = False
-    revision: DnsLabel | None = None
-    access_logs: bool = True
+    multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")
+    revision: DnsLabel | None = Field(default=None, description="istiod revision for canary upgrades; namespaces get `istio.io/rev`")
+    access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
     tracing: TracingSpec = TracingSpec()
     install: bool = Field(default=True, description="false: Istio is already installed (managed Istio); skip the charts")
 
@@ -275,12 +279,12 @@ class ApiSpec(_Model):
     """One entry of the API catalogue; every scenario turns it into a route."""
 
     name: DnsLabel
-    path: Annotated[str, AfterValidator(_api_path)]
-    cluster: DnsLabel
+    path: Annotated[str, AfterValidator(_api_path)] = Field(description="path prefix, e.g. /orders; unique")
+    cluster: DnsLabel = Field(description="cluster where the backend service runs")
     service: BackendRef
     auth: Literal["none", "jwt", "key"] = "none"
-    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000)
-    jwt: JwtSpec | None = None
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000, description="requests per minute at the gateway")
+    jwt: JwtSpec | None = Field(default=None, description="issuer/JWKS for auth: jwt; default meshgate:jwt")
 
 
 class ServiceSpec(_Model):
@@ -300,15 +304,17 @@ class ServiceSpec(_Model):
 class StackConfig(_Model):
     """Everything under the `meshgate:` namespace of a stack."""
 
-    scenario: Annotated[Scenario, BeforeValidator(_scenario_alias)]
-    clusters: list[ClusterSpec] = Field(min_length=1)
+    scenario: Annotated[Scenario, BeforeValidator(_scenario_alias)] = Field(
+        description="gateway architecture; 1-4 are aliases in this order"
+    )
+    clusters: list[ClusterSpec] = Field(min_length=1, description="one entry per cluster; `kind` selects the fields below")
     istio: IstioSpec = IstioSpec()
     gateway: GatewaySpec = GatewaySpec()
-    external_gateway: ExternalGatewaySpec | None = None
-    apis: list[ApiSpec] = Field(default_factory=list)
-    services: list[ServiceSpec] = Field(default_factory=list)
+    external_gateway: ExternalGatewaySpec | None = Field(default=None, description="scenario external-gateway only")
+    apis: list[ApiSpec] = Field(default_factory=list, description="the API catalogue: one route per entry in every scenario")
+    services: list[ServiceSpec] = Field(default_factory=list, description="optional demo workloads the APIs route to")
     jwt: JwtSpec | None = Field(default=None, description="default issuer/JWKS for APIs with auth: jwt")
-    protect: bool = False
+    protect: bool = Field(default=False, description="protect clusters and networks from `pulumi destroy`")
 
     def cluster(self, name: str) -> EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec:
         return next(c for c in self.clusters if c.name == name)
