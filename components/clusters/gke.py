@@ -1,0 +1,234 @@
+"""GkeCluster: a regional, private GKE Standard cluster hardened along CIS GKE, in its own VPC."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.clusters.gcp_network import PODS_RANGE, SERVICES_RANGE, create_network
+from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
+from stacks.config import GkeClusterSpec
+
+# APIs the cluster needs; left enabled on destroy (other workloads in the project may use them).
+REQUIRED_APIS = ("compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com")
+
+# The minimal roles of a GKE node service account (Google's "least privilege" guidance).
+NODE_ROLES = (
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/monitoring.viewer",
+    "roles/stackdriver.resourceMetadata.writer",
+    "roles/artifactregistry.reader",
+)
+
+# Istio's sidecar-injection/validation webhooks listen on 15017; GKE's own rules only open
+# 443 and 10250 from the control plane to private nodes (istio#37189).
+WEBHOOK_PORTS = ("15017",)
+
+GKE_AUTH = ExecAuth(
+    command="gke-gcloud-auth-plugin",
+    install_hint=(
+        "gke-gcloud-auth-plugin is required to reach GKE clusters: install it with "
+        "`gcloud components install gke-gcloud-auth-plugin` "
+        "(https://cloud.google.com/kubernetes-engine/docs/how-to/cluster-access-for-kubectl)"
+    ),
+)
+
+
+@dataclass(frozen=True)
+class GkeClusterArgs:
+    """What a GkeCluster is built from: its stack config entry and whether to protect it."""
+
+    spec: GkeClusterSpec
+    protect: bool
+
+
+def node_account_id(name: str) -> str:
+    """A service account id (6–30 chars) for the nodes of cluster `name`, stable across runs."""
+    candidate = f"{name}-nodes"
+    if len(candidate) <= 30:
+        return candidate
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{name[:21].rstrip('-')}-n-{digest}"
+
+
+class GkeCluster(pulumi.ComponentResource):
+    """A regional, private, VPC-native GKE Standard cluster with one autoscaled node pool.
+
+    Private nodes behind Cloud NAT, master authorized networks, Workload Identity
+    (GKE_METADATA), shielded nodes with secure boot, a release channel, Dataplane V2,
+    legacy ABAC off, a dedicated least-privilege node service account, and a firewall rule
+    that lets the control plane reach Istio's webhook port. The gcp provider (project,
+    region) comes from `opts.providers`; the kubeconfig authenticates with
+    gke-gcloud-auth-plugin, never an embedded token.
+    """
+
+    cloud = "gcp"
+    network: str
+    kubeconfig: pulumi.Output[str]
+    api_server: pulumi.Output[str]
+    ca_data: pulumi.Output[str]
+    network_self_link: pulumi.Output[str]
+    subnetwork_self_link: pulumi.Output[str]
+    node_service_account_email: pulumi.Output[str]
+    cluster: gcp.container.Cluster
+    node_pool: gcp.container.NodePool
+
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:clusters:GkeCluster", name, None, opts)
+        spec = args.spec
+        self.network = spec.network_name
+
+        apis = [
+            gcp.projects.Service(
+                f"{name}-api-{api.split('.')[0]}",
+                project=spec.project,
+                service=api,
+                disable_on_destroy=False,
+                disable_dependent_services=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for api in REQUIRED_APIS
+        ]
+        net = create_network(name, spec, parent=self, protect=args.protect, depends_on=apis)
+
+        account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            project=spec.project,
+            account_id=node_account_id(name),
+            display_name=f"GKE nodes of meshgate cluster {name}",
+            description="meshgate: least-privilege identity of the cluster's nodes (not the default compute SA)",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=apis),
+        )
+        member = account.email.apply(lambda email: f"serviceAccount:{email}")
+        grants = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.removeprefix('roles/').replace('.', '-')}",
+                project=spec.project,
+                role=role,
+                member=member,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for role in NODE_ROLES
+        ]
+
+        webhooks = gcp.compute.Firewall(
+            f"{name}-master-webhooks",
+            name=f"{name}-master-webhooks",
+            description="meshgate: GKE control plane -> nodes on Istio's webhook port (istio#37189)",
+            network=net.network.self_link,
+            direction="INGRESS",
+            priority=1000,
+            source_ranges=[spec.master_cidr],
+            target_service_accounts=[account.email],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=list(WEBHOOK_PORTS))],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        self.cluster = gcp.container.Cluster(
+            name,
+            name=name,
+            description=f"meshgate cluster {name} (Istio network {spec.network_name})",
+            location=spec.region,
+            network=net.network.self_link,
+            subnetwork=net.subnetwork.self_link,
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=PODS_RANGE,
+                services_secondary_range_name=SERVICES_RANGE,
+            ),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=False,
+                master_ipv4_cidr_block=spec.master_cidr,
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                        cidr_block=cidr, display_name=f"meshgate-authorized-{index}"
+                    )
+                    for index, cidr in enumerate(spec.master_authorized_networks)
+                ],
+                gcp_public_cidrs_access_enabled=False,
+            ),
+            master_auth=gcp.container.ClusterMasterAuthArgs(
+                client_certificate_config=gcp.container.ClusterMasterAuthClientCertificateConfigArgs(
+                    issue_client_certificate=False
+                ),
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
+                workload_pool=f"{spec.project}.svc.id.goog"
+            ),
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=spec.release_channel),
+            datapath_provider="ADVANCED_DATAPATH",
+            enable_legacy_abac=False,
+            enable_shielded_nodes=True,
+            logging_config=gcp.container.ClusterLoggingConfigArgs(
+                enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]
+            ),
+            # Workload metrics come from Managed Service for Prometheus (monitoring's
+            # WORKLOADS component is deprecated); Istio's metrics are scraped the same way.
+            monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                enable_components=["SYSTEM_COMPONENTS"],
+                managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+            ),
+            resource_labels={"managed-by": "meshgate", "meshgate-cluster": name},
+            deletion_protection=args.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=apis),
+        )
+
+        self.node_pool = gcp.container.NodePool(
+            f"{name}-pool",
+            name="primary",
+            cluster=self.cluster.id,
+            location=spec.region,
+            initial_node_count=spec.nodes.min,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                min_node_count=spec.nodes.min,
+                max_node_count=spec.nodes.max,
+                location_policy="BALANCED",
+            ),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=1, max_unavailable=0),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=spec.nodes.machine_type,
+                disk_size_gb=spec.nodes.disk_size_gb,
+                disk_type="pd-balanced",
+                image_type="COS_CONTAINERD",
+                service_account=account.email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                metadata={"disable-legacy-endpoints": "true"},
+                labels={"meshgate-cluster": name, "meshgate-network": spec.network_name},
+                resource_labels={"managed-by": "meshgate", "meshgate-cluster": name},
+            ),
+            # Nodes need their roles (logging), egress (NAT) and the webhook rule before Istio lands.
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=[*grants, net.nat, webhooks]
+            ),
+        )
+
+        self.network_self_link = net.network.self_link
+        self.subnetwork_self_link = net.subnetwork.self_link
+        self.node_service_account_email = account.email
+        self.api_server = self.cluster.endpoint.apply(lambda endpoint: f"https://{endpoint}")
+        self.ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate or "")
+        self.kubeconfig = exec_kubeconfig(name, self.api_server, self.ca_data, GKE_AUTH)
+        self.register_outputs(
+            {
+                "apiServer": self.api_server,
+                "network": self.network,
+                "networkSelfLink": self.network_self_link,
+                "subnetworkSelfLink": self.subnetwork_self_link,
+                "nodeServiceAccount": self.node_service_account_email,
+                "kubeconfig": self.kubeconfig,
+            }
+        )
