@@ -183,7 +183,7 @@ class MeshgateMocks(pulumi_mocks.Mocks):
         return f"{args.name}-id", state
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        return _fake_call(args.token, args.args), None
+        return _fake_call(args.token, args.args), []  # MockMonitor.Invoke iterates the failures
 
 
 def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -202,6 +202,8 @@ def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, A
         )
     if typ == "aws:eks/nodeGroup:NodeGroup":
         outputs["resources"] = [{"autoscalingGroups": [{"name": f"{name}-asg"}]}]
+    if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        outputs["latestVersion"] = 1
     if typ == "aws:ec2/vpc:Vpc":
         outputs["id"] = f"{name}-id"
     if typ == "aws:lb/loadBalancer:LoadBalancer":

@@ -1,0 +1,254 @@
+"""EksCluster: a hardened EKS cluster in its own VPC, exposed through an exec-auth kubeconfig.
+
+Built from: `AwsNetwork` (aws_network.py: VPC, subnets, NAT), IAM roles (eks_iam.py), a KMS
+key for secrets envelope encryption, the control-plane log group, the EKS cluster with
+access entries, `EksNodeGroup` (eks_nodes.py: launch template, node security group, managed
+node group), the core add-ons and the IAM OIDC provider for IRSA.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
+from components.clusters.aws_tags import aws_tags
+from components.clusters.eks_iam import cluster_role, kms_use_policy, node_role
+from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
+from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
+from stacks.config import EksClusterSpec
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+LOG_RETENTION_DAYS = 90
+KMS_DELETION_WINDOW_DAYS = 30
+# DaemonSets that nodes need (networking, service proxy, pod identity) go in before the nodes;
+# CoreDNS is a Deployment and only becomes healthy once nodes exist.
+ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+ADDONS_AFTER_NODES = ("coredns",)
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+AWS_CLI_HINT = (
+    "meshgate's EKS kubeconfig runs `aws eks get-token`: install the AWS CLI v2 "
+    "(https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html) "
+    "and sign in with an identity that has an EKS access entry."
+)
+
+
+@dataclass(frozen=True)
+class EksClusterArgs:
+    """The validated `meshgate:clusters[i]` entry and whether to protect the long-lived resources."""
+
+    spec: EksClusterSpec
+    protect: bool
+
+
+def access_entry_slug(principal_arn: str) -> str:
+    """A stable resource-name fragment for an IAM principal: its last path segment plus a short hash."""
+    tail = principal_arn.rsplit("/", 1)[-1].lower()
+    tail = re.sub(r"[^a-z0-9-]+", "-", tail).strip("-")[:32] or "principal"
+    return f"{tail}-{hashlib.sha256(principal_arn.encode()).hexdigest()[:8]}"
+
+
+def eks_exec_auth(cluster: str, region: str) -> ExecAuth:
+    """Kubeconfig credentials from `aws eks get-token` (short-lived tokens minted per call, never stored)."""
+    return ExecAuth(
+        "aws",
+        ("eks", "get-token", "--cluster-name", cluster, "--region", region, "--output", "json"),
+        install_hint=AWS_CLI_HINT,
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    """An EKS cluster (API auth mode, KMS-encrypted secrets, all control-plane logs, restricted endpoint) and its nodes.
+
+    Exposes the cluster-handle surface (`cloud`, `network`, `kubeconfig`, `api_server`,
+    `ca_data`) plus what an AWS-side gateway needs: VPC, subnets, security groups, node group.
+    """
+
+    cloud = "aws"
+    network: str
+    kubeconfig: pulumi.Output[str]
+    api_server: pulumi.Output[str]
+    ca_data: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    cluster_security_group_id: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    node_group: aws.eks.NodeGroup
+    autoscaling_group_names: pulumi.Output[list[str]]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:clusters:EksCluster", name, None, opts)
+        spec = args.spec
+        child = pulumi.ResourceOptions(parent=self)
+        protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+
+        network = AwsNetwork(
+            f"{name}-network",
+            AwsNetworkArgs(cluster_name=name, cidr=spec.vpc_cidr, az_count=spec.availability_zones, protect=args.protect),
+            child,
+        )
+
+        # Secrets envelope encryption and control-plane logs exist before the cluster.
+        key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"meshgate: envelope encryption of Kubernetes secrets in EKS cluster {name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
+            tags=aws_tags(name, f"{name}-secrets-key"),
+            opts=protected,
+        )
+        aws.kms.Alias(f"{name}-secrets-key-alias", name=f"alias/meshgate/{name}/eks-secrets", target_key_id=key.key_id, opts=child)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{name}/cluster",
+            retention_in_days=LOG_RETENTION_DAYS,
+            tags=aws_tags(name, f"/aws/eks/{name}/cluster"),
+            opts=child,
+        )
+
+        control_role = cluster_role(name, partition, self)
+        kms_policy = aws.iam.RolePolicy(
+            f"{name}-cluster-role-kms",
+            role=control_role.role.id,
+            policy=kms_use_policy(key.arn),
+            opts=child,
+        )
+
+        public_cidrs = list(spec.endpoint_public_access_cidrs)
+        cluster = aws.eks.Cluster(
+            f"{name}-cluster",
+            name=name,
+            version=spec.kubernetes_version,
+            role_arn=control_role.role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=network.private_subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=bool(public_cidrs),
+                # Never left unset when public: EKS would default to 0.0.0.0/0.
+                public_access_cidrs=public_cidrs or None,
+            ),
+            # API mode: access is granted by EKS access entries, not by editing aws-auth.
+            # The identity running `pulumi up` becomes admin through the bootstrap entry:
+            # when it is an assumed role, its caller ARN (arn:aws:sts::…:assumed-role/R/session)
+            # is not the role ARN an access entry needs, so an explicit entry built from
+            # get_caller_identity would name the wrong principal.
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
+                resources=["secrets"],
+            ),
+            # STANDARD: no extended-support surcharge; EKS upgrades the control plane at end of support.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
+            tags=aws_tags(name, name),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[log_group, kms_policy, *control_role.attachments],
+            ),
+        )
+
+        for arn in spec.admin_principal_arns:
+            slug = access_entry_slug(arn)
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{slug}",
+                cluster_name=cluster.name,
+                principal_arn=arn,
+                type="STANDARD",
+                tags=aws_tags(name, f"{name}-admin-{slug}"),
+                opts=child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{slug}-policy",
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                policy_arn=partition.apply(lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{CLUSTER_ADMIN_POLICY}"),
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=child,
+            )
+
+        def addon(addon_name: str, depends_on: list[pulumi.Resource]) -> aws.eks.Addon:
+            return aws.eks.Addon(
+                f"{name}-addon-{addon_name}",
+                cluster_name=cluster.name,
+                addon_name=addon_name,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=aws_tags(name, f"{name}-{addon_name}"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            )
+
+        early_addons = [addon(a, [cluster]) for a in ADDONS_BEFORE_NODES]
+        cluster_sg_id = cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id or "")
+        workers_role = node_role(name, partition, self)
+        nodes = EksNodeGroup(
+            f"{name}-node-group",
+            EksNodeGroupArgs(
+                cluster=name,
+                cluster_name=cluster.name,
+                kubernetes_version=cluster.version,
+                cluster_security_group_id=cluster_sg_id,
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                node_role_arn=workers_role.role.arn,
+                nodes=spec.nodes,
+                protect=args.protect,
+                depends_on=[cluster, *workers_role.attachments, *early_addons],
+            ),
+            child,
+        )
+        for a in ADDONS_AFTER_NODES:
+            addon(a, [nodes.node_group])
+
+        issuer = cluster.identities.apply(
+            lambda ids: next((o.issuer for i in ids for o in (i.oidcs or []) if o.issuer), "")
+        )
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            # No thumbprint_lists: IAM validates EKS issuers against its own trusted CAs.
+            client_id_lists=["sts.amazonaws.com"],
+            tags=aws_tags(name, f"{name}-oidc"),
+            opts=child,
+        )
+
+        self.network = spec.network_name
+        self.cluster_name = cluster.name
+        self.api_server = cluster.endpoint
+        self.ca_data = cluster.certificate_authority.apply(lambda ca: ca.data or "")
+        self.kubeconfig = exec_kubeconfig(name, self.api_server, self.ca_data, eks_exec_auth(name, spec.region))
+        self.vpc_id = network.vpc_id
+        self.vpc_cidr = network.vpc_cidr
+        self.private_subnet_ids = network.private_subnet_ids
+        self.public_subnet_ids = network.public_subnet_ids
+        self.cluster_security_group_id = cluster_sg_id
+        self.node_security_group_id = nodes.security_group.id
+        self.node_group = nodes.node_group
+        self.autoscaling_group_names = nodes.autoscaling_group_names
+        self.oidc_provider_arn = oidc.arn
+        self.oidc_issuer_url = issuer
+        self.register_outputs(
+            {
+                "clusterName": self.cluster_name,
+                "apiServer": self.api_server,
+                "network": self.network,
+                "vpcId": self.vpc_id,
+                "clusterSecurityGroupId": self.cluster_security_group_id,
+                "nodeSecurityGroupId": self.node_security_group_id,
+                "oidcProviderArn": self.oidc_provider_arn,
+                "kubeconfig": self.kubeconfig,
+            }
+        )

@@ -1,0 +1,109 @@
+"""IAM for EKS: the cluster service role and the node instance role, with AWS-managed policies.
+
+Trust policies are plain JSON built with `json.dumps(sort_keys=True)`, so they are known at
+preview and never diff. Managed-policy ARNs use the account's partition (aws, aws-cn, aws-us-gov).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.clusters.aws_tags import aws_tags
+
+CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+
+
+def assume_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",)) -> str:
+    """A trust policy letting the AWS service principal `service` assume the role."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": sorted(actions)},
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def managed_policy_arn(partition: pulumi.Input[str], policy: str) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(partition).apply(lambda p: f"arn:{p}:iam::aws:policy/{policy}")
+
+
+@dataclass(frozen=True)
+class ServiceRole:
+    """A role and its policy attachments (depend on the attachments before using the role)."""
+
+    role: aws.iam.Role
+    attachments: list[aws.iam.RolePolicyAttachment]
+
+
+def service_role(
+    cluster: str,
+    purpose: str,
+    trust_policy: str,
+    policies: Sequence[str],
+    partition: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> ServiceRole:
+    """Role `<cluster>-<purpose>-role` trusted per `trust_policy`, with the managed `policies` attached."""
+    name = f"{cluster}-{purpose}-role"
+    role = aws.iam.Role(
+        name,
+        description=f"meshgate EKS {purpose} role for cluster {cluster}",
+        assume_role_policy=trust_policy,
+        tags=aws_tags(cluster, name),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    attachments = [
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{policy.lower().replace('_', '-')}",
+            role=role.name,
+            policy_arn=managed_policy_arn(partition, policy),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        for policy in policies
+    ]
+    return ServiceRole(role=role, attachments=attachments)
+
+
+def cluster_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resource) -> ServiceRole:
+    """The EKS control plane's service role (AmazonEKSClusterPolicy)."""
+    trust = assume_role_policy("eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession"))
+    return service_role(cluster, "cluster", trust, CLUSTER_POLICIES, partition, parent)
+
+
+def node_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resource) -> ServiceRole:
+    """The worker nodes' instance role (kubelet, VPC CNI, ECR pulls, SSM Session Manager instead of SSH)."""
+    trust = assume_role_policy("ec2.amazonaws.com")
+    return service_role(cluster, "node", trust, NODE_POLICIES, partition, parent)
+
+
+def kms_use_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Inline policy letting the cluster role use the secrets-encryption key (envelope encryption)."""
+    return pulumi.Output.from_input(key_arn).apply(
+        lambda arn: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"],
+                        "Resource": arn,
+                    }
+                ],
+            },
+            sort_keys=True,
+        )
+    )
