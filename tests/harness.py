@@ -145,7 +145,7 @@ class Program:
 
 def _provider_urn(reference: str) -> str:
     """A provider reference is `<urn>::<id>`; return the URN part."""
-    return reference.rsplit("::", 1)[0] if reference.count("::") > 4 else reference
+    return reference.rsplit("::", 1)[0] if reference.count("::") > 3 else reference
 
 
 def unwrap(value: Any) -> Any:
