@@ -1,0 +1,1 @@
+"""Istio per cluster: the MeshHandle seam, IstioMesh (base, istiod), gateways, shared CA, federation."""

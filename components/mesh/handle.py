@@ -1,0 +1,42 @@
+"""The mesh handle: what the gateway and workload layers know about Istio in one cluster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.clusters.handle import ClusterHandle
+
+
+@dataclass(frozen=True)
+class MeshHandle:
+    """Istio as installed (or adopted) in one cluster.
+
+    `crds` holds the `base` chart release that defines the Istio CRDs and `ready` the istiod
+    release; both are empty when Istio is preinstalled (`meshgate:istio.install: false`).
+    Istio custom resources depend on `crds`, workloads and gateways that need sidecar
+    injection depend on `ready`.
+    """
+
+    cluster: ClusterHandle
+    version: str
+    chart_repo: str
+    revision: str | None
+    trust_domain: str
+    mesh_id: str
+    network: str
+    multicluster: bool
+    crds: list[pulumi.Resource] = field(default_factory=list)
+    ready: list[pulumi.Resource] = field(default_factory=list)
+
+    @property
+    def injection_labels(self) -> dict[str, str]:
+        """Namespace labels that turn on sidecar injection by this mesh's istiod."""
+        if self.revision:
+            return {"istio.io/rev": self.revision}
+        return {"istio-injection": "enabled"}
+
+    def principal(self, namespace: str, service_account: str) -> str:
+        """The SPIFFE-style principal Istio authorization matches: `<trustDomain>/ns/<ns>/sa/<sa>`."""
+        return f"{self.trust_domain}/ns/{namespace}/sa/{service_account}"

@@ -1,0 +1,61 @@
+"""Istio Helm charts as Pulumi Releases: one place for repository, pinning, timeouts and rollback."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.mesh.handle import MeshHandle
+
+HELM_HISTORY = 5
+"""Helm release revisions kept per release (rollback targets)."""
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` merged into `base`: nested mappings merge key by key, everything else replaces."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            merged[key] = deep_merge(current, value)  # type: ignore[arg-type]
+        else:
+            merged[key] = value
+    return merged
+
+
+def istio_release(
+    resource_name: str,
+    *,
+    mesh: MeshHandle,
+    chart: str,
+    release_name: str,
+    namespace: str,
+    values: Mapping[str, Any],
+    timeout_seconds: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.helm.v3.Release:
+    """Install the official Istio `chart` at the mesh's pinned version.
+
+    The release waits for its resources (no skip_await) up to `timeout_seconds`; a failed
+    install or upgrade is rolled back (`atomic`) so no release is left `pending-install`.
+    """
+    return k8s.helm.v3.Release(
+        resource_name,
+        k8s.helm.v3.ReleaseArgs(
+            name=release_name,
+            chart=chart,
+            version=mesh.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=mesh.chart_repo),
+            namespace=namespace,
+            create_namespace=False,
+            values=dict(values),
+            timeout=timeout_seconds,
+            atomic=True,
+            cleanup_on_fail=True,
+            skip_await=False,
+            max_history=HELM_HISTORY,
+        ),
+        opts,
+    )

@@ -1,0 +1,1 @@
+"""Builders for Istio security and telemetry custom resources (PeerAuthentication, AuthorizationPolicy, ...)."""
