@@ -1,12 +1,79 @@
-"""Mesh layer wiring (issue: Istio mesh). Being built: returns one MeshHandle per cluster."""
+"""Mesh layer wiring: Istio in every cluster, the shared CA and federation when multi-cluster,
+and the scenario-independent mesh policy (STRICT mTLS, `mesh-default` telemetry).
+
+Nothing here reads `meshgate:scenario`: switching scenario never touches the mesh. The
+scenario-specific policies (PERMISSIVE exceptions, allow rules) belong to the gateway layer.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import pulumi
 
+from components.mesh.ca import MeshCertificateAuthority, MeshCertificateAuthorityArgs
+from components.mesh.handle import MeshHandle
+from components.mesh.istio import IstioMesh, IstioMeshArgs
+from components.mesh.multicluster import MeshFederation, MeshFederationArgs
+from components.policies.peer_authentication import mesh_wide_strict
+from components.policies.telemetry import mesh_default_telemetry
 from stacks.clusters import BuiltCluster
-from stacks.config import StackConfig
+from stacks.config import IstioSpec, StackConfig
 
 
-def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, Any]:
-    return {}
+def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
+    """One line describing the mesh of one cluster."""
+    revision = f"revision {handle.revision}" if handle.revision else "default revision"
+    scope = f"multi-cluster ({clusters} clusters, network {handle.network})" if handle.multicluster else "single-cluster"
+    installed = "installed by meshgate" if istio.install else "preinstalled"
+    logs = "on" if istio.access_logs else "off"
+    return (
+        f"Istio {handle.version} ({revision}, {installed}), mesh {handle.mesh_id}, {scope}, "
+        f"mTLS STRICT, tracing {istio.tracing.sampling_percent:g}%, access logs {logs}"
+    )
+
+
+def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, MeshHandle]:
+    """One IstioMesh per cluster (named after it); returns the handles by cluster name."""
+    istio = config.istio
+    multicluster = istio.multicluster
+    ca = (
+        MeshCertificateAuthority(
+            f"{istio.mesh_id}-ca", MeshCertificateAuthorityArgs(mesh_id=istio.mesh_id, clusters=list(clusters))
+        )
+        if multicluster and istio.install
+        else None
+    )
+    meshes: dict[str, IstioMesh] = {}
+    for name, built in clusters.items():
+        mesh = IstioMesh(
+            name,
+            IstioMeshArgs(
+                cluster=built.handle,
+                istio=istio,
+                multicluster=multicluster,
+                ca=ca.intermediates[name] if ca else None,
+            ),
+        )
+        mesh_wide_strict(mesh=mesh.handle, parent=mesh)
+        mesh_default_telemetry(
+            mesh=mesh.handle,
+            parent=mesh,
+            sampling_percent=istio.tracing.sampling_percent,
+            access_logs=istio.access_logs,
+        )
+        meshes[name] = mesh
+    if multicluster:
+        MeshFederation(f"{istio.mesh_id}-federation", MeshFederationArgs(meshes=[m.handle for m in meshes.values()]))
+    pulumi.export(
+        "mesh",
+        {
+            name: {
+                "version": m.handle.version,
+                "revision": m.handle.revision or "default",
+                "network": m.handle.network,
+                "eastWestGateway": m.east_west.address if m.east_west else None,
+                "summary": summary(m.handle, istio, len(clusters)),
+            }
+            for name, m in meshes.items()
+        },
+    )
+    return {name: m.handle for name, m in meshes.items()}
