@@ -1,0 +1,442 @@
+"""The policy pack's checks against every stack file's recorded resources, and a failing case for each check.
+
+Positive side: every check runs over the resources each `Pulumi.<stack>.yaml` registers
+under mocks; staging and prod have zero mandatory violations, dev only the exemptions
+listed in DEV_EXEMPTIONS. Negative side: for every check a weakened resource (the recorded
+one when the stacks register that type, else a realistic baseline below) or a weakened
+stack graph trips it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import pytest
+
+from conftest import stack_program
+from harness import STACK_FILES, Program, Resource
+from policy.checks import ALL, BY_ID, RESOURCE_CHECKS, STACK_CHECKS, Check, Level, StackCheck, StackResource
+
+# Check id -> why dev may violate it. Dev adopts a local cluster (kind, minikube): no cloud
+# resources, so the cloud checks have nothing to look at; nothing needs an exemption today.
+DEV_EXEMPTIONS: dict[str, str] = {}
+
+
+def stack_resources(program: Program) -> list[StackResource]:
+    """Recorded resources as the stack checks take them (what the engine hands AnalyzeStack)."""
+    return [stack_resource(r) for r in program.resources]
+
+
+def stack_resource(r: Resource) -> StackResource:
+    dependencies = list(r.dependencies)
+    for deps in r.property_dependencies.values():
+        dependencies.extend(deps)
+    return StackResource(
+        urn=r.urn,
+        type=r.type,
+        name=r.name,
+        props=r.plain,
+        parent=r.parent,
+        provider=r.provider,
+        dependencies=tuple(dict.fromkeys(dependencies)),
+    )
+
+
+def mandatory_findings(stack: str, check: Check | StackCheck) -> list[str]:
+    program = stack_program(stack)
+    if isinstance(check, StackCheck):
+        return [f"{v.urn}: {v.message}" for v in check(stack_resources(program))]
+    return [f"{r.type} {r.name}: {m}" for r in program.resources for m in check(r.type, r.plain)]
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+def test_at_least_twenty_checks_with_unique_ids() -> None:
+    assert len(ALL) >= 20
+    assert len(BY_ID) == len(ALL)
+
+
+@pytest.mark.parametrize("check", ALL, ids=lambda c: c.id)
+def test_check_is_documented(check: Check | StackCheck) -> None:
+    assert check.id == check.id.lower() and " " not in check.id
+    assert check.description and "\n" not in check.description and check.description.endswith(".")
+    assert check.level in (Level.MANDATORY, Level.ADVISORY)
+    assert any(s in check.source for s in ("CIS", "Checkov", "Istio", "DESIGN.md", "EKS", "pulumi", "meshgate")), check.source
+
+
+def test_docs_list_every_check() -> None:
+    from harness import ROOT
+
+    doc = (ROOT / "docs" / "security.md").read_text()
+    missing = [c.id for c in ALL if f"`{c.id}`" not in doc]
+    assert not missing, f"docs/security.md does not list {missing}"
+
+
+# --------------------------------------------------------------------------- stacks pass
+
+
+@pytest.mark.parametrize("stack", sorted(STACK_FILES))
+@pytest.mark.parametrize("check", ALL, ids=lambda c: c.id)
+def test_stack_has_no_mandatory_violation(stack: str, check: Check | StackCheck) -> None:
+    if check.level is not Level.MANDATORY or (stack == "dev" and check.id in DEV_EXEMPTIONS):
+        return
+    assert mandatory_findings(stack, check) == []
+
+
+def test_dev_exemptions_are_still_needed() -> None:
+    for check_id in DEV_EXEMPTIONS:
+        assert mandatory_findings("dev", BY_ID[check_id]), f"{check_id} no longer fires on dev: drop the exemption"
+
+
+def test_checks_see_the_cloud_resources_they_are_about() -> None:
+    """The recorded stacks register the types the cloud checks read (else 'no violations' means nothing)."""
+    seen = {r.type for stack in ("staging", "prod") for r in stack_program(stack).resources}
+    for type_ in (
+        "aws:eks/cluster:Cluster",
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:kms/key:Key",
+        "gcp:container/cluster:Cluster",
+        "gcp:container/nodePool:NodePool",
+        "gcp:compute/firewall:Firewall",
+        "pulumi:providers:kubernetes",
+    ):
+        assert type_ in seen
+        assert any(c.applies(type_) for c in RESOURCE_CHECKS), type_
+
+
+# --------------------------------------------------------------------------- baselines
+
+K8S_META = {"name": "orders", "namespace": "shop", "labels": {"app": "orders"}}
+
+GOOD_CONTAINER = {
+    "name": "app",
+    "image": "ghcr.io/mccutchen/go-httpbin:2.15.0",
+    "ports": [{"containerPort": 8080}],
+    "securityContext": {
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    },
+    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+}
+
+ISTIO_REPO = {"repo": "https://istio-release.storage.googleapis.com/charts"}
+
+SYNTHETIC: dict[str, dict[str, Any]] = {
+    "kubernetes:apps/v1:Deployment": {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": K8S_META,
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "orders"}},
+            "template": {
+                "metadata": {"labels": {"app": "orders"}},
+                "spec": {"securityContext": {"runAsNonRoot": True}, "containers": [GOOD_CONTAINER]},
+            },
+        },
+    },
+    "kubernetes:core/v1:Service": {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "kong-proxy", "namespace": "meshgate-gateway"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "kong"}, "ports": [{"port": 443, "targetPort": 8443}]},
+    },
+    "kubernetes:core/v1:ConfigMap": {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": K8S_META,
+        "data": {"config.yaml": "listen: 8080\n"},
+    },
+    "kubernetes:helm.sh/v3:Release": {
+        "name": "istio-ingressgateway",
+        "chart": "gateway",
+        "version": "1.24.2",
+        "namespace": "istio-ingress",
+        "repositoryOpts": ISTIO_REPO,
+        "values": {"service": {"type": "LoadBalancer"}, "replicaCount": 2},
+        "atomic": True,
+        "skipAwait": False,
+    },
+    "kubernetes:security.istio.io/v1:PeerAuthentication": {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "PeerAuthentication",
+        "metadata": {"name": "orders-from-gateway", "namespace": "shop"},
+        "spec": {"selector": {"matchLabels": {"app": "orders"}}, "mtls": {"mode": "PERMISSIVE"}},
+    },
+    "kubernetes:security.istio.io/v1:AuthorizationPolicy": {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": {"name": "allow-gateway", "namespace": "shop"},
+        "spec": {
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"principals": ["cluster.local/ns/meshgate-gateway/sa/kong"]}}]}],
+        },
+    },
+    "kubernetes:gateway.networking.k8s.io/v1:Gateway": {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "meshgate", "namespace": "meshgate-gateway"},
+        "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+    },
+    "kubernetes:networking.istio.io/v1:Gateway": {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "cross-network-gateway", "namespace": "istio-system"},
+        "spec": {
+            "selector": {"istio": "eastwestgateway"},
+            "servers": [
+                {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["api.example.com"], "tls": {"mode": "SIMPLE"}}
+            ],
+        },
+    },
+    "aws:ec2/securityGroup:SecurityGroup": {
+        "vpcId": "vpc-1",
+        "ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["10.0.0.0/8"]}],
+    },
+    "aws:ec2/securityGroupRule:SecurityGroupRule": {
+        "type": "ingress",
+        "protocol": "tcp",
+        "fromPort": 443,
+        "toPort": 443,
+        "cidrBlocks": ["0.0.0.0/0"],
+        "securityGroupId": "sg-1",
+    },
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": {
+        "securityGroupId": "sg-1",
+        "ipProtocol": "tcp",
+        "fromPort": 443,
+        "toPort": 443,
+        "cidrIpv4": "0.0.0.0/0",
+    },
+    "aws:lb/loadBalancer:LoadBalancer": {"loadBalancerType": "network", "internal": True, "subnets": ["subnet-1"]},
+    "aws:apigatewayv2/stage:Stage": {
+        "apiId": "api-1",
+        "name": "$default",
+        "autoDeploy": True,
+        "accessLogSettings": {"destinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:api", "format": "{}"},
+    },
+    "aws:cloudwatch/logGroup:LogGroup": {"name": "/aws/eks/c/cluster", "retentionInDays": 90},
+}
+
+
+def baseline(type_: str, pick: Callable[[Resource], bool] = lambda _: True) -> dict[str, Any]:
+    """Props of a compliant resource of `type_`: recorded by staging/prod when they register one, else synthetic."""
+    for stack in ("prod", "staging"):
+        for r in stack_program(stack).of_type(type_):
+            if pick(r):
+                return copy.deepcopy(r.plain)
+    return copy.deepcopy(SYNTHETIC[type_])
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(props: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node: Any = props
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if isinstance(node, list):
+            node[int(leaf)] = value
+        elif value is _DELETE:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+
+    return mutate
+
+
+_DELETE = object()
+CONTAINER = "spec.template.spec.containers.0"
+POD = "spec.template.spec"
+
+EKS = "aws:eks/cluster:Cluster"
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+GKE = "gcp:container/cluster:Cluster"
+POOL = "gcp:container/nodePool:NodePool"
+DEPLOY = "kubernetes:apps/v1:Deployment"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+PA = "kubernetes:security.istio.io/v1:PeerAuthentication"
+AP = "kubernetes:security.istio.io/v1:AuthorizationPolicy"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+
+STATIC_KUBECONFIG = (
+    '{"apiVersion": "v1", "kind": "Config", "clusters": [{"name": "c", "cluster": {"server": "https://x"}}], '
+    '"users": [{"name": "c", "user": {"token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.payload.sig"}}]}'
+)
+PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+
+# (check id, resource type, how to weaken the baseline)
+WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
+    ("eks-control-plane-logs", EKS, _set("enabledClusterLogTypes", ["api", "audit"])),
+    ("eks-secrets-kms", EKS, _set("encryptionConfig", _DELETE)),
+    ("eks-endpoint-not-public", EKS, _set("vpcConfig.publicAccessCidrs", ["0.0.0.0/0"])),
+    ("eks-endpoint-not-public", EKS, _set("vpcConfig.publicAccessCidrs", _DELETE)),
+    ("eks-private-endpoint", EKS, _set("vpcConfig.endpointPrivateAccess", False)),
+    ("eks-api-auth-mode", EKS, _set("accessConfig.authenticationMode", "CONFIG_MAP")),
+    ("ec2-imdsv2-required", LT, _set("metadataOptions.httpTokens", "optional")),
+    ("ec2-imds-hop-limit", LT, _set("metadataOptions.httpPutResponseHopLimit", 2)),
+    ("ec2-ebs-encrypted", LT, _set("blockDeviceMappings.0.ebs.encrypted", "false")),
+    ("ec2-no-admin-ports-from-world", "aws:ec2/securityGroup:SecurityGroup",
+     _set("ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}])),
+    ("ec2-no-admin-ports-from-world", "aws:ec2/securityGroupRule:SecurityGroupRule", _set("protocol", "-1")),
+    ("ec2-no-admin-ports-from-world", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+     lambda p: p.update(ipProtocol="tcp", fromPort=3389, toPort=3389, cidrIpv4="0.0.0.0/0", referencedSecurityGroupId=None)),
+    ("eks-node-group-no-ssh", "aws:eks/nodeGroup:NodeGroup", _set("remoteAccess", {"ec2SshKey": "ops"})),
+    ("kms-key-rotation", "aws:kms/key:Key", _set("enableKeyRotation", False)),
+    ("cloudwatch-log-retention", "aws:cloudwatch/logGroup:LogGroup", _set("retentionInDays", _DELETE)),
+    ("lb-internal", "aws:lb/loadBalancer:LoadBalancer", _set("internal", False)),
+    ("apigateway-access-logs", "aws:apigatewayv2/stage:Stage", _set("accessLogSettings", _DELETE)),
+    ("gke-private-nodes", GKE, _set("privateClusterConfig.enablePrivateNodes", False)),
+    ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "0.0.0.0/0"}])),
+    ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig", _DELETE)),
+    ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled", True)),
+    ("gke-workload-identity", GKE, _set("workloadIdentityConfig", _DELETE)),
+    ("gke-workload-identity", POOL, _set("nodeConfig.workloadMetadataConfig.mode", "GCE_METADATA")),
+    ("gke-shielded-nodes", GKE, _set("enableShieldedNodes", False)),
+    ("gke-shielded-nodes", POOL, _set("nodeConfig.shieldedInstanceConfig.enableSecureBoot", False)),
+    ("gke-network-policy", GKE, _set("datapathProvider", "LEGACY_DATAPATH")),
+    ("gke-legacy-abac-off", GKE, _set("enableLegacyAbac", True)),
+    ("gke-no-client-certificate", GKE, _set("masterAuth.clientCertificateConfig.issueClientCertificate", True)),
+    ("gke-dedicated-node-service-account", POOL, _set("nodeConfig.serviceAccount", _DELETE)),
+    ("gke-dedicated-node-service-account", POOL, _set("nodeConfig.serviceAccount", "123-compute@developer.gserviceaccount.com")),
+    ("gke-dedicated-node-service-account", GKE,
+     lambda p: (p.update(removeDefaultNodePool=False), p.update(nodeConfig={"serviceAccount": "default"}))),
+    ("gke-release-channel", GKE, _set("releaseChannel.channel", "UNSPECIFIED")),
+    ("gke-legacy-metadata-disabled", POOL, _set("nodeConfig.metadata", {"disable-legacy-endpoints": "false"})),
+    ("gke-node-auto-repair-upgrade", POOL, _set("management.autoUpgrade", False)),
+    ("gcp-firewall-no-admin-ports-from-world", "gcp:compute/firewall:Firewall",
+     lambda p: p.update(sourceRanges=["0.0.0.0/0"], allows=[{"protocol": "tcp", "ports": ["20-30"]}])),
+    ("k8s-run-as-non-root", DEPLOY, lambda p: (_set(f"{POD}.securityContext", {})(p), _set(f"{CONTAINER}.securityContext.runAsNonRoot", _DELETE)(p), _set(f"{CONTAINER}.securityContext.runAsUser", _DELETE)(p))),
+    ("k8s-run-as-non-root", DEPLOY, _set(f"{CONTAINER}.securityContext.runAsUser", 0)),
+    ("k8s-no-privilege-escalation", DEPLOY, _set(f"{CONTAINER}.securityContext.allowPrivilegeEscalation", _DELETE)),
+    ("k8s-no-privileged-or-host-namespaces", DEPLOY, _set(f"{CONTAINER}.securityContext.privileged", True)),
+    ("k8s-no-privileged-or-host-namespaces", DEPLOY, _set(f"{POD}.hostNetwork", True)),
+    ("k8s-resources-set", DEPLOY, _set(f"{CONTAINER}.resources.limits", _DELETE)),
+    ("k8s-image-pinned", DEPLOY, _set(f"{CONTAINER}.image", "ghcr.io/mccutchen/go-httpbin:latest")),
+    ("k8s-image-pinned", DEPLOY, _set(f"{CONTAINER}.image", "localhost:5000/httpbin")),
+    ("k8s-load-balancer-awaited", "kubernetes:core/v1:Service",
+     lambda p: (_set("spec.type", "LoadBalancer")(p), _set("metadata.annotations", {"pulumi.com/skipAwait": "true"})(p))),
+    ("helm-chart-pinned", RELEASE, _set("version", _DELETE)),
+    ("helm-chart-pinned", RELEASE, _set("version", "~1.24")),
+    ("helm-release-awaited", RELEASE, _set("skipAwait", True)),
+    ("helm-values-images-pinned", RELEASE, _set("values.global", {"proxy": {"image": "docker.io/istio/proxyv2"}})),
+    ("helm-values-images-pinned", RELEASE, _set("values.image", {"repository": "kong", "tag": "latest"})),
+    ("no-plaintext-credentials", "kubernetes:core/v1:ConfigMap", _set("data.kubeconfig", STATIC_KUBECONFIG)),
+    ("no-plaintext-credentials", DEPLOY, _set(f"{CONTAINER}.env", [{"name": "TLS_KEY", "value": PEM_KEY}])),
+    ("no-plaintext-credentials", RELEASE, _set("values.license", PEM_KEY)),
+    ("k8s-provider-exec-auth", K8S_PROVIDER, _set("kubeconfig", STATIC_KUBECONFIG)),
+    ("k8s-provider-no-delete-unreachable", K8S_PROVIDER, _set("deleteUnreachable", "true")),
+    ("istio-authz-positive-allow", AP, _set("spec.rules.0.from.0.source", {"notNamespaces": ["shop"]})),
+    ("istio-authz-positive-allow", AP, _set("spec.rules.0.from.0.source", {"notPrincipals": ["cluster.local/ns/x/sa/y"]})),
+    ("istio-authz-positive-allow", AP, _set("spec.rules.0.to", [{"operation": {"notPaths": ["/admin"]}}])),
+    ("istio-permissive-scoped", PA,
+     lambda p: (_set("spec.selector", _DELETE)(p), _set("metadata.namespace", "shop")(p), _set("spec.mtls.mode", "PERMISSIVE")(p))),
+    ("istio-permissive-scoped", PA,
+     lambda p: (_set("spec.selector", _DELETE)(p), _set("metadata.namespace", "istio-system")(p), _set("spec.mtls.mode", "DISABLE")(p))),
+    ("istio-permissive-scoped", PA,
+     lambda p: (_set("spec.selector", {"matchLabels": {"app": "orders"}})(p), _set("spec.portLevelMtls", {"8080": {"mode": "DISABLE"}})(p))),
+    ("istio-gateway-own-namespace", RELEASE, _set("namespace", "istio-system")),
+    ("istio-gateway-own-namespace", "kubernetes:gateway.networking.k8s.io/v1:Gateway", _set("metadata.namespace", "istio-system")),
+    ("istio-gateway-hosts-explicit", "kubernetes:networking.istio.io/v1:Gateway", _set("spec.servers.0.hosts", ["*"])),
+]
+
+
+def _is_gateway_release(r: Resource) -> bool:
+    return r.get("chart") == "gateway"
+
+
+def _baseline_for(check_id: str, type_: str) -> dict[str, Any]:
+    if type_ == RELEASE:
+        return baseline(type_, _is_gateway_release)
+    return baseline(type_)
+
+
+@pytest.mark.parametrize(
+    ("check_id", "type_", "weaken"), WEAKENINGS, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(WEAKENINGS)]
+)
+def test_weakened_resource_trips_its_check(check_id: str, type_: str, weaken: Callable[[dict[str, Any]], None]) -> None:
+    check = BY_ID[check_id]
+    assert isinstance(check, Check)
+    props = _baseline_for(check_id, type_)
+    assert check(type_, props) == [], "the baseline must pass before it is weakened"
+    weaken(props)
+    messages = check(type_, props)
+    assert messages and all(isinstance(m, str) and m for m in messages)
+
+
+def test_every_resource_check_has_a_weakened_case() -> None:
+    covered = {c for c, _, _ in WEAKENINGS}
+    assert {c.id for c in RESOURCE_CHECKS} <= covered
+
+
+@pytest.mark.parametrize("type_", sorted(SYNTHETIC))
+def test_synthetic_baselines_pass_every_check(type_: str) -> None:
+    props = SYNTHETIC[type_]
+    for check in RESOURCE_CHECKS:
+        assert check(type_, props) == [], check.id
+
+
+def test_checks_ignore_other_types() -> None:
+    props = baseline(EKS)
+    props["enabledClusterLogTypes"] = []
+    assert BY_ID["eks-control-plane-logs"]("aws:eks/nodeGroup:NodeGroup", props) == []  # type: ignore[call-arg]
+
+
+# --------------------------------------------------------------------------- stack checks
+
+
+def _k8s(urn_name: str, type_: str, props: dict[str, Any], provider: str = "p", deps: tuple[str, ...] = ()) -> StackResource:
+    return StackResource(urn=f"urn:{urn_name}", type=type_, name=urn_name, props=props, provider=provider, dependencies=deps)
+
+
+ISTIOD = {"chart": "istiod", "version": "1.24.2", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
+BASE = {"chart": "base", "version": "1.24.2", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
+STRICT = {"metadata": {"name": "default", "namespace": "istio-system"}, "spec": {"mtls": {"mode": "STRICT"}}}
+ALLOW_NOTHING = {"metadata": {"name": "allow-nothing", "namespace": "shop"}, "spec": {}}
+
+
+def _run(check_id: str, resources: list[StackResource]) -> list[str]:
+    check = BY_ID[check_id]
+    assert isinstance(check, StackCheck)
+    return [v.message for v in check(resources)]
+
+
+def test_mesh_wide_strict_required_per_cluster() -> None:
+    good = [_k8s("istiod", RELEASE, ISTIOD), _k8s("default", PA, STRICT)]
+    assert _run("istio-mesh-wide-strict", good) == []
+    other_cluster = [*good, _k8s("istiod-2", RELEASE, ISTIOD, provider="p2")]
+    assert len(_run("istio-mesh-wide-strict", other_cluster)) == 1
+    permissive = copy.deepcopy(STRICT)
+    permissive["spec"]["mtls"]["mode"] = "PERMISSIVE"
+    assert _run("istio-mesh-wide-strict", [_k8s("istiod", RELEASE, ISTIOD), _k8s("default", PA, permissive)])
+    scoped = copy.deepcopy(STRICT)
+    scoped["spec"]["selector"] = {"matchLabels": {"app": "x"}}
+    assert _run("istio-mesh-wide-strict", [_k8s("istiod", RELEASE, ISTIOD), _k8s("default", PA, scoped)])
+
+
+def test_custom_resources_depend_on_their_crds() -> None:
+    base = _k8s("base", RELEASE, BASE)
+    assert _run("k8s-crds-before-custom-resources", [base, _k8s("default", PA, STRICT, deps=(base.urn,))]) == []
+    assert _run("k8s-crds-before-custom-resources", [base, _k8s("default", PA, STRICT)])
+    # Istio preinstalled (no base chart in the stack): nothing to order against.
+    assert _run("k8s-crds-before-custom-resources", [_k8s("default", PA, STRICT)]) == []
+    crds = _k8s("gateway-api", "kubernetes:yaml/v2:ConfigFile", {"files": ["https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml"]})
+    gateway = SYNTHETIC["kubernetes:gateway.networking.k8s.io/v1:Gateway"]
+    assert _run("k8s-crds-before-custom-resources", [crds, _k8s("gw", "kubernetes:gateway.networking.k8s.io/v1:Gateway", gateway)])
+
+
+def test_default_deny_baseline() -> None:
+    allow = SYNTHETIC[AP]
+    assert _run("istio-default-deny", [_k8s("allow", AP, allow), _k8s("nothing", AP, ALLOW_NOTHING)]) == []
+    assert _run("istio-default-deny", [_k8s("allow", AP, allow)])
+
+
+def test_every_stack_check_has_a_failing_case_above() -> None:
+    exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
+    exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
+    assert {c.id for c in STACK_CHECKS} <= exercised
