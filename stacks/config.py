@@ -234,7 +234,11 @@ class IstioSpec(_Model):
     mesh_id: DnsLabel = Field(default="meshgate", description="global.meshID, shared by every cluster")
     trust_domain: str = Field(default="cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")
-    revision: DnsLabel | None = Field(default=None, description="istiod revision for canary upgrades; namespaces get `istio.io/rev`")
+    revision: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$",
+        description="istiod revision for canary upgrades, e.g. `1-24-2`; namespaces get `istio.io/rev`",
+    )
     access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
     tracing: TracingSpec = TracingSpec()
     install: bool = Field(default=True, description="false: Istio is already installed (managed Istio); skip the charts")
