@@ -1,14 +1,129 @@
-"""Gateway layer wiring (issue: API gateway). Being built: the scenario's edge path."""
+"""Gateway layer wiring: the chosen scenario's edge path, built from the one API catalogue.
+
+This is the only layer that reads `meshgate:scenario`; each scenario lives in one module of
+components/gateways/. Stack outputs: `endpoints`, `curl` (one line per API) and `hops`
+(which hops of a request are mTLS-protected).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+import pulumi
+
+from components.gateways.catalogue import routes
+from components.gateways.edge import Edge, curl_lines, hops_output
+from components.mesh.handle import MeshHandle
+from components.workloads.cluster_apps import ClusterApps
 from stacks.clusters import BuiltCluster
-from stacks.config import StackConfig
+from stacks.config import EksClusterSpec, Scenario, StackConfig
+
+
+def _namespaces(workloads: dict[str, ClusterApps], cluster: str) -> Mapping[str, pulumi.Resource]:
+    apps = workloads.get(cluster)
+    return apps.namespaces if apps is not None else {}
+
+
+def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: dict[str, MeshHandle]) -> Edge:
+    from components.gateways.external import ExternalGateway, ExternalGatewayArgs
+
+    ext = config.external_gateway
+    assert ext is not None, "validated by config_rules"
+    name = f"{config.istio.mesh_id}-api"
+    vpc_link_cluster: str | None = None
+    providers: dict[str, pulumi.ProviderResource] = {}
+    if ext.kind == "aws-http-api":
+        import pulumi_aws as aws
+
+        vpc_link_cluster = ext.cluster or next(c.name for c in config.clusters if isinstance(c, EksClusterSpec))
+        providers["aws"] = aws.Provider(f"{name}-aws", region=ext.region)
+    else:
+        import pulumi_gcp as gcp
+
+        providers["gcp"] = gcp.Provider(f"{name}-gcp", project=ext.project, region=ext.region)
+    component = ExternalGateway(
+        "external-gateway",
+        ExternalGatewayArgs(
+            name=name,
+            routes=routes(config),
+            meshes=meshes,
+            gateway=config.gateway,
+            external=ext,
+            vpc_link_cluster=vpc_link_cluster,
+            vpc_link_eks=clusters[vpc_link_cluster].component if vpc_link_cluster else None,
+        ),
+        pulumi.ResourceOptions(providers=providers),
+    )
+    return component.edge
+
+
+def _in_cluster(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
+    from components.gateways.in_cluster import InClusterGateway, InClusterGatewayArgs
+
+    home = config.gateway_cluster
+    return InClusterGateway(
+        "in-cluster-gateway",
+        InClusterGatewayArgs(
+            routes=routes(config),
+            meshes=meshes,
+            cluster=home,
+            namespaces=_namespaces(workloads, home),
+            gateway=config.gateway,
+        ),
+    ).edge
+
+
+def _in_cluster_mesh(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
+    from components.gateways.in_cluster_mesh import InClusterMeshGateway, InClusterMeshGatewayArgs
+
+    home = config.gateway_cluster
+    apps = workloads.get(home)
+    return InClusterMeshGateway(
+        "in-cluster-gateway-mesh",
+        InClusterMeshGatewayArgs(
+            routes=routes(config),
+            meshes=meshes,
+            cluster=home,
+            namespaces=_namespaces(workloads, home),
+            services=apps.services if apps is not None else {},
+            gateway=config.gateway,
+        ),
+    ).edge
+
+
+def _gateway_api(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
+    from components.gateways.gateway_api import GatewayApiGateway, GatewayApiGatewayArgs
+
+    home = config.gateway_cluster
+    return GatewayApiGateway(
+        "gateway-api",
+        GatewayApiGatewayArgs(
+            routes=routes(config),
+            meshes=meshes,
+            cluster=home,
+            namespaces=_namespaces(workloads, home),
+            gateway=config.gateway,
+        ),
+    ).edge
 
 
 def build_gateway_layer(
-    config: StackConfig, clusters: dict[str, BuiltCluster], meshes: dict[str, Any], workloads: dict[str, Any]
-) -> None:
-    return None
+    config: StackConfig,
+    clusters: dict[str, BuiltCluster],
+    meshes: dict[str, MeshHandle],
+    workloads: dict[str, Any],
+) -> Edge:
+    """Build the scenario's gateway resources and export `endpoints`, `curl` and `hops`."""
+    scenario = config.scenario
+    if scenario is Scenario.EXTERNAL_GATEWAY:
+        edge = _external(config, clusters, meshes)
+    elif scenario is Scenario.IN_CLUSTER_GATEWAY:
+        edge = _in_cluster(config, meshes, workloads)
+    elif scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:
+        edge = _in_cluster_mesh(config, meshes, workloads)
+    else:
+        edge = _gateway_api(config, meshes, workloads)
+    pulumi.export("endpoints", edge.endpoints)
+    pulumi.export("curl", curl_lines(routes(config), edge))
+    pulumi.export("hops", hops_output(edge.hops))
+    return edge

@@ -1,0 +1,116 @@
+"""IngressNlb: an internal Network Load Balancer, owned by Pulumi, in front of the EKS Istio ingress.
+
+The NLB a `LoadBalancer` Service would get is created by a cloud controller, so its listener
+ARN (which an API Gateway VPC-link integration needs) is unknown to the program, and
+`pulumi destroy` cannot order its deletion (DESIGN.md §4). Here Pulumi owns the NLB: the
+ingress Service is a NodePort on fixed ports, the node group's Auto Scaling group is
+attached to instance target groups, and the node security group admits the VPC on those
+ports. Every resource depends on the cluster's subnets, so it is deleted before the VPC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.clusters.aws_tags import aws_tags
+
+STATUS_PORT = 15021
+NODE_PORTS: dict[int, int] = {STATUS_PORT: 30021, 80: 30080, 443: 30443}
+"""Ingress Service port -> fixed NodePort (inside the default 30000-32767 range)."""
+
+HEALTH_PATH = "/healthz/ready"
+
+
+@dataclass(frozen=True)
+class IngressNlbArgs:
+    """The EKS cluster's network (VPC, CIDR, private subnets), its node security group and Auto Scaling groups."""
+
+    cluster: str
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    node_security_group_id: pulumi.Input[str]
+    autoscaling_group_names: pulumi.Output[list[str]]
+
+
+class IngressNlb(pulumi.ComponentResource):
+    """Internal NLB with TCP listeners 80 (HTTP) and 443 (TLS passthrough to the ingress) on the ingress NodePorts.
+
+    Health checks probe the ingress's readiness endpoint on the status NodePort. A managed
+    node group has exactly one Auto Scaling group; it is attached to both target groups.
+    """
+
+    load_balancer: aws.lb.LoadBalancer
+    listeners: dict[int, aws.lb.Listener]
+    dns_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IngressNlbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:IngressNlb", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        cluster = args.cluster
+        self.load_balancer = aws.lb.LoadBalancer(
+            f"{name}-nlb",
+            internal=True,
+            load_balancer_type="network",
+            subnets=args.private_subnet_ids,
+            enable_cross_zone_load_balancing=True,
+            enable_deletion_protection=False,
+            tags=aws_tags(cluster, f"{cluster}-istio-ingress"),
+            opts=child,
+        )
+        asg = args.autoscaling_group_names.apply(lambda names: names[0])
+        self.listeners = {}
+        for port in (80, 443):
+            node_port = NODE_PORTS[port]
+            group = aws.lb.TargetGroup(
+                f"{name}-tg-{port}",
+                port=node_port,
+                protocol="TCP",
+                target_type="instance",
+                vpc_id=args.vpc_id,
+                deregistration_delay=30,
+                connection_termination=True,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    enabled=True,
+                    protocol="HTTP",
+                    port=str(NODE_PORTS[STATUS_PORT]),
+                    path=HEALTH_PATH,
+                    healthy_threshold=2,
+                    unhealthy_threshold=2,
+                    interval=10,
+                ),
+                tags=aws_tags(cluster, f"{cluster}-istio-ingress-{port}"),
+                opts=child,
+            )
+            aws.autoscaling.Attachment(
+                f"{name}-asg-{port}", autoscaling_group_name=asg, lb_target_group_arn=group.arn, opts=child
+            )
+            self.listeners[port] = aws.lb.Listener(
+                f"{name}-listener-{port}",
+                load_balancer_arn=self.load_balancer.arn,
+                port=port,
+                protocol="TCP",
+                default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=group.arn)],
+                tags=aws_tags(cluster, f"{cluster}-istio-ingress-{port}"),
+                opts=child,
+            )
+        for port, node_port in NODE_PORTS.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-nodeport-{node_port}",
+                security_group_id=args.node_security_group_id,
+                cidr_ipv4=args.vpc_cidr,
+                ip_protocol="tcp",
+                from_port=node_port,
+                to_port=node_port,
+                description=f"VPC (internal NLB, VPC link) to the Istio ingress NodePort for port {port}",
+                tags=aws_tags(cluster, f"{cluster}-istio-ingress-nodeport-{node_port}"),
+                opts=child,
+            )
+        self.dns_name = self.load_balancer.dns_name
+        self.register_outputs(
+            {"dnsName": self.dns_name, "listenerArns": {str(p): l.arn for p, l in self.listeners.items()}}
+        )

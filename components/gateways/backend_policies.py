@@ -1,0 +1,156 @@
+"""Istio policies on the catalogue's backends, shared by the in-cluster scenarios.
+
+- `gateway_only`: default-deny per app namespace + ALLOW from the gateway's mTLS identity
+  on exactly the backend ports (scenarios 3 and 4);
+- `plaintext_from_gateway`: the narrow PERMISSIVE exception a gateway outside the mesh
+  needs (scenario 2);
+- `jwt_at_backend`: JWT validation by the backend's sidecar where the gateway cannot
+  validate against a JWKS itself (Kong OSS, scenarios 2 and 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gateways.catalogue import Route
+from components.mesh.handle import MeshHandle
+from components.policies.authorization import allow_from, allow_nothing
+from components.policies.peer_authentication import peer_authentication
+from components.policies.request_authentication import request_authentication
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend workload (cluster, namespace, `app` label, port) and whether any route to it requires a JWT."""
+
+    cluster: str
+    namespace: str
+    service: str
+    port: int
+    jwt: Route | None  # a jwt route to it (issuer, JWKS), if any
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return {"app": self.service}
+
+
+def backends_of(routes: list[Route]) -> list[Backend]:
+    """Distinct backends in catalogue order; a backend reached by a jwt route requires the JWT."""
+    found: dict[tuple[str, str, str, int], Backend] = {}
+    for r in routes:
+        key = (r.cluster, r.namespace, r.service, r.port)
+        known = found.get(key)
+        jwt = known.jwt if known and known.jwt else (r if r.auth == "jwt" else None)
+        found[key] = Backend(r.cluster, r.namespace, r.service, r.port, jwt)
+    return list(found.values())
+
+
+def request_principals(backend: Backend) -> list[str]:
+    """`<iss>/*`: any subject of the route's issuer."""
+    assert backend.jwt is not None and backend.jwt.jwt is not None
+    return [f"{backend.jwt.jwt.issuer}/*"]
+
+
+def _jwt_rule(backend: Backend, mesh: MeshHandle, parent: pulumi.Resource) -> k8s.apiextensions.CustomResource:
+    assert backend.jwt is not None and backend.jwt.jwt is not None
+    jwt = backend.jwt.jwt
+    return request_authentication(
+        f"{backend.service}-jwt",
+        backend.namespace,
+        issuer=jwt.issuer,
+        jwks_uri=jwt.jwks_uri,
+        audiences=jwt.audiences,
+        selector=backend.selector,
+        mesh=mesh,
+        parent=parent,
+    )
+
+
+def gateway_only(
+    routes: list[Route],
+    meshes: dict[str, MeshHandle],
+    gateway_principal: str,
+    *,
+    parent: pulumi.Resource,
+    jwt_at_backend: bool,
+) -> list[k8s.apiextensions.CustomResource]:
+    """Per app namespace `allow-nothing`; per backend ALLOW from `gateway_principal` on its port.
+
+    Created in the backend's own cluster: with a multi-cluster mesh the principal is the same
+    everywhere (shared trust domain). With `jwt_at_backend`, a backend of an `auth: jwt` route
+    also requires a valid JWT of the route's issuer (RequestAuthentication + requestPrincipals
+    in the same source, i.e. gateway identity AND token).
+    """
+    created: list[k8s.apiextensions.CustomResource] = []
+    done_namespaces: set[tuple[str, str]] = set()
+    for backend in backends_of(routes):
+        mesh = meshes[backend.cluster]
+        if (backend.cluster, backend.namespace) not in done_namespaces:
+            done_namespaces.add((backend.cluster, backend.namespace))
+            created.append(allow_nothing(backend.namespace, mesh=mesh, parent=parent))
+        needs_jwt = jwt_at_backend and backend.jwt is not None
+        if needs_jwt:
+            created.append(_jwt_rule(backend, mesh, parent))
+        created.append(
+            allow_from(
+                f"{backend.service}-from-gateway",
+                backend.namespace,
+                mesh=mesh,
+                parent=parent,
+                principals=[gateway_principal],
+                request_principals=request_principals(backend) if needs_jwt else (),
+                selector=backend.selector,
+                ports=[backend.port],
+            )
+        )
+    return created
+
+
+def plaintext_from_gateway(
+    routes: list[Route], meshes: dict[str, MeshHandle], *, parent: pulumi.Resource
+) -> list[k8s.apiextensions.CustomResource]:
+    """Per backend a workload-scoped PeerAuthentication: STRICT, PERMISSIVE on the backend port only.
+
+    A gateway outside the mesh speaks plaintext; everything else about the workload (other
+    ports) and every other workload stay STRICT. No principal-based AuthorizationPolicy: a
+    plaintext caller has no principal to match.
+    """
+    return [
+        peer_authentication(
+            f"{backend.service}-plaintext-port",
+            backend.namespace,
+            mesh=meshes[backend.cluster],
+            parent=parent,
+            mode="STRICT",
+            selector=backend.selector,
+            port_level_mtls={backend.port: "PERMISSIVE"},
+        )
+        for backend in backends_of(routes)
+    ]
+
+
+def jwt_at_backend(
+    routes: list[Route], meshes: dict[str, MeshHandle], *, parent: pulumi.Resource
+) -> list[k8s.apiextensions.CustomResource]:
+    """For backends of `auth: jwt` routes: RequestAuthentication + ALLOW only with a valid token."""
+    created: list[k8s.apiextensions.CustomResource] = []
+    for backend in backends_of(routes):
+        if backend.jwt is None:
+            continue
+        mesh = meshes[backend.cluster]
+        created.append(_jwt_rule(backend, mesh, parent))
+        created.append(
+            allow_from(
+                f"{backend.service}-require-jwt",
+                backend.namespace,
+                mesh=mesh,
+                parent=parent,
+                request_principals=request_principals(backend),
+                selector=backend.selector,
+                ports=[backend.port],
+            )
+        )
+    return created

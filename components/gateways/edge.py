@@ -1,0 +1,83 @@
+"""What a scenario hands back to the stack: public endpoints, curl lines, and the hop list.
+
+The hop list makes the article's pros/cons concrete: for each hop of a request, whether
+it is protected by Istio mTLS (`mtls`), by one-way TLS only (`tls`), or by nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pulumi
+
+from components.gateways.catalogue import Route
+
+JWT_HEADER = "-H 'Authorization: Bearer <JWT>'"
+KEY_HEADER = "-H 'apikey: <API_KEY>'"
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One network hop of a request: `source` -> `target`, and what protects it."""
+
+    source: str
+    target: str
+    mtls: bool
+    tls: bool
+    note: str
+
+    def as_output(self) -> dict[str, object]:
+        return {"from": self.source, "to": self.target, "mtls": self.mtls, "tls": self.tls or self.mtls, "note": self.note}
+
+
+@dataclass
+class Edge:
+    """A scenario's outputs: endpoint URL per entry point, the URL each route is called on, hops."""
+
+    endpoints: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    route_urls: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    hops: list[Hop] = field(default_factory=list)
+    insecure_tls: bool = False  # the endpoint serves a self-signed certificate (curl -k)
+
+
+def curl_line(route: Route, base_url: str, insecure: bool) -> str:
+    """A ready-to-run command for `route`, with placeholders for the credentials it needs."""
+    parts = ["curl", "-sS"]
+    if insecure:
+        parts.append("-k")
+    if route.auth == "jwt":
+        parts.append(JWT_HEADER)
+    if route.auth == "key":
+        parts.append(KEY_HEADER)
+    parts.append(f"'{base_url.rstrip('/')}{route.sample_path}'")
+    return " ".join(parts)
+
+
+def curl_lines(routes: list[Route], edge: Edge) -> pulumi.Output[dict[str, str]]:
+    """`{api name: curl command}` in catalogue order."""
+    names = [r.name for r in routes]
+    urls = [edge.route_urls[r.name] for r in routes]
+
+    def render(values: list[str]) -> dict[str, str]:
+        return {name: curl_line(route, url, edge.insecure_tls) for name, route, url in zip(names, routes, values)}
+
+    return pulumi.Output.all(*urls).apply(render)
+
+
+def hops_output(hops: list[Hop]) -> list[dict[str, object]]:
+    return [h.as_output() for h in hops]
+
+
+def https_url(address: pulumi.Output[str]) -> pulumi.Output[str]:
+    return address.apply(lambda a: f"https://{a}" if a else "")
+
+
+def same_url_for_all(routes: list[Route], url: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:
+    return {r.name: url for r in routes}
+
+
+def per_cluster_urls(
+    routes: list[Route], url_of: Callable[[str], pulumi.Output[str]]
+) -> dict[str, pulumi.Output[str]]:
+    return {r.name: url_of(r.cluster) for r in routes}

@@ -1,0 +1,347 @@
+"""Scenario 4, `gateway-api`: Istio's own Kubernetes Gateway API gateway, no separate API gateway.
+
+client -> Gateway (`gatewayClassName: istio`, Envoy deployed by istiod; JWT, authz and
+local rate limits enforced there) -> backend over STRICT mTLS (ALLOW only the gateway's identity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gateways.backend_policies import gateway_only
+from components.gateways.catalogue import Route
+from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
+from components.gateways.objects import custom_resource, gateway_namespace, load_balancer_address
+from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
+from components.mesh.handle import MeshHandle
+from components.policies.base import SECURITY_API, istio_resource
+from components.policies.request_authentication import request_authentication
+from stacks.config import GatewaySpec
+
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
+GATEWAY_CLASS = "istio"
+GATEWAY_NAME = "meshgate"
+TLS_SECRET = "meshgate-gateway-tls"
+NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+RATE_LIMIT_DESCRIPTOR = "meshgate-api"
+UNLIMITED_TOKENS = 1_000_000_000
+AWS_NLB_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+WAIT_SECONDS = 600
+
+
+def crds_url(version: str) -> str:
+    """The standard-channel CRDs of a pinned Gateway API release."""
+    return f"https://github.com/kubernetes-sigs/gateway-api/releases/download/{version}/standard-install.yaml"
+
+
+def deployed_name(gateway: str) -> str:
+    """Istio names the Deployment, Service and ServiceAccount it creates for a Gateway `<name>-<class>`."""
+    return f"{gateway}-{GATEWAY_CLASS}"
+
+
+def gateway_selector() -> dict[str, str]:
+    """Pod labels of the Istio-deployed gateway workload."""
+    return {NAME_LABEL: GATEWAY_NAME}
+
+
+def _path_regex(route: Route) -> str:
+    prefix = route.path.rstrip("/")
+    return f"^{prefix}([/?].*)?$" if prefix else "^/.*$"
+
+
+def gateway_spec(route_namespaces: list[str], annotations: Mapping[str, str]) -> dict[str, Any]:
+    """Listeners http/80 and https/443 (terminated with the TLS Secret), routes only from app namespaces."""
+    allowed = {
+        "namespaces": {
+            "from": "Selector",
+            "selector": {
+                "matchExpressions": [
+                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(route_namespaces)}
+                ]
+            },
+        }
+    }
+    spec: dict[str, Any] = {
+        "gatewayClassName": GATEWAY_CLASS,
+        "listeners": [
+            {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed},
+            {
+                "name": "https",
+                "port": 443,
+                "protocol": "HTTPS",
+                "tls": {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}]},
+                "allowedRoutes": allowed,
+            },
+        ],
+    }
+    if annotations:
+        spec["infrastructure"] = {"annotations": dict(annotations)}
+    return spec
+
+
+def http_route_spec(route: Route, gateway_namespace: str) -> dict[str, Any]:
+    """Prefix match, prefix stripped (`/orders/x` -> `/x`), to the backend Service in the route's namespace."""
+    return {
+        "parentRefs": [
+            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "namespace": gateway_namespace}
+        ],
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
+                "filters": [
+                    {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+                ],
+                "backendRefs": [{"group": "", "kind": "Service", "name": route.service, "port": route.port}],
+            }
+        ],
+    }
+
+
+def edge_authorization_spec(routes: list[Route]) -> dict[str, Any]:
+    """ALLOW on the gateway: each API's paths, with a valid JWT of its issuer for `auth: jwt`; nothing else."""
+    rules: list[dict[str, Any]] = []
+    for route in routes:
+        rule: dict[str, Any] = {"to": [{"operation": {"paths": route.paths}}]}
+        if route.auth == "jwt":
+            assert route.jwt is not None
+            rule["from"] = [{"source": {"requestPrincipals": [f"{route.jwt.issuer}/*"]}}]
+        rules.append(rule)
+    return {"selector": {"matchLabels": gateway_selector()}, "action": "ALLOW", "rules": rules}
+
+
+def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
+    """EnvoyFilter: Envoy local rate limit on the gateway, one token bucket per rate-limited API.
+
+    Each route of the gateway gets one `rate_limits` action per API that emits the descriptor
+    `meshgate-api=<name>` when the request path is under the API's prefix; the filter refills
+    `rateLimitPerMinute` tokens every 60 s per gateway replica and answers 429 when empty.
+    Requests of other APIs match no descriptor and use the default (unlimited) bucket.
+    """
+    limited = [r for r in routes if r.rate_limit_per_minute is not None]
+    descriptors = [
+        {
+            "entries": [{"key": RATE_LIMIT_DESCRIPTOR, "value": r.name}],
+            "token_bucket": {
+                "max_tokens": r.rate_limit_per_minute,
+                "tokens_per_fill": r.rate_limit_per_minute,
+                "fill_interval": "60s",
+            },
+        }
+        for r in limited
+    ]
+    actions = [
+        {
+            "actions": [
+                {
+                    "header_value_match": {
+                        "descriptor_key": RATE_LIMIT_DESCRIPTOR,
+                        "descriptor_value": r.name,
+                        "headers": [{"name": ":path", "string_match": {"safe_regex": {"regex": _path_regex(r)}}}],
+                    }
+                }
+            ]
+        }
+        for r in limited
+    ]
+    percent = {"numerator": 100, "denominator": "HUNDRED"}
+    return {
+        "workloadSelector": {"labels": gateway_selector()},
+        "configPatches": [
+            {
+                "applyTo": "HTTP_FILTER",
+                "match": {
+                    "context": "GATEWAY",
+                    "listener": {
+                        "filterChain": {
+                            "filter": {
+                                "name": "envoy.filters.network.http_connection_manager",
+                                "subFilter": {"name": "envoy.filters.http.router"},
+                            }
+                        }
+                    },
+                },
+                "patch": {
+                    "operation": "INSERT_BEFORE",
+                    "value": {
+                        "name": "envoy.filters.http.local_ratelimit",
+                        "typed_config": {
+                            "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                            "type_url": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                            "value": {
+                                "stat_prefix": "meshgate_local_rate_limit",
+                                "token_bucket": {
+                                    "max_tokens": UNLIMITED_TOKENS,
+                                    "tokens_per_fill": UNLIMITED_TOKENS,
+                                    "fill_interval": "1s",
+                                },
+                                "filter_enabled": {"runtime_key": "local_rate_limit_enabled", "default_value": percent},
+                                "filter_enforced": {"runtime_key": "local_rate_limit_enforced", "default_value": percent},
+                                "response_headers_to_add": [
+                                    {
+                                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+                                        "header": {"key": "x-meshgate-rate-limited", "value": "true"},
+                                    }
+                                ],
+                                "descriptors": descriptors,
+                            },
+                        },
+                    },
+                },
+            },
+            {
+                "applyTo": "HTTP_ROUTE",
+                "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {"route": {"action": "ANY"}}}},
+                "patch": {"operation": "MERGE", "value": {"route": {"rate_limits": actions}}},
+            },
+        ],
+    }
+
+
+def hops(remote: bool) -> list[Hop]:
+    found = [
+        Hop("client", "Istio gateway (Gateway API)", mtls=False, tls=True, note="HTTPS terminated at the gateway (JWT, authz, rate limit there)"),
+        Hop("Istio gateway (Gateway API)", "backend", mtls=True, tls=True, note="STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"),
+    ]
+    if remote:
+        found.append(
+            Hop(
+                "Istio gateway (Gateway API)",
+                "backend in another cluster",
+                mtls=True,
+                tls=True,
+                note="through the east-west gateways (AUTO_PASSTHROUGH): end-to-end mTLS",
+            )
+        )
+    found.append(Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"))
+    return found
+
+
+@dataclass(frozen=True)
+class GatewayApiGatewayArgs:
+    """Routes, meshes, the gateway's cluster with its app namespaces, the gateway settings."""
+
+    routes: list[Route]
+    meshes: dict[str, MeshHandle]
+    cluster: str
+    namespaces: Mapping[str, pulumi.Resource]
+    gateway: GatewaySpec
+
+
+class GatewayApiGateway(pulumi.ComponentResource):
+    """Gateway API CRDs (pinned standard channel, optional), an Istio-class `Gateway`, one `HTTPRoute` per API,
+    JWT + path authorization and Envoy local rate limits on the gateway, default-deny + ALLOW from
+    the gateway's principal on the backends. Every Gateway API object depends on the CRDs.
+
+    The CRDs are retained on delete: deleting a CRD deletes every Gateway/HTTPRoute in the cluster,
+    including ones meshgate does not own.
+    """
+
+    edge: Edge
+
+    def __init__(self, name: str, args: GatewayApiGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:GatewayApiGateway", name, None, opts)
+        mesh = args.meshes[args.cluster]
+        cluster = mesh.cluster
+        spec = args.gateway
+        crds: list[pulumi.Resource] = []
+        if spec.install_gateway_api_crds:
+            crds.append(
+                k8s.yaml.v2.ConfigFile(
+                    f"{cluster.name}-gateway-api-crds",
+                    file=crds_url(spec.gateway_api_version),
+                    opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, retain_on_delete=True),
+                )
+            )
+        ns = gateway_namespace(f"{name}-namespace", spec.namespace, {}, cluster=cluster, parent=self)
+        certificate = GatewayCertificate(
+            f"{name}-tls",
+            GatewayCertificateArgs(
+                cluster=cluster,
+                namespace=spec.namespace,
+                secret_name=TLS_SECRET,
+                dns_names=[f"{deployed_name(GATEWAY_NAME)}.{spec.namespace}.svc"],
+                namespace_resource=ns,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        annotations = {"pulumi.com/waitFor": "condition=Programmed"}
+        labels_revision = {"istio.io/rev": mesh.revision} if mesh.revision else {}
+        gateway = custom_resource(
+            GATEWAY_API,
+            "Gateway",
+            GATEWAY_NAME,
+            spec.namespace,
+            gateway_spec(
+                list(dict.fromkeys(r.namespace for r in args.routes)),
+                AWS_NLB_ANNOTATIONS if cluster.cloud == "aws" else {},
+            ),
+            cluster=cluster,
+            parent=self,
+            depends_on=[*crds, ns, certificate, *mesh.ready],
+            annotations=annotations,
+            extra_labels=labels_revision,
+            timeout_seconds=WAIT_SECONDS,
+        )
+        for route in args.routes:
+            custom_resource(
+                GATEWAY_API,
+                "HTTPRoute",
+                route.name,
+                route.namespace,
+                http_route_spec(route, spec.namespace),
+                cluster=cluster,
+                parent=self,
+                depends_on=[*crds, args.namespaces[route.namespace], gateway],
+            )
+        for route in args.routes:
+            if route.auth == "jwt":
+                assert route.jwt is not None
+                request_authentication(
+                    f"{route.name}-jwt",
+                    spec.namespace,
+                    issuer=route.jwt.issuer,
+                    jwks_uri=route.jwt.jwks_uri,
+                    audiences=route.jwt.audiences,
+                    selector=gateway_selector(),
+                    mesh=mesh,
+                    parent=self,
+                    depends_on=[ns],
+                )
+        if args.routes:
+            istio_resource(
+                SECURITY_API,
+                "AuthorizationPolicy",
+                "catalogue-only",
+                spec.namespace,
+                edge_authorization_spec(args.routes),
+                mesh=mesh,
+                parent=self,
+                depends_on=[ns],
+            )
+        if any(r.rate_limit_per_minute is not None for r in args.routes):
+            istio_resource(
+                ENVOY_FILTER_API,
+                "EnvoyFilter",
+                "local-rate-limit",
+                spec.namespace,
+                rate_limit_spec(args.routes),
+                mesh=mesh,
+                parent=self,
+                depends_on=[ns],
+            )
+        principal = mesh.principal(spec.namespace, deployed_name(GATEWAY_NAME))
+        gateway_only(args.routes, args.meshes, principal, parent=self, jwt_at_backend=False)
+        address = load_balancer_address(
+            f"{name}-service", spec.namespace, deployed_name(GATEWAY_NAME), cluster=cluster, parent=self, after=gateway.id
+        )
+        url = https_url(address)
+        remote = any(r.cluster != args.cluster for r in args.routes)
+        self.edge = Edge(
+            endpoints={"gateway-api": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(remote), insecure_tls=True
+        )
+        self.register_outputs({"endpoint": url, "principal": principal})

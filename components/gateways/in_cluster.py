@@ -1,0 +1,84 @@
+"""Scenario 2, `in-cluster-gateway`: Kong inside the gateway cluster, outside the mesh, no Istio ingress.
+
+client -> Kong (LoadBalancer 80/443) -> backend pod (plaintext on the backend port).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import pulumi
+
+from components.gateways.backend_policies import jwt_at_backend, plaintext_from_gateway
+from components.gateways.catalogue import Route
+from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
+from components.gateways.kong import KongGateway, KongGatewayArgs
+from components.gateways.kong_routes import KongRoutes, KongRoutesArgs
+from components.mesh.handle import MeshHandle
+from stacks.config import GatewaySpec
+
+
+def hops() -> list[Hop]:
+    return [
+        Hop("client", "kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 too"),
+        Hop(
+            "kong",
+            "backend",
+            mtls=False,
+            tls=False,
+            note="plaintext: Kong has no sidecar; the backend port alone is PERMISSIVE (workload-scoped PeerAuthentication)",
+        ),
+        Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"),
+    ]
+
+
+@dataclass(frozen=True)
+class InClusterGatewayArgs:
+    """Routes (all in the gateway's cluster), the meshes, the app namespaces there, the gateway settings."""
+
+    routes: list[Route]
+    meshes: dict[str, MeshHandle]
+    cluster: str
+    namespaces: Mapping[str, pulumi.Resource]
+    gateway: GatewaySpec
+
+
+class InClusterGateway(pulumi.ComponentResource):
+    """Kong with sidecar injection disabled, its Ingress routes and plugins, and the backend exceptions:
+    PERMISSIVE on exactly the backend ports, JWT validated by the backend sidecar for `auth: jwt`."""
+
+    edge: Edge
+
+    def __init__(self, name: str, args: InClusterGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:InClusterGateway", name, None, opts)
+        mesh = args.meshes[args.cluster]
+        kong = KongGateway(
+            f"{name}-kong",
+            KongGatewayArgs(
+                mesh=mesh,
+                namespace=args.gateway.namespace,
+                replicas=args.gateway.replicas,
+                chart_version=args.gateway.kong_chart_version,
+                in_mesh=False,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        KongRoutes(
+            f"{name}-routes",
+            KongRoutesArgs(
+                routes=args.routes,
+                cluster=mesh.cluster,
+                namespaces=args.namespaces,
+                release=kong.release,
+                preserve_host=True,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        plaintext_from_gateway(args.routes, args.meshes, parent=self)
+        jwt_at_backend(args.routes, args.meshes, parent=self)
+        url = https_url(kong.address)
+        self.edge = Edge(
+            endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(), insecure_tls=True
+        )
+        self.register_outputs({"endpoint": url, "principal": kong.principal})

@@ -1,0 +1,119 @@
+"""Scenario 3, `in-cluster-gateway-mesh`: Kong with an Istio sidecar, mTLS to every backend.
+
+client -> Kong (LoadBalancer 80/443; inbound bypasses the sidecar) -> Kong's sidecar
+-> [east-west gateway ->] backend sidecar (STRICT mTLS, ALLOW only Kong's identity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gateways.backend_policies import gateway_only
+from components.gateways.catalogue import Route
+from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
+from components.gateways.kong import KongGateway, KongGatewayArgs
+from components.gateways.kong_routes import KongRoutes, KongRoutesArgs
+from components.mesh.handle import MeshHandle
+from stacks.config import GatewaySpec
+
+SERVICE_UPSTREAM = "ingress.kubernetes.io/service-upstream"
+
+
+def hops(remote: bool) -> list[Hop]:
+    found = [
+        Hop("client", "kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound"),
+        Hop(
+            "kong",
+            "backend",
+            mtls=True,
+            tls=True,
+            note="Kong's sidecar -> backend sidecar: STRICT mTLS, AuthorizationPolicy allows only Kong's principal",
+        ),
+    ]
+    if remote:
+        found.append(
+            Hop(
+                "kong",
+                "backend in another cluster",
+                mtls=True,
+                tls=True,
+                note="through both east-west gateways (AUTO_PASSTHROUGH): still end-to-end mTLS",
+            )
+        )
+    found.append(Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"))
+    return found
+
+
+@dataclass(frozen=True)
+class InClusterMeshGatewayArgs:
+    """Routes, meshes, the gateway cluster with its app namespaces and backend Services, the gateway settings."""
+
+    routes: list[Route]
+    meshes: dict[str, MeshHandle]
+    cluster: str
+    namespaces: Mapping[str, pulumi.Resource]
+    services: Mapping[tuple[str, str], pulumi.Resource]
+    gateway: GatewaySpec
+
+
+class InClusterMeshGateway(pulumi.ComponentResource):
+    """Kong in the mesh: injected namespace, Service-VIP upstreams, default-deny + ALLOW from Kong.
+
+    The upstream Services are annotated `ingress.kubernetes.io/service-upstream: "true"` with a
+    server-side-apply `ServicePatch` (a gateway-layer resource; the Service itself, a workload,
+    keeps its URN and inputs when the scenario changes), so Kong sends to the Service VIP and
+    its sidecar routes (and mTLS-wraps) the request, also to backends in other clusters.
+    """
+
+    edge: Edge
+
+    def __init__(self, name: str, args: InClusterMeshGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:InClusterMeshGateway", name, None, opts)
+        mesh = args.meshes[args.cluster]
+        cluster = mesh.cluster
+        kong = KongGateway(
+            f"{name}-kong",
+            KongGatewayArgs(
+                mesh=mesh,
+                namespace=args.gateway.namespace,
+                replicas=args.gateway.replicas,
+                chart_version=args.gateway.kong_chart_version,
+                in_mesh=True,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        patches: list[pulumi.Resource] = []
+        for namespace, service in dict.fromkeys((r.namespace, r.service) for r in args.routes):
+            owner = args.services.get((namespace, service))
+            patches.append(
+                k8s.core.v1.ServicePatch(
+                    f"{cluster.name}-{namespace}-{service}-service-upstream",
+                    metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                        name=service, namespace=namespace, annotations={SERVICE_UPSTREAM: "true"}
+                    ),
+                    opts=cluster.opts(self, [owner] if owner is not None else [args.namespaces[namespace]]),
+                )
+            )
+        KongRoutes(
+            f"{name}-routes",
+            KongRoutesArgs(
+                routes=args.routes,
+                cluster=cluster,
+                namespaces=args.namespaces,
+                release=kong.release,
+                preserve_host=False,
+                after=patches,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        gateway_only(args.routes, args.meshes, kong.principal, parent=self, jwt_at_backend=True)
+        url = https_url(kong.address)
+        remote = any(r.cluster != args.cluster for r in args.routes)
+        self.edge = Edge(
+            endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(remote), insecure_tls=True
+        )
+        self.register_outputs({"endpoint": url, "principal": kong.principal})

@@ -1,0 +1,147 @@
+"""IstioIngress: an Istio ingress gateway in one cluster, with an Istio `Gateway` and a `VirtualService` per API.
+
+Scenario 1's in-cluster half: the external API gateway sends every request here on 80/443,
+and the VirtualServices route it to the backends over mTLS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components.gateways.catalogue import Route
+from components.gateways.objects import load_balancer_address
+from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
+from components.mesh.gateway import INGRESS_PORTS, IstioGateway, IstioGatewayArgs
+from components.mesh.handle import MeshHandle
+from components.policies.base import NETWORKING_API, istio_resource
+
+RELEASE_NAME = "istio-ingressgateway"
+GATEWAY_NAME = "meshgate-ingress"
+TLS_SECRET = "meshgate-ingress-tls"
+AWS_NLB_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+
+
+def node_port_values(node_ports: dict[int, int]) -> dict[str, Any]:
+    """Chart values pinning the ingress Service's NodePorts (service port -> node port)."""
+    return {"service": {"ports": [{**p, "nodePort": node_ports[p["port"]]} for p in INGRESS_PORTS]}}
+
+
+def gateway_spec(selector: dict[str, str]) -> dict[str, Any]:
+    """The Istio `Gateway`: HTTP on 80, HTTPS (terminated, self-signed Secret) on 443, any host."""
+    return {
+        "selector": dict(selector),
+        "servers": [
+            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]},
+            {
+                "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                "hosts": ["*"],
+                "tls": {"mode": "SIMPLE", "credentialName": TLS_SECRET},
+            },
+        ],
+    }
+
+
+def virtual_service_spec(route: Route) -> dict[str, Any]:
+    """Route `<path>` and `<path>/...` to the backend, stripping the prefix (`/orders/x` -> `/x`)."""
+    prefix = route.path.rstrip("/")
+    return {
+        "hosts": ["*"],
+        "gateways": [GATEWAY_NAME],
+        "http": [
+            {
+                "name": route.name,
+                "match": [{"uri": {"prefix": f"{prefix}/"}}, {"uri": {"exact": prefix}}],
+                "rewrite": {"uri": "/"},
+                "route": [{"destination": {"host": route.host, "port": {"number": route.port}}}],
+            }
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class IstioIngressArgs:
+    """The cluster's mesh, the gateway namespace, the routes it serves, and how its Service is exposed.
+
+    `node_ports` (service port -> node port) turns the Service into a NodePort for a load
+    balancer the program owns (AWS VPC link); otherwise it is a cloud LoadBalancer.
+    """
+
+    mesh: MeshHandle
+    namespace: str
+    routes: list[Route]
+    replicas: int
+    node_ports: dict[int, int] = field(default_factory=dict)
+
+
+class IstioIngress(pulumi.ComponentResource):
+    """Istio ingress gateway (chart `gateway`, ports 80/443 + 15021 status) and its routes."""
+
+    gateway: IstioGateway
+    address: pulumi.Output[str]
+
+    def __init__(self, name: str, args: IstioIngressArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:IstioIngress", name, None, opts)
+        mesh = args.mesh
+        cluster = mesh.cluster
+        self.gateway = IstioGateway(
+            f"{name}-gateway",
+            IstioGatewayArgs(
+                mesh=mesh,
+                namespace=args.namespace,
+                release_name=RELEASE_NAME,
+                kind="ingress",
+                service_type="NodePort" if args.node_ports else "LoadBalancer",
+                service_annotations=AWS_NLB_ANNOTATIONS if cluster.cloud == "aws" and not args.node_ports else {},
+                extra_values=node_port_values(args.node_ports) if args.node_ports else {},
+                replicas=args.replicas,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        GatewayCertificate(
+            f"{name}-tls",
+            GatewayCertificateArgs(
+                cluster=cluster,
+                namespace=args.namespace,
+                secret_name=TLS_SECRET,
+                dns_names=[f"{RELEASE_NAME}.{args.namespace}.svc"],
+                namespace_resource=self.gateway,
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        gateway = istio_resource(
+            NETWORKING_API,
+            "Gateway",
+            GATEWAY_NAME,
+            args.namespace,
+            gateway_spec(self.gateway.selector_labels),
+            mesh=mesh,
+            parent=self,
+            depends_on=[self.gateway],
+        )
+        for route in args.routes:
+            istio_resource(
+                NETWORKING_API,
+                "VirtualService",
+                route.name,
+                args.namespace,
+                virtual_service_spec(route),
+                mesh=mesh,
+                parent=self,
+                depends_on=[gateway],
+            )
+        self.address = (
+            pulumi.Output.from_input("")
+            if args.node_ports
+            else load_balancer_address(
+                f"{name}-service",
+                args.namespace,
+                self.gateway.service_name,
+                cluster=cluster,
+                parent=self,
+                after=self.gateway.release.status,
+            )
+        )
+        self.register_outputs({"namespace": args.namespace, "address": self.address})

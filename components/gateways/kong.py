@@ -1,0 +1,168 @@
+"""KongGateway: Kong Ingress Controller + Kong Gateway (chart `kong/ingress`), DB-less, in its own namespace.
+
+Shared by scenario 2 (Kong outside the mesh) and scenario 3 (Kong with an Envoy sidecar);
+`in_mesh` is the only switch between them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.gateways.objects import gateway_namespace, load_balancer_address
+from components.mesh.handle import MeshHandle
+
+KONG_CHART_REPO = "https://charts.konghq.com"
+KONG_CHART = "ingress"
+INGRESS_CLASS = "kong"
+RELEASE_NAME = "kong"
+HELM_TIMEOUT_SECONDS = 900
+
+_CONTAINER_SECURITY = {
+    "enabled": True,
+    "readOnlyRootFilesystem": True,
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "runAsUser": 1000,
+    "runAsGroup": 1000,
+    "seccompProfile": {"type": "RuntimeDefault"},
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def proxy_service_name(release: str) -> str:
+    """The chart's proxy Service (`<release>-gateway-proxy`), the one the controller discovers."""
+    return f"{release}-gateway-proxy"
+
+
+def gateway_service_account(release: str) -> str:
+    """The Kong Gateway pods' ServiceAccount: its identity in the mesh (scenario 3)."""
+    return f"{release}-gateway"
+
+
+def pod_annotations(in_mesh: bool) -> dict[str, str]:
+    """Sidecar annotations of the Kong pods.
+
+    Outside the mesh: injection explicitly off. In the mesh: client traffic bypasses the
+    sidecar inbound (Kong terminates it), Kong starts only after its proxy is ready.
+    """
+    if not in_mesh:
+        return {"sidecar.istio.io/inject": "false"}
+    return {
+        "traffic.sidecar.istio.io/includeInboundPorts": "",
+        "proxy.istio.io/config": json.dumps({"holdApplicationUntilProxyStarts": True}, sort_keys=True),
+    }
+
+
+def namespace_labels(mesh: MeshHandle, in_mesh: bool) -> dict[str, str]:
+    """Injection labels of the Kong namespace: the mesh's (scenario 3) or explicitly disabled (scenario 2)."""
+    return dict(mesh.injection_labels) if in_mesh else {"istio-injection": "disabled"}
+
+
+def kong_values(release: str, replicas: int, in_mesh: bool) -> dict[str, Any]:
+    """Values for `kong/ingress`: DB-less gateway, proxy LoadBalancer on 80/443 only, admin API internal."""
+    annotations = pod_annotations(in_mesh)
+    resources = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+    gateway: dict[str, Any] = {
+        "replicaCount": replicas,
+        "env": {"database": "off", "role": "traditional", "proxy_access_log": "/dev/stdout"},
+        "deployment": {"serviceAccount": {"create": True, "name": gateway_service_account(release)}},
+        "podAnnotations": annotations,
+        "podLabels": {"app": f"{release}-gateway"},
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": _CONTAINER_SECURITY,
+        "resources": resources,
+        "proxy": {
+            "enabled": True,
+            "type": "LoadBalancer",
+            "nameOverride": proxy_service_name(release),
+            "http": {"enabled": True, "servicePort": 80, "containerPort": 8000},
+            "tls": {"enabled": True, "servicePort": 443, "containerPort": 8443},
+            "stream": [],
+        },
+        "admin": {"enabled": True, "type": "ClusterIP", "clusterIP": "None"},
+        "manager": {"enabled": False},
+        "portal": {"enabled": False},
+        "portalapi": {"enabled": False},
+        "cluster": {"enabled": False},
+        "udpProxy": {"enabled": False},
+        "ingressController": {"enabled": False},
+    }
+    if replicas > 1:
+        gateway["podDisruptionBudget"] = {"enabled": True, "maxUnavailable": 1}
+    controller: dict[str, Any] = {
+        "replicaCount": min(replicas, 2),
+        "podAnnotations": annotations,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": _CONTAINER_SECURITY,
+        "ingressController": {
+            "enabled": True,
+            "ingressClass": INGRESS_CLASS,
+            "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+        },
+    }
+    return {"controller": controller, "gateway": gateway, "deployment": {"test": {"enabled": False}}}
+
+
+@dataclass(frozen=True)
+class KongGatewayArgs:
+    """Where Kong runs (mesh of the gateway cluster, namespace), how many proxies, which chart, in the mesh or not."""
+
+    mesh: MeshHandle
+    namespace: str
+    replicas: int
+    chart_version: str
+    in_mesh: bool
+
+
+class KongGateway(pulumi.ComponentResource):
+    """Kong Ingress Controller and a DB-less Kong Gateway from the official `kong/ingress` chart.
+
+    The proxy Service is a LoadBalancer on 80/443 only; the admin API is a headless
+    ClusterIP Service the controller uses (never exposed). With `in_mesh` the namespace is
+    labelled for injection and the release waits for istiod; otherwise injection is disabled
+    on the namespace and the pods. The release installs the Kong CRDs (KongPlugin, ...) and the
+    `kong` IngressClass: routes and plugins depend on `release`.
+    """
+
+    namespace: str
+    release: k8s.helm.v3.Release
+    service_name: str
+    service_account: str
+    principal: str
+    address: pulumi.Output[str]
+
+    def __init__(self, name: str, args: KongGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:KongGateway", name, None, opts)
+        cluster = args.mesh.cluster
+        ns = gateway_namespace(
+            f"{name}-namespace", args.namespace, namespace_labels(args.mesh, args.in_mesh), cluster=cluster, parent=self
+        )
+        after: list[pulumi.Resource] = [ns, *(args.mesh.ready if args.in_mesh else [])]
+        self.release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE_NAME,
+            chart=KONG_CHART,
+            version=args.chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=KONG_CHART_REPO),
+            namespace=args.namespace,
+            values=kong_values(RELEASE_NAME, args.replicas, args.in_mesh),
+            timeout=HELM_TIMEOUT_SECONDS,
+            cleanup_on_fail=True,
+            max_history=5,
+            opts=cluster.opts(self, after),
+        )
+        self.namespace = args.namespace
+        self.service_name = proxy_service_name(RELEASE_NAME)
+        self.service_account = gateway_service_account(RELEASE_NAME)
+        self.principal = args.mesh.principal(args.namespace, self.service_account)
+        self.address = load_balancer_address(
+            f"{name}-proxy", args.namespace, self.service_name, cluster=cluster, parent=self, after=self.release.status
+        )
+        self.register_outputs(
+            {"namespace": self.namespace, "service": self.service_name, "principal": self.principal, "address": self.address}
+        )
