@@ -29,7 +29,7 @@ NAMESPACE = "meshgate"
 ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
 DEFAULT_ISTIO_VERSION = "1.24.2"
 DEFAULT_GATEWAY_API_VERSION = "v1.2.1"
-DEFAULT_KONG_CHART_VERSION = "0.17.0"
+DEFAULT_KONG_CHART_VERSION = "0.24.0"  # kong/ingress (Kong Gateway 3.9, kong/kong chart 3.2.0)
 DEFAULT_DEMO_IMAGE = "ghcr.io/mccutchen/go-httpbin:2.15.0"
 
 
@@ -271,6 +271,9 @@ class ExternalGatewaySpec(_Model):
 class JwtSpec(_Model):
     issuer: str = Field(min_length=1)
     jwks_uri: str = Field(pattern=r"^https://")
+    audiences: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="accepted `aud` values; required by externalGateway aws-http-api"
+    )
 
 
 class BackendRef(_Model):

@@ -31,6 +31,7 @@ def check(config: StackConfig) -> None:
     _jwt(config)
     _multicluster(config)
     _scenario(config)
+    _gateway_capabilities(config)
 
 
 def _unique(values: Sequence[str], list_key: str, field: str) -> None:
@@ -143,6 +144,35 @@ def _scenario(config: StackConfig) -> None:
                     f"is {api.cluster!r}, but the gateway runs in {gateway_cluster!r}; reaching another cluster "
                     "needs meshgate:istio.multicluster: true",
                 )
+
+
+def _gateway_capabilities(config: StackConfig) -> None:
+    """What the chosen gateway can enforce: API keys, JWT audiences, the VPC link's region."""
+    scenario = config.scenario
+    ext = config.external_gateway if scenario is Scenario.EXTERNAL_GATEWAY else None
+    if ext is not None and ext.kind == "aws-http-api":
+        eks = config.cluster(ext.cluster or _eks_names(config.clusters)[0])
+        if isinstance(eks, EksClusterSpec) and ext.region != eks.region:
+            raise ConfigError(
+                f"{K}:externalGateway.region",
+                f"is {ext.region!r}, but the VPC link must be in the region of eks cluster {eks.name!r} ({eks.region})",
+            )
+    for i, api in enumerate(config.apis):
+        if api.auth == "key" and ext is not None and ext.kind == "aws-http-api":
+            raise ConfigError(
+                f"{K}:apis[{i}].auth",
+                "key is not supported by externalGateway aws-http-api (HTTP APIs have no API keys); "
+                "use jwt, or externalGateway gcp-api-gateway",
+            )
+        if api.auth == "key" and scenario is Scenario.GATEWAY_API:
+            raise ConfigError(
+                f"{K}:apis[{i}].auth",
+                "key is not supported by scenario gateway-api (Istio has no API-key authentication); "
+                "use jwt, or an API gateway (scenarios 1-3)",
+            )
+        if api.auth == "jwt" and ext is not None and ext.kind == "aws-http-api" and not config.jwt_for(api).audiences:
+            key = f"{K}:apis[{i}].jwt.audiences" if api.jwt is not None else f"{K}:jwt.audiences"
+            raise ConfigError(key, "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)")
 
 
 def _eks_names(clusters: Iterable[object]) -> list[str]:
