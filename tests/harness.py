@@ -330,15 +330,19 @@ def evaluate(
     stack: str = "test",
     preview: bool = False,
     program: Callable[[], None] | None = None,
+    record: list[Resource] | None = None,
 ) -> Program:
     """Evaluate the program with `config` under mocks and return the recorded graph.
 
-    Raises whatever the program raises (e.g. pulumi.RunError for bad config).
+    Raises whatever the program raises (e.g. pulumi.RunError for bad config). Pass a list
+    as `record` to see what was registered even when the program fails.
     """
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mocks = MeshgateMocks()
     monitor = RecordingMonitor(mocks)
+    if record is not None:
+        monitor.recorded = record
     settings.reset_options(project="meshgate", stack=stack, preview=preview)
     pulumi_mocks.set_mocks(mocks, project="meshgate", stack=stack, preview=preview, monitor=monitor)
     runtime_config.set_all_config(_as_pulumi_config(config), [])
