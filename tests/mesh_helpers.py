@@ -5,9 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
 import yaml
-
 from harness import Program, Resource
+
+from components.clusters.handle import ClusterHandle
+from components.mesh.istio import IstioMesh, IstioMeshArgs
+from components.policies.authorization import allow_from, allow_nothing
+from components.policies.peer_authentication import peer_authentication
+from components.policies.request_authentication import request_authentication
+from stacks.config import IstioSpec
 
 MESH_COMPONENTS = ("meshgate:mesh:IstioMesh", "meshgate:mesh:MeshFederation", "meshgate:mesh:MeshCertificateAuthority")
 CA_DATA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="
@@ -102,3 +110,49 @@ def one_object(program: Program, cluster: str, kind: str, name: str) -> Resource
     found = objects(program, cluster, kind, name)
     assert len(found) == 1, f"expected one {kind} {name} in {cluster}, found {len(found)}"
     return found[0]
+
+
+def small_mesh(revision: str | None = None) -> IstioMesh:
+    """A one-cluster mesh (cluster `c1`) for component-level programs."""
+    cluster = ClusterHandle(
+        name="c1",
+        cloud="local",
+        network="c1-net",
+        kubeconfig=pulumi.Output.secret(""),
+        api_server=pulumi.Output.from_input("https://c1.example.com"),
+        ca_data=pulumi.Output.from_input(""),
+        provider=k8s.Provider("c1-k8s"),
+    )
+    return IstioMesh("c1", IstioMeshArgs(cluster=cluster, istio=IstioSpec(revision=revision), multicluster=False))
+
+
+def policy_program() -> None:
+    """A program registering one resource of every policy builder."""
+    mesh = small_mesh()
+    h = mesh.handle
+    allow_nothing("shop", mesh=h, parent=mesh)
+    allow_from(
+        "allow-gateway",
+        "shop",
+        mesh=h,
+        parent=mesh,
+        principals=[h.principal("kong", "kong-gateway")],
+        selector={"app": "orders"},
+        paths=["/orders", "/orders/*"],
+        ports=[8080],
+    )
+    allow_from("require-jwt", "kong", mesh=h, parent=mesh, request_principals=["*"])
+    peer_authentication(
+        "orders-plaintext", "shop", mesh=h, parent=mesh, selector={"app": "orders"}, port_level_mtls={8080: "PERMISSIVE"}
+    )
+    peer_authentication("shop", "shop", mesh=h, parent=mesh, mode="STRICT")
+    request_authentication(
+        "jwt",
+        "kong",
+        issuer="https://auth.example.com/",
+        jwks_uri="https://auth.example.com/jwks.json",
+        audiences=["orders"],
+        mesh=h,
+        parent=mesh,
+        selector={"app": "kong"},
+    )
