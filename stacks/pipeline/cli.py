@@ -1,0 +1,340 @@
+"""The command line: `python -m stacks.pipeline <command> --stack S [options]`.
+
+Flow of every command: parse arguments -> read `Pulumi.<stack>.yaml`, apply `--config`
+overrides, validate with `stacks.config.parse_raw` (exit 2 on any problem, before the
+engine is touched) -> for engine commands, check the environment, open the stack, set the
+overrides on it, run the engine with live progress -> report (human summary on stderr, or
+one JSON document on stdout with `--json`) -> exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Callable, Mapping, Sequence
+
+from rich.console import Console
+from rich.prompt import Confirm
+
+from stacks.config import ConfigError
+from stacks.pipeline import diagram as diagrams
+from stacks.pipeline import engine
+from stacks.pipeline.destroy_plan import DestroyPlan
+from stacks.pipeline.engine import EngineError, Op, OpenStack, Outcome, RunOptions, SetupError
+from stacks.pipeline.overrides import Override, OverrideError, parse_override
+from stacks.pipeline.progress import ProgressDisplay, ProgressState
+from stacks.pipeline.report import ExitCode, Report, has_changes, mask, outputs_table, render_human
+from stacks.pipeline.stackfile import ROOT, StackFileError, load_config
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0  success
+  1  engine or deployment failure (including a declined confirmation)
+  2  bad usage, bad stack config or environment not set up (nothing was run)
+  3  --expect-no-changes and the stack has changes (drift)
+
+environment:
+  PULUMI_BACKEND_URL              state backend (default: file://<repo>/.pulumi-state)
+  PULUMI_CONFIG_PASSPHRASE[_FILE] secrets passphrase, required by self-managed backends
+                                  (PULUMI_CONFIG_PASSPHRASE= for an empty one in local development)
+"""
+
+CONFIG_HELP = (
+    "override a config value like `pulumi config set --path` (repeatable; persisted to the stack like "
+    "`pulumi up --config`): meshgate:istio.version=1.24.3, meshgate:apis[0].rateLimitPerMinute=100"
+)
+
+DOCS_DIAGRAMS = ROOT / "docs" / "diagrams"
+
+Confirm_ = Callable[[str], bool]
+
+
+class UsageError(Exception):
+    """Bad command-line usage (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would print and exit; the caller reports instead
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m stacks.pipeline",
+        description="Drive meshgate stacks through the Pulumi Automation API (preview, up, refresh, destroy, "
+        "outputs) and draw their traffic paths (diagram).",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def command(name: str, help_text: str, *, stack_required: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(
+            name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        p.add_argument("--stack", "-s", required=stack_required, help="stack name (Pulumi.<stack>.yaml)")
+        p.add_argument("--config", "-c", action="append", default=[], metavar="KEY=VALUE", help=CONFIG_HELP)
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout and nothing else")
+        return p
+
+    def engine_options(p: argparse.ArgumentParser, *, yes: bool, expect: bool, policy: bool) -> None:
+        if yes:
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)")
+        if expect:
+            p.add_argument(
+                "--expect-no-changes", action="store_true", help="exit 3 if there are changes (drift check)"
+            )
+        if policy:
+            p.add_argument(
+                "--policy-pack", action="append", default=[], metavar="DIR", help="run this CrossGuard policy pack (repeatable)"
+            )
+        p.add_argument("--target", "-t", action="append", default=[], metavar="URN", help="only this resource (repeatable)")
+
+    engine_options(command("preview", "show what `up` would change"), yes=False, expect=True, policy=True)
+    engine_options(command("up", "create or update the stack's resources"), yes=True, expect=True, policy=True)
+    engine_options(command("refresh", "read the real state of the stack's resources"), yes=True, expect=True, policy=False)
+    engine_options(
+        command("destroy", "delete the stack's resources: gateway layer first, then the rest"),
+        yes=True, expect=False, policy=False,
+    )
+    command("outputs", "print the stack outputs (secrets masked)")
+    d = command("diagram", "draw the stack's traffic paths from its config (no engine)", stack_required=False)
+    d.add_argument("--format", "-f", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
+    d.add_argument("--output", "-o", metavar="PATH", help="write here instead of stdout (with --all: a directory)")
+    d.add_argument(
+        "--all", action="store_true",
+        help=f"write {DOCS_DIAGRAMS.relative_to(ROOT)}/<scenario>.md for the four scenarios from the documented examples",
+    )
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    open_stack: OpenStack = engine.open_stack,
+    environ: Mapping[str, str] | None = None,
+    stdout: IO[str] | None = None,
+    stderr: IO[str] | None = None,
+    confirm: Confirm_ | None = None,
+) -> int:
+    """Run one command; return its exit code. Everything external is injectable for tests."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = stdout or sys.stdout
+    console = Console(file=stderr or sys.stderr, highlight=False)
+    json_mode = "--json" in argv
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as err:
+        report = Report(command=_command_in(argv), stack=None).fail(ExitCode.USAGE, "usage", str(err))
+        if not json_mode:
+            console.print(build_parser().format_usage().rstrip(), markup=False)
+        return _finish(report, json_mode, out, console)
+    if confirm is None and not json_mode and sys.stdin.isatty() and console.is_terminal:
+        confirm = lambda question: Confirm.ask(question, console=console, default=False)  # noqa: E731
+    runner = _Runner(args, open_stack, os.environ if environ is None else environ, out, console, confirm)
+    return _finish(runner.run(), json_mode, out, console)
+
+
+def _command_in(argv: Sequence[str]) -> str:
+    names = {"preview", "up", "refresh", "destroy", "outputs", "diagram"}
+    return next((a for a in argv if a in names), "")
+
+
+def _finish(report: Report, json_mode: bool, out: IO[str], console: Console) -> int:
+    if json_mode:
+        out.write(report.to_json() + "\n")
+        out.flush()
+    else:
+        render_human(report, console)
+    return int(report.exit_code)
+
+
+class _Runner:
+    """One command's flow; every failure becomes the report's error and exit code."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        open_stack: OpenStack,
+        environ: Mapping[str, str],
+        out: IO[str],
+        console: Console,
+        confirm: Confirm_ | None,
+    ) -> None:
+        self.args = args
+        self.open_stack = open_stack
+        self.environ = environ
+        self.out = out
+        self.console = console
+        self.confirm = confirm
+        self.json = bool(args.json)
+        self.report = Report(command=args.command, stack=args.stack)
+        self.state = ProgressState()
+
+    def run(self) -> Report:
+        started = time.monotonic()
+        try:
+            overrides = [parse_override(a) for a in self.args.config]
+            if self.args.command == "diagram":
+                self._diagram(overrides)
+            else:
+                assert self.args.stack is not None
+                load_config(self.args.stack, overrides)
+                self._engine(Op(self.args.command), overrides)
+        except (OverrideError, StackFileError, ConfigError) as err:
+            self.report.fail(ExitCode.USAGE, "config", str(err))
+        except (UsageError, SetupError) as err:
+            self.report.fail(ExitCode.USAGE, "usage" if isinstance(err, UsageError) else "setup", str(err))
+        except EngineError as err:
+            self.report.fail(ExitCode.FAILED, "engine", str(err))
+        except diagrams.GraphvizMissing as err:
+            self.report.fail(ExitCode.USAGE, "setup", str(err))
+        if self.args.command != "diagram":
+            self.report.duration_seconds = time.monotonic() - started
+        self.report.diagnostics = [d.as_dict() for d in self.state.diagnostics]
+        return self.report
+
+    # ------------------------------------------------------------------ engine commands
+
+    def _engine(self, op: Op, overrides: list[Override]) -> None:
+        args = self.args
+        options = RunOptions(
+            targets=tuple(args.target) if op is not Op.OUTPUTS else (),
+            policy_packs=tuple(self._policy_packs()),
+            expect_no_changes=bool(getattr(args, "expect_no_changes", False)),
+        )
+        needs_yes = op in (Op.UP, Op.REFRESH, Op.DESTROY) and not args.yes
+        if needs_yes and (self.json or self.confirm is None):
+            raise UsageError(f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)")
+        env = engine.engine_environment(self.environ)
+        stack = self.open_stack(args.stack, env, op in (Op.PREVIEW, Op.UP, Op.REFRESH))
+        if op is not Op.OUTPUTS:
+            engine.apply_overrides(stack, overrides)
+        if op is Op.OUTPUTS:
+            outputs = mask(engine.state_outputs(self._resources(stack)))
+            self.report.outputs = outputs
+            if not self.json:
+                Console(file=self.out, highlight=False).print(outputs_table(outputs))
+            return
+        resources = self._resources(stack)
+        hint = sum(1 for r in resources if r.get("type") != "pulumi:pulumi:Stack")
+        plan: DestroyPlan | None = None
+        if op is Op.DESTROY and not options.targets:
+            plan = engine.plan_for(stack)
+            self.report.extra["destroyPlan"] = {
+                "firstPhase": [{"urn": u, "reason": plan.reasons[u]} for u in plan.first],
+                "remaining": len(plan.remaining),
+            }
+        if needs_yes and not self._confirmed(op, stack, options, plan):
+            raise EngineError(f"{op.value} cancelled: confirmation declined, nothing was changed")
+        outcome = self._with_progress(f"{op.value} {args.stack}", hint, lambda on_event: engine.run(stack, op, options, on_event, plan))
+        self._record(outcome, options)
+
+    def _policy_packs(self) -> list[str]:
+        packs: list[str] = []
+        for pack in getattr(self.args, "policy_pack", []) or []:
+            path = Path(pack).expanduser().resolve()
+            if not (path / "PulumiPolicy.yaml").is_file():
+                raise UsageError(f"--policy-pack {pack}: no PulumiPolicy.yaml in {path}")
+            packs.append(str(path))
+        return packs
+
+    def _resources(self, stack: engine.StackOps) -> list[dict[str, Any]]:
+        try:
+            return engine.deployment_resources(stack)
+        except engine.auto.CommandError as err:
+            raise EngineError(engine.command_error_message(err)) from None
+
+    def _with_progress(self, title: str, hint: int, call: Callable[[engine.OnEvent], Outcome]) -> Outcome:
+        """Run `call` with an event handler: counters only in JSON mode, the live display otherwise."""
+        if self.json:
+            self.state = ProgressState(total_hint=hint)
+            return call(self.state.handle)
+        display = ProgressDisplay(self.console, title, total_hint=hint)
+        self.state = display.state
+        with display:
+            return call(display.on_event)
+
+    def _confirmed(self, op: Op, stack: engine.StackOps, options: RunOptions, plan: DestroyPlan | None) -> bool:
+        assert self.confirm is not None
+        if op is Op.UP:
+            preview = self._with_progress(
+                f"preview {self.args.stack}", 0, lambda on_event: engine.run(stack, Op.PREVIEW, options, on_event)
+            )
+            render_human(Report(command="preview", stack=self.args.stack, changes=preview.changes), self.console)
+            return self.confirm("Do you want to perform this update?")
+        if op is Op.DESTROY and plan is not None:
+            self.console.print(
+                f"destroy {self.args.stack}: phase 1 deletes {len(plan.first)} gateway-layer resource(s) "
+                f"(load balancers), phase 2 the remaining {len(plan.remaining)}.",
+                highlight=False,
+            )
+        return self.confirm(f"Do you want to {op.value} stack {self.args.stack}?")
+
+    def _record(self, outcome: Outcome, options: RunOptions) -> None:
+        report = self.report
+        report.changes = outcome.changes
+        report.phases = [
+            {"name": p.name, "changes": p.changes, "targets": p.targets, "engineSeconds": p.duration_seconds}
+            for p in outcome.phases
+        ]
+        report.outputs = None if outcome.outputs is None else mask(outcome.outputs)
+        if self.state.failed:
+            report.fail(ExitCode.FAILED, "engine", f"{len(self.state.failed)} resource operation(s) failed")
+        elif options.expect_no_changes and (outcome.changes_refused or has_changes(outcome.changes)):
+            found = ", ".join(f"{op} {n}" for op, n in sorted(outcome.changes.items()) if op != "same") or "changes"
+            report.fail(ExitCode.CHANGES, "changes", f"changes found ({found}) but --expect-no-changes was given")
+
+    # ------------------------------------------------------------------ diagram
+
+    def _diagram(self, overrides: list[Override]) -> None:
+        args = self.args
+        if args.all:
+            if args.stack or overrides or args.format != "mermaid":
+                raise UsageError("diagram --all draws the documented examples as Mermaid; drop --stack/--config/--format")
+            self._diagram_all(Path(args.output) if args.output else DOCS_DIAGRAMS)
+            return
+        if not args.stack:
+            raise UsageError("diagram needs --stack (or --all)")
+        model = diagrams.traffic_model(load_config(args.stack, overrides))
+        self.report.extra["diagram"] = model.as_dict()
+        if args.format in ("mermaid", "dot"):
+            text = diagrams.mermaid(model) if args.format == "mermaid" else diagrams.dot(model)
+            self.report.extra[args.format] = text
+            self._emit(text.encode(), args.output)
+            return
+        if args.output is None and (self.json or args.format == "png"):
+            raise UsageError(f"--format {args.format} needs --output FILE" + (" in --json mode" if self.json else ""))
+        try:
+            data = diagrams.render_graphviz(model, args.format)
+        except RuntimeError as err:
+            raise EngineError(str(err)) from None
+        self._emit(data, args.output)
+
+    def _emit(self, data: bytes, output: str | None) -> None:
+        if output:
+            Path(output).parent.mkdir(parents=True, exist_ok=True)
+            Path(output).write_bytes(data)
+            self.report.extra["output"] = output
+        elif not self.json:  # mermaid, dot or svg: text
+            self.out.write(data.decode())
+
+    def _diagram_all(self, directory: Path) -> None:
+        written: list[str] = []
+        for scenario, (stack, settings) in diagrams.DOC_EXAMPLES.items():
+            overrides = [parse_override(s) for s in settings]
+            model = diagrams.traffic_model(load_config(stack, overrides))
+            source = f"`Pulumi.{stack}.yaml`" + (f" with `--config {' '.join(settings)}`" if settings else "")
+            path = directory / f"{scenario.value}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(diagrams.markdown(model, source))
+            written.append(str(path))
+        self.report.extra["written"] = written
+        if not self.json:
+            for path in written:
+                self.console.print(f"wrote {path}", highlight=False)
+

@@ -1,0 +1,365 @@
+"""The Automation API calls, behind the small `StackOps` interface (tests replace it with a fake).
+
+The real implementation is `pulumi.automation.Stack` of a `LocalWorkspace` on the project
+directory (where Pulumi.yaml is). State goes to a local file backend
+(`file://<repo>/.pulumi-state`) unless `PULUMI_BACKEND_URL` is set; self-managed backends
+need the passphrase from `PULUMI_CONFIG_PASSPHRASE` or `PULUMI_CONFIG_PASSPHRASE_FILE`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from pulumi import automation as auto
+from pulumi.automation import ConfigValue, Deployment, EngineEvent
+
+from stacks.pipeline.destroy_plan import DestroyPlan, leftovers, plan_destroy
+from stacks.pipeline.overrides import Override
+from stacks.pipeline.stackfile import ROOT
+
+DEFAULT_STATE_DIR = ROOT / ".pulumi-state"
+SELF_MANAGED_SCHEMES = ("file://", "s3://", "gs://", "azblob://", "postgres://")
+
+OnEvent = Callable[[EngineEvent], Any]
+
+
+class SetupError(Exception):
+    """The environment cannot run the engine (exit 2: fix the invocation, not the stack)."""
+
+
+class EngineError(Exception):
+    """The engine or a deployment failed (exit 1); `str()` is the meaningful part of its output."""
+
+
+class StackOps(Protocol):
+    """The part of `pulumi.automation.Stack` the pipeline uses."""
+
+    @property
+    def name(self) -> str: ...
+
+    def set_config(self, key: str, value: ConfigValue, *, path: bool = False) -> None: ...
+
+    def preview(
+        self,
+        *,
+        target: list[str] | None = None,
+        policy_packs: list[str] | None = None,
+        color: str | None = None,
+        on_event: OnEvent | None = None,
+    ) -> auto.PreviewResult: ...
+
+    def up(
+        self,
+        *,
+        target: list[str] | None = None,
+        policy_packs: list[str] | None = None,
+        expect_no_changes: bool | None = None,
+        color: str | None = None,
+        on_event: OnEvent | None = None,
+    ) -> auto.UpResult: ...
+
+    def refresh(
+        self,
+        *,
+        target: list[str] | None = None,
+        expect_no_changes: bool | None = None,
+        color: str | None = None,
+        on_event: OnEvent | None = None,
+    ) -> auto.RefreshResult: ...
+
+    def destroy(
+        self,
+        *,
+        target: list[str] | None = None,
+        target_dependents: bool | None = None,
+        color: str | None = None,
+        on_event: OnEvent | None = None,
+    ) -> auto.DestroyResult: ...
+
+    def export_stack(self) -> Deployment: ...
+
+
+OpenStack = Callable[[str, Mapping[str, str], bool], StackOps]
+"""`open(stack_name, env_vars, create)`: the factory `cli.main` calls; tests inject a fake."""
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def engine_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Environment for the workspace: backend, passphrase, no update check.
+
+    Raises SetupError when a self-managed backend has no passphrase configured. An empty
+    `PULUMI_CONFIG_PASSPHRASE=` is accepted on purpose (local development; scripts/deploy.sh).
+    """
+    backend = environ.get("PULUMI_BACKEND_URL") or f"file://{DEFAULT_STATE_DIR}"
+    env = {"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        if name in environ:
+            env[name] = environ[name]
+    if backend.startswith(SELF_MANAGED_SCHEMES) and not (
+        "PULUMI_CONFIG_PASSPHRASE" in env or env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
+    ):
+        raise SetupError(
+            f"the {backend.split('://', 1)[0]} backend encrypts secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
+            "or PULUMI_CONFIG_PASSPHRASE_FILE (for local development PULUMI_CONFIG_PASSPHRASE= sets an empty one)"
+        )
+    return env
+
+
+def ensure_state_dir(env: Mapping[str, str]) -> None:
+    """Create the directory of a `file://` backend (the engine does not)."""
+    backend = env.get("PULUMI_BACKEND_URL", "")
+    if backend.startswith("file://"):
+        path = Path(backend[len("file://") :].split("?", 1)[0]).expanduser()
+        path.mkdir(parents=True, exist_ok=True)
+
+
+def open_stack(stack_name: str, env: Mapping[str, str], create: bool) -> StackOps:
+    """The real stack: a LocalWorkspace on the project directory; created if `create`."""
+    ensure_state_dir(env)
+    opts = auto.LocalWorkspaceOptions(work_dir=str(ROOT), env_vars=dict(env))
+    try:
+        if create:
+            return auto.create_or_select_stack(stack_name, work_dir=str(ROOT), opts=opts)
+        return auto.select_stack(stack_name, work_dir=str(ROOT), opts=opts)
+    except FileNotFoundError as err:
+        raise EngineError(
+            f"the Pulumi CLI was not found ({err.filename or 'pulumi'}); install it or put the engine built by "
+            "scripts/build-engine.sh on PATH"
+        ) from None
+    except auto.StackNotFoundError:
+        raise EngineError(f"stack {stack_name!r} does not exist in {env.get('PULUMI_BACKEND_URL')}") from None
+    except auto.CommandError as err:
+        raise EngineError(command_error_message(err)) from None
+
+
+# --------------------------------------------------------------------------- errors
+
+_NO_CHANGES_EXPECTED = re.compile(r"no changes were expected (for \S+ )?but changes (occurred|were proposed)")
+
+
+def expected_no_changes(err: Exception) -> bool:
+    """Whether a CommandError is the engine's `--expect-no-changes` refusal."""
+    return bool(_NO_CHANGES_EXPECTED.search(str(err)))
+
+
+def command_error_message(err: Exception) -> str:
+    """The `error:` lines of a CommandError's output, else its last lines."""
+    text = str(err)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.lower().startswith("error:") or " error: " in line.lower()]
+    chosen = errors or lines[-5:] or [type(err).__name__]
+    seen: list[str] = []
+    for line in chosen:
+        if line not in seen:
+            seen.append(line)
+    return "\n".join(seen)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+class Op(str, Enum):
+    """The engine commands of the pipeline."""
+
+    PREVIEW = "preview"
+    UP = "up"
+    REFRESH = "refresh"
+    DESTROY = "destroy"
+    OUTPUTS = "outputs"
+
+
+@dataclass
+class Phase:
+    """One engine run: what it changed and how long it took (engine's own duration)."""
+
+    name: str
+    changes: dict[str, int] = field(default_factory=dict)
+    targets: int = 0
+    duration_seconds: float | None = None
+
+
+@dataclass
+class Outcome:
+    """What an engine command did: its phases, stack outputs (raw state values) and changes."""
+
+    phases: list[Phase] = field(default_factory=list)
+    outputs: dict[str, Any] | None = None
+    changes_refused: bool = False  # the engine stopped on --expect-no-changes
+    plan: DestroyPlan | None = None
+
+    @property
+    def changes(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for phase in self.phases:
+            for op, n in phase.changes.items():
+                total[op] = total.get(op, 0) + n
+        return total
+
+
+def op_counts(op_map: Mapping[Any, int] | None) -> dict[str, int]:
+    """An engine OpMap (OpType or str keys) as {"create": 3, ...} without zero entries."""
+    out: dict[str, int] = {}
+    for op, n in (op_map or {}).items():
+        key = op.value if isinstance(op, Enum) else str(op)
+        if n:
+            out[key] = out.get(key, 0) + int(n)
+    return out
+
+
+def apply_overrides(stack: StackOps, overrides: Sequence[Override]) -> None:
+    """`pulumi config set --path` for every `--config` override, in order."""
+    for override in overrides:
+        stack.set_config(override.key, ConfigValue(value=override.raw), path=True)
+
+
+def deployment_resources(stack: StackOps) -> list[dict[str, Any]]:
+    """The resources of the stack's state (secrets stay encrypted)."""
+    deployment = stack.export_stack().deployment or {}
+    return [dict(r) for r in deployment.get("resources") or []]
+
+
+def state_outputs(resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The stack outputs as recorded in state: secrets keep their encrypted envelope at any depth.
+
+    (`Stack.outputs()` only flags top-level secrets and decrypts nested ones; masking the
+    state's envelopes instead never exposes a nested secret such as a kubeconfig map.)
+    """
+    for r in resources:
+        if r.get("type") == "pulumi:pulumi:Stack":
+            return dict(r.get("outputs") or {})
+    return {}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The engine-facing options of one command."""
+
+    targets: tuple[str, ...] = ()
+    policy_packs: tuple[str, ...] = ()
+    expect_no_changes: bool = False
+
+
+def _duration(summary: Any) -> float | None:
+    start, end = getattr(summary, "start_time", None), getattr(summary, "end_time", None)
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+def _engine_call(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except auto.CommandError as err:
+        if expected_no_changes(err):
+            raise ChangesRefused(command_error_message(err)) from None
+        raise EngineError(command_error_message(err)) from None
+
+
+class ChangesRefused(Exception):
+    """The engine refused an update/refresh under `--expect-no-changes` (exit 3)."""
+
+
+def run(
+    stack: StackOps, op: Op, options: RunOptions, on_event: OnEvent | None, plan: DestroyPlan | None = None
+) -> Outcome:
+    """Run one engine command (destroy: both phases, after `plan` or one computed now) and collect what it did.
+
+    Raises EngineError (exit 1) on any engine failure.
+    """
+    targets = list(options.targets) or None
+    outcome = Outcome(plan=plan)
+    seen: list[Any] = []
+
+    def collect(event: EngineEvent) -> None:
+        if event.summary_event is not None:
+            seen.append(event.summary_event)
+        if on_event is not None:
+            on_event(event)
+
+    def refused(name: str) -> None:
+        outcome.changes_refused = True
+        last = seen[-1] if seen else None
+        changes = op_counts(last.resource_changes) if last is not None else {}
+        outcome.phases.append(Phase(name, changes, 0, float(last.duration_seconds) if last is not None else None))
+
+    if op is Op.PREVIEW:
+        preview = _engine_call(
+            lambda: stack.preview(
+                target=targets, policy_packs=list(options.policy_packs) or None, color="never", on_event=collect
+            )
+        )
+        outcome.phases.append(Phase("preview", op_counts(preview.change_summary)))
+        return outcome
+    if op is Op.UP:
+        try:
+            result = _engine_call(
+                lambda: stack.up(
+                    target=targets,
+                    policy_packs=list(options.policy_packs) or None,
+                    expect_no_changes=options.expect_no_changes or None,
+                    color="never",
+                    on_event=collect,
+                )
+            )
+            outcome.phases.append(Phase("up", op_counts(result.summary.resource_changes), 0, _duration(result.summary)))
+        except ChangesRefused:
+            refused("up")
+    elif op is Op.REFRESH:
+        try:
+            result = _engine_call(
+                lambda: stack.refresh(
+                    target=targets,
+                    expect_no_changes=options.expect_no_changes or None,
+                    color="never",
+                    on_event=collect,
+                )
+            )
+            outcome.phases.append(Phase("refresh", op_counts(result.summary.resource_changes), 0, _duration(result.summary)))
+        except ChangesRefused:
+            refused("refresh")
+    elif op is Op.DESTROY:
+        _destroy(stack, targets, outcome, collect)
+    outcome.outputs = state_outputs(_engine_call(lambda: deployment_resources(stack)))
+    return outcome
+
+
+def plan_for(stack: StackOps) -> DestroyPlan:
+    """The two-phase plan of the stack's current state."""
+    return plan_destroy(_engine_call(lambda: deployment_resources(stack)))
+
+
+def _destroy(stack: StackOps, targets: list[str] | None, outcome: Outcome, on_event: OnEvent | None) -> None:
+    if targets:  # an explicit --target: exactly what was asked (and its dependents), one phase
+        result = _engine_call(
+            lambda: stack.destroy(target=targets, target_dependents=True, color="never", on_event=on_event)
+        )
+        outcome.phases.append(
+            Phase("destroy --target", op_counts(result.summary.resource_changes), len(targets), _duration(result.summary))
+        )
+        return
+    plan = outcome.plan or plan_for(stack)
+    outcome.plan = plan
+    if plan.first:
+        first = list(plan.first)
+        result = _engine_call(
+            lambda: stack.destroy(target=first, target_dependents=True, color="never", on_event=on_event)
+        )
+        outcome.phases.append(
+            Phase("gateway layer", op_counts(result.summary.resource_changes), len(first), _duration(result.summary))
+        )
+        left = leftovers(plan, _engine_call(lambda: deployment_resources(stack)))
+        if left:
+            raise EngineError(
+                f"phase 1 left {len(left)} gateway-layer resource(s) in the state ({', '.join(u.rsplit('::', 1)[-1] for u in left[:5])}); "
+                "not destroying the network under them"
+            )
+    result = _engine_call(lambda: stack.destroy(color="never", on_event=on_event))
+    outcome.phases.append(
+        Phase("rest", op_counts(result.summary.resource_changes), len(plan.remaining), _duration(result.summary))
+    )

@@ -1,0 +1,145 @@
+"""What a command reports: exit codes, the JSON document (CI), the human summary, secret masking."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Mapping
+
+from pulumi.automation import OutputValue
+from rich.console import Console
+from rich.table import Table
+
+SECRET = "[secret]"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc._special_sig_key
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"  # pulumi.runtime.rpc._special_secret_sig
+
+
+class ExitCode(IntEnum):
+    """The process exit codes (documented in --help and docs/pipeline.md)."""
+
+    OK = 0
+    FAILED = 1  # the engine or a deployment failed
+    USAGE = 2  # bad arguments, bad stack config, environment not set up
+    CHANGES = 3  # --expect-no-changes and there are changes (drift)
+
+
+NO_CHANGE_OPS = frozenset({"same", "read", "discard", "read-replacement"})
+"""Step kinds that change nothing: `same`, and reads of existing resources (`Resource.get`), which
+the engine's own `--expect-no-changes` does not count either (engine.ResourceChanges.HasChanges)."""
+
+
+def has_changes(changes: Mapping[str, int]) -> bool:
+    """Whether a change summary holds anything but `same` and reads."""
+    return any(n > 0 for op, n in changes.items() if op not in NO_CHANGE_OPS)
+
+
+def is_secret(value: Any) -> bool:
+    """A secret as the engine records it: an OutputValue flagged secret or a state secret envelope."""
+    if isinstance(value, OutputValue):
+        return value.secret
+    return isinstance(value, Mapping) and value.get(_SIG_KEY) == _SECRET_SIG
+
+
+def mask(value: Any) -> Any:
+    """`value` with every secret, at any depth, replaced by "[secret]"."""
+    if is_secret(value):
+        return SECRET
+    if isinstance(value, OutputValue):
+        return mask(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): mask(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask(v) for v in value]
+    return value
+
+
+@dataclass
+class Report:
+    """Everything one command tells its caller; `document()` is the JSON mode output."""
+
+    command: str
+    stack: str | None
+    exit_code: ExitCode = ExitCode.OK
+    error: str | None = None
+    error_kind: str | None = None  # usage | config | setup | engine | changes
+    changes: dict[str, int] | None = None
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    duration_seconds: float | None = None
+    outputs: dict[str, Any] | None = None  # already masked
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, code: ExitCode, kind: str, message: str) -> "Report":
+        self.exit_code, self.error_kind, self.error = code, kind, message
+        return self
+
+    def document(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "command": self.command,
+            "stack": self.stack,
+            "ok": self.exit_code == ExitCode.OK,
+            "exitCode": int(self.exit_code),
+            "error": None if self.error is None else {"kind": self.error_kind, "message": self.error},
+            "changes": self.changes,
+            "hasChanges": None if self.changes is None else has_changes(self.changes),
+            "phases": self.phases,
+            "durationSeconds": None if self.duration_seconds is None else round(self.duration_seconds, 3),
+            "outputs": self.outputs,
+            "diagnostics": self.diagnostics,
+        }
+        doc.update(self.extra)
+        return doc
+
+    def to_json(self) -> str:
+        return json.dumps(self.document(), indent=2, sort_keys=False, default=str)
+
+
+_ORDER = ["create", "update", "replace", "delete", "same"]
+
+
+def changes_table(changes: Mapping[str, int], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
+    table.add_column("operation")
+    table.add_column("resources", justify="right")
+    ops = [op for op in _ORDER if op in changes] + sorted(op for op in changes if op not in _ORDER)
+    for op in ops or ["same"]:
+        table.add_row(op, str(changes.get(op, 0)))
+    return table
+
+
+def outputs_table(outputs: Mapping[str, Any]) -> Table:
+    table = Table(title="Outputs", title_justify="left", show_header=True, header_style="bold")
+    table.add_column("name")
+    table.add_column("value", overflow="fold")
+    for name, value in outputs.items():
+        table.add_row(name, value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+    return table
+
+
+def render_human(report: Report, console: Console) -> None:
+    """Summary table (per phase for destroy), duration, outputs, warnings/errors, on `console` (stderr)."""
+    title = {"preview": "Planned changes", "destroy": "Destroyed"}.get(report.command, "Changes")
+    for phase in report.phases if len(report.phases) > 1 else []:
+        console.print(changes_table(phase["changes"], f"{title}: {phase['name']}"))
+    if report.changes is not None:
+        console.print(changes_table(report.changes, title if len(report.phases) <= 1 else f"{title}: total"))
+    if report.duration_seconds is not None:
+        console.print(f"Duration: {report.duration_seconds:.1f}s", highlight=False)
+    if report.outputs:
+        console.print(outputs_table(report.outputs))
+    for diag in report.diagnostics:
+        severity = diag["severity"]
+        if severity in ("warning", "advisory", "error", "mandatory"):
+            label = "warning" if severity in ("warning", "advisory") else "error"
+            where = f" [{diag['policy']}]" if diag.get("policy") else ""
+            console.print(
+                f"{label}{where}: {diag['message']}",
+                style="yellow" if label == "warning" else "red",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+    if report.error is not None:
+        console.print(f"error: {report.error}", style="bold red", highlight=False, markup=False, soft_wrap=True)
