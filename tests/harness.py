@@ -74,6 +74,7 @@ class Program:
 
     resources: list[Resource]
     outputs: dict[str, Any]  # secrets still wrapped; see plain_outputs
+    component_outputs: dict[str, Any] = field(default_factory=dict)  # URN -> register_outputs, secrets wrapped
 
     @property
     def plain_outputs(self) -> dict[str, Any]:
@@ -362,7 +363,7 @@ def evaluate(
         os.chdir(cwd)
         loop.close()
         asyncio.set_event_loop(None)
-    return Program(resources=monitor.recorded, outputs=stack_outputs)
+    return Program(resources=monitor.recorded, outputs=stack_outputs, component_outputs=dict(monitor.outputs_by_urn))
 
 
 async def _run_in_stack(func: Callable[[], None]) -> dict[str, Any]:
