@@ -50,8 +50,9 @@ def remote_secrets(program: Program) -> list[Resource]:
 def test_counts_grow_with_the_number_of_clusters(n: int, two: Program, three: Program) -> None:
     program = two if n == 2 else three
     assert len(remote_secrets(program)) == n * (n - 1)
-    assert len(program.of_type("meshgate:mesh:IstioGateway")) == n
-    assert len(program.k8s_objects("Secret")) == len(remote_secrets(program)) + 2 * n  # + cacerts + reader token
+    mesh = mesh_resources(program)
+    assert len([r for r in mesh if r.type == "meshgate:mesh:IstioGateway"]) == n
+    assert len([r for r in mesh if r.kind == "Secret"]) == len(remote_secrets(program)) + 2 * n  # + cacerts + reader token
     assert len([s for s in program.k8s_objects("Secret") if s.get("metadata.name") == "cacerts"]) == n
     assert len(program.of_type("tls:index/selfSignedCert:SelfSignedCert")) == 1
     assert len(program.of_type("tls:index/locallySignedCert:LocallySignedCert")) == n
@@ -60,7 +61,7 @@ def test_counts_grow_with_the_number_of_clusters(n: int, two: Program, three: Pr
 
 def test_prod_federates_eks_and_gke(prod: Program) -> None:
     assert len(remote_secrets(prod)) == 2
-    assert len(prod.of_type("meshgate:mesh:IstioGateway")) == 2
+    assert len([r for r in mesh_resources(prod) if r.type == "meshgate:mesh:IstioGateway"]) == 2
     assert len([s for s in prod.k8s_objects("Secret") if s.get("metadata.name") == "cacerts"]) == 2
     for cluster in ("aws-east", "gcp-central"):
         assert release(prod, cluster, "istiod").get("values")["global"]["multiCluster"]["clusterName"] == cluster
@@ -168,7 +169,9 @@ def test_intermediates_are_signing_cas(three: Program) -> None:
 
 
 def test_single_cluster_needs_no_ca(staging: Program) -> None:
-    assert not staging.of_type("tls:index/privateKey:PrivateKey")
+    assert not staging.of_type("meshgate:mesh:MeshCertificateAuthority")
+    assert not [r for r in mesh_resources(staging) if r.type.startswith("tls:")]
+    assert not [r for r in mesh_resources(staging) if r.get("metadata.name") == "cacerts"]
 
 
 # ------------------------------------------------------------------ remote secrets

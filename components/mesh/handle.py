@@ -8,6 +8,9 @@ import pulumi
 
 from components.clusters.handle import ClusterHandle
 
+ISTIO_NAMESPACE = "istio-system"
+"""The control-plane namespace and Istio's root namespace (meshConfig.rootNamespace)."""
+
 
 @dataclass(frozen=True)
 class MeshHandle:

@@ -19,9 +19,9 @@ import pulumi_kubernetes as k8s
 from components.clusters.handle import ClusterHandle
 from components.mesh.ca import CaMaterial
 from components.mesh.gateway import NETWORK_LABEL, IstioGateway, IstioGatewayArgs
-from components.mesh.handle import MeshHandle
+from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 from components.mesh.helm import istio_release
-from components.policies.base import ISTIO_NAMESPACE, NETWORKING_API, istio_resource
+from components.policies.base import NETWORKING_API, istio_resource
 from components.policies.telemetry import TRACING_PROVIDER
 from stacks.config import IstioSpec
 
@@ -141,7 +141,9 @@ class IstioMesh(pulumi.ComponentResource):
             before_istiod.append(
                 k8s.core.v1.Secret(
                     f"{name}-cacerts",
-                    metadata=k8s.meta.v1.ObjectMetaArgs(name="cacerts", namespace=ISTIO_NAMESPACE, labels=dict(labels)),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name="cacerts", namespace=ISTIO_NAMESPACE, labels={"app.kubernetes.io/part-of": "meshgate"}
+                    ),
                     type="Opaque",
                     string_data=args.ca.secret_data(),
                     opts=cluster.opts(self, depends_on=[namespace]),

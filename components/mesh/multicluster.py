@@ -16,8 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from components.mesh.handle import MeshHandle
-from components.policies.base import ISTIO_NAMESPACE
+from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 
 READER_SERVICE_ACCOUNT = "istio-reader-service-account"
 READER_TOKEN_SECRET = f"{READER_SERVICE_ACCOUNT}-token"
@@ -68,7 +67,8 @@ class MeshFederation(pulumi.ComponentResource):
         super().__init__("meshgate:mesh:MeshFederation", name, None, opts)
         self.reader_tokens = {}
         for mesh in args.meshes:
-            # The reader ServiceAccount is rendered by the base/istiod charts.
+            # The reader ServiceAccount is rendered by the base/istiod charts. The provider waits
+            # until the token controller has filled `data.token` (pulumi-kubernetes#2048).
             self.reader_tokens[mesh.cluster.name] = k8s.core.v1.Secret(
                 f"{mesh.cluster.name}-{READER_TOKEN_SECRET}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(

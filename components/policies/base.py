@@ -7,10 +7,9 @@ from typing import Any, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.mesh.handle import MeshHandle
+from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 
-ISTIO_NAMESPACE = "istio-system"
-"""Istio's root namespace (meshConfig.rootNamespace): mesh-wide policies live here."""
+__all__ = ["ISTIO_NAMESPACE", "MANAGED_LABELS", "NETWORKING_API", "SECURITY_API", "TELEMETRY_API", "istio_resource"]
 
 SECURITY_API = "security.istio.io/v1"
 TELEMETRY_API = "telemetry.istio.io/v1"
