@@ -1,11 +1,18 @@
 """Safe teardown: everything that owns a cloud load balancer is deleted before the network under it.
 
-A LoadBalancer Service makes the cloud controller create an NLB/ELB (AWS) or forwarding
-rules, backend services and firewall rules (GCP) that Pulumi does not see. While they
-exist, their subnets, internet gateway and VPC cannot be deleted. The engine deletes a
-resource before everything it depends on, so the check is: each load-balancer owner
-depends on every piece of the cluster network it touches (VPC, subnets, NAT and internet
-gateways; network, subnetwork, router, Cloud NAT).
+The engine deletes a resource before everything it depends on, so the checks are on the
+dependency graph:
+
+* Controller-owned load balancers: a LoadBalancer Service (directly, or inside a gateway
+  chart release or a Gateway API Gateway) makes the cloud controller create an NLB/ELB
+  (AWS) or forwarding rules, backend services and firewall rules (GCP) that Pulumi does
+  not see, in subnets the controller picks. While they exist, subnets, the internet
+  gateway (public IPs) and the VPC/network cannot be deleted. Such an owner must depend on
+  every piece of the cluster network it touches (VPC, subnets, NAT and internet gateways;
+  network, subnetwork, router, Cloud NAT).
+* Program-owned load balancers (aws.lb, VPC links, forwarding rules): Pulumi knows their
+  subnets, which are already dependencies. They must depend on the VPC/network too and,
+  when internet-facing, on the internet gateway whose detachment their public IPs block.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any, Mapping
 
 from .graph import Graph
-from .model import HELM_RELEASE, Level, StackCheck, StackResource, Violation, api_group, get, kubernetes_kind
+from .model import HELM_RELEASE, Level, StackCheck, StackResource, Violation, api_group, get, is_true, kubernetes_kind, mapping
 from .istio import GATEWAY_API, is_gateway_release
 
 NETWORK_ROOTS = ("aws:ec2/vpc:Vpc", "gcp:compute/network:Network")
@@ -43,10 +50,23 @@ _NOT_LB = ("ClusterIP", "NodePort")
 _CHART_SERVICE_TYPES = ("service.type", "proxy.type", "gateway.proxy.type")
 
 
+INTERNET_GATEWAYS = ("aws:ec2/internetGateway:InternetGateway",)
+
+
 def owns_load_balancer(r: StackResource) -> bool:
     """Whether deleting `r` deletes a cloud load balancer (directly or through a cloud controller)."""
-    if r.type in CLOUD_LOAD_BALANCERS:
-        return True
+    return r.type in CLOUD_LOAD_BALANCERS or controller_owns_load_balancer(r)
+
+
+def internet_facing(r: StackResource) -> bool:
+    """A program-owned AWS load balancer with public addresses (internal unset means internet-facing)."""
+    return r.type in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer") and not is_true(
+        r.props.get("internal")
+    )
+
+
+def controller_owns_load_balancer(r: StackResource) -> bool:
+    """Whether a Kubernetes object makes a cloud controller create a load balancer Pulumi does not see."""
     props: Mapping[str, Any] = r.props
     if kubernetes_kind(r.type) == "Service" and api_group(r.type) == "core":
         return get(props, "spec.type") == "LoadBalancer"
@@ -54,7 +74,7 @@ def owns_load_balancer(r: StackResource) -> bool:
         types = [get(props, f"values.{path}") for path in _CHART_SERVICE_TYPES]
         return not any(t in _NOT_LB for t in types)
     if kubernetes_kind(r.type) == "Gateway" and api_group(r.type) == GATEWAY_API:
-        return get(props, "metadata.annotations", {}).get("networking.istio.io/service-type") not in _NOT_LB
+        return mapping(get(props, "metadata.annotations")).get("networking.istio.io/service-type") not in _NOT_LB
     return False
 
 
@@ -70,8 +90,18 @@ def network_groups(resources: Sequence[StackResource], graph: Graph) -> dict[str
     return groups
 
 
+def required(owner: StackResource, members: Sequence[StackResource]) -> list[StackResource]:
+    """The pieces of one network `owner` must depend on (see the module docstring)."""
+    if controller_owns_load_balancer(owner):
+        return list(members)
+    needed = [m for m in members if m.type in NETWORK_ROOTS]
+    if internet_facing(owner):
+        needed += [m for m in members if m.type in INTERNET_GATEWAYS]
+    return needed
+
+
 def teardown_gaps(resources: Sequence[StackResource]) -> list[Violation]:
-    """Load-balancer owners that do not depend on all of a network they touch."""
+    """Load-balancer owners that do not depend on the pieces of a network they touch."""
     graph = Graph(resources)
     groups = network_groups(resources, graph)
     out: list[Violation] = []
@@ -82,7 +112,7 @@ def teardown_gaps(resources: Sequence[StackResource]) -> list[Violation]:
         for root, members in sorted(groups.items()):
             if not any(m.urn in ancestors for m in members):
                 continue
-            missing = sorted(m.name for m in members if m.urn not in ancestors)
+            missing = sorted(m.name for m in required(owner, members) if m.urn not in ancestors)
             if missing:
                 out.append(
                     Violation(
@@ -97,7 +127,7 @@ def teardown_gaps(resources: Sequence[StackResource]) -> list[Violation]:
 STACK_CHECKS: tuple[StackCheck, ...] = (
     StackCheck(
         "teardown-load-balancers-before-network",
-        "Every load-balancer owner (LoadBalancer Service, gateway release, Gateway API Gateway, NLB, VPC link) depends on its whole cluster network.",
+        "Load-balancer owners are deleted before their network: controller-owned ones (LoadBalancer Services, gateway releases, Gateway API Gateways) depend on the whole cluster network, program-owned ones (NLB, VPC link) on its VPC and, if public, its internet gateway.",
         Level.MANDATORY,
         "pulumi-eks #194/#382 (destroy blocked by ELBs); DESIGN.md §4 reliability pitfalls",
         teardown_gaps,
