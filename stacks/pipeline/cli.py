@@ -231,7 +231,12 @@ class _Runner:
             }
         if needs_yes and not self._confirmed(op, stack, options, plan):
             raise EngineError(f"{op.value} cancelled: confirmation declined, nothing was changed")
-        outcome = self._with_progress(f"{op.value} {args.stack}", hint, lambda on_event: engine.run(stack, op, options, on_event, plan))
+        outcome = self._with_progress(
+            f"{op.value} {args.stack}",
+            hint,
+            lambda on_event: engine.run(stack, op, options, on_event, plan),
+            dry_run=op is Op.PREVIEW,
+        )
         self._record(outcome, options)
 
     def _policy_packs(self) -> list[str]:
@@ -249,12 +254,14 @@ class _Runner:
         except engine.auto.CommandError as err:
             raise EngineError(engine.command_error_message(err)) from None
 
-    def _with_progress(self, title: str, hint: int, call: Callable[[engine.OnEvent], Outcome]) -> Outcome:
+    def _with_progress(
+        self, title: str, hint: int, call: Callable[[engine.OnEvent], Outcome], dry_run: bool = False
+    ) -> Outcome:
         """Run `call` with an event handler: counters only in JSON mode, the live display otherwise."""
         if self.json:
-            self.state = ProgressState(total_hint=hint)
+            self.state = ProgressState(total_hint=hint, dry_run=dry_run)
             return call(self.state.handle)
-        display = ProgressDisplay(self.console, title, total_hint=hint)
+        display = ProgressDisplay(self.console, title, total_hint=hint, dry_run=dry_run)
         self.state = display.state
         with display:
             return call(display.on_event)
@@ -263,7 +270,10 @@ class _Runner:
         assert self.confirm is not None
         if op is Op.UP:
             preview = self._with_progress(
-                f"preview {self.args.stack}", 0, lambda on_event: engine.run(stack, Op.PREVIEW, options, on_event)
+                f"preview {self.args.stack}",
+                0,
+                lambda on_event: engine.run(stack, Op.PREVIEW, options, on_event),
+                dry_run=True,
             )
             render_human(Report(command="preview", stack=self.args.stack, changes=preview.changes), self.console)
             return self.confirm("Do you want to perform this update?")

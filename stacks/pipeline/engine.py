@@ -149,16 +149,19 @@ def expected_no_changes(err: Exception) -> bool:
 
 
 def command_error_message(err: Exception) -> str:
-    """The `error:` lines of a CommandError's output, else its last lines."""
-    text = str(err)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.lower().startswith("error:") or " error: " in line.lower()]
-    chosen = errors or lines[-5:] or [type(err).__name__]
-    seen: list[str] = []
-    for line in chosen:
-        if line not in seen:
-            seen.append(line)
-    return "\n".join(seen)
+    """The distinct `error:` messages of a CommandError's output, else its last lines."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    messages: list[str] = []
+    for line in lines:
+        marker = line.lower().rfind("error: ")
+        if marker < 0:
+            continue
+        text = line[marker + len("error: ") :].strip()
+        if text and text not in messages:
+            messages.append(text)
+    if messages:
+        return "\n".join(messages)
+    return "\n".join(lines[-5:]) or type(err).__name__
 
 
 # --------------------------------------------------------------------------- operations

@@ -18,6 +18,8 @@ from rich.live import Live
 from rich.text import Text
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+REPORTED_SEVERITIES = ("info", "warning", "error")
+"""Diagnostics kept for the report: not `debug`, and not `info#err` (a program's stderr, line by line)."""
 MAX_SHOWN_OPERATIONS = 8
 
 _ACTIVE_VERB = {
@@ -83,9 +85,10 @@ class ProgressState:
     """Counters folded from engine events (resources exclude the root Stack resource)."""
 
     total_hint: int | None = None
+    dry_run: bool = False
     in_flight: dict[str, Operation] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
-    done: int = 0
+    finished: set[str] = field(default_factory=set)
     completed: dict[str, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -93,12 +96,20 @@ class ProgressState:
     summary_seconds: int | None = None
 
     @property
+    def done(self) -> int:
+        return len(self.finished)
+
+    @property
     def total(self) -> int:
         """Resources known so far: the hint (e.g. resources in state) or more if more showed up."""
         return max(self.total_hint or 0, len(self.seen))
 
     def handle(self, event: EngineEvent) -> tuple[str, Operation] | None:
-        """Fold one event; return (verb, operation) when a resource finished with a real change."""
+        """Fold one event; return (verb, operation) when a resource finished with a real change.
+
+        A resource counts once: components report outputs twice (on registration and on
+        `register_outputs`), and only the first report is a completion.
+        """
         if event.resource_pre_event is not None:
             meta = event.resource_pre_event.metadata
             if meta.type != STACK_TYPE:
@@ -111,22 +122,24 @@ class ProgressState:
                 return None
             self.seen.add(meta.urn)
             operation = self.in_flight.pop(meta.urn, None) or Operation(_op(meta.op), meta.type, short_name(meta.urn))
-            self.done += 1
+            if meta.urn in self.finished:
+                return None
+            self.finished.add(meta.urn)
             self.completed[operation.op] = self.completed.get(operation.op, 0) + 1
-            verb = _DONE_VERB.get(operation.op)
-            return (verb, operation) if verb else None
+            if operation.op not in _DONE_VERB:
+                return None
+            return (f"would {operation.op}" if self.dry_run else _DONE_VERB[operation.op], operation)
         if event.res_op_failed_event is not None:
             meta = event.res_op_failed_event.metadata
             self.seen.add(meta.urn)
             operation = self.in_flight.pop(meta.urn, None) or Operation(_op(meta.op), meta.type, short_name(meta.urn))
-            self.done += 1
+            self.finished.add(meta.urn)
             self.failed.append(meta.urn)
             return (f"FAILED to {operation.op}", operation)
         if event.diagnostic_event is not None:
             diag = event.diagnostic_event
-            if diag.severity != "debug" and not diag.ephemeral and diag.message.strip():
-                severity = "info" if diag.severity == "info#err" else diag.severity
-                self.diagnostics.append(Diagnostic(severity, diag.message.strip(), diag.urn or None))
+            if diag.severity in REPORTED_SEVERITIES and not diag.ephemeral and diag.message.strip():
+                self.diagnostics.append(Diagnostic(diag.severity, diag.message.strip(), diag.urn or None))
             return None
         if event.policy_event is not None:
             pol = event.policy_event
@@ -191,11 +204,12 @@ class ProgressDisplay:
         console: Console,
         title: str,
         total_hint: int | None = None,
+        dry_run: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.console = console
         self.title = title
-        self.state = ProgressState(total_hint=total_hint)
+        self.state = ProgressState(total_hint=total_hint, dry_run=dry_run)
         self._clock = clock
         self._started = clock()
         self._lock = threading.Lock()

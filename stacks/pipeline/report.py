@@ -129,6 +129,7 @@ def render_human(report: Report, console: Console) -> None:
         console.print(f"Duration: {report.duration_seconds:.1f}s", highlight=False)
     if report.outputs:
         console.print(outputs_table(report.outputs))
+    shown: list[str] = []
     for diag in report.diagnostics:
         severity = diag["severity"]
         if severity in ("warning", "advisory", "error", "mandatory"):
@@ -141,5 +142,8 @@ def render_human(report: Report, console: Console) -> None:
                 markup=False,
                 soft_wrap=True,
             )
+            shown.append(diag["message"])
     if report.error is not None:
-        console.print(f"error: {report.error}", style="bold red", highlight=False, markup=False, soft_wrap=True)
+        repeated = all(any(line in message for message in shown) for line in report.error.splitlines())
+        if not repeated:
+            console.print(f"error: {report.error}", style="bold red", highlight=False, markup=False, soft_wrap=True)
