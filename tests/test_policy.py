@@ -353,6 +353,8 @@ def _is_gateway_release(r: Resource) -> bool:
 def _baseline_for(check_id: str, type_: str) -> dict[str, Any]:
     if type_ == RELEASE:
         return baseline(type_, _is_gateway_release)
+    if type_ == AP:
+        return baseline(type_, lambda r: bool(r.get("spec.rules.0.from")))
     return baseline(type_)
 
 
