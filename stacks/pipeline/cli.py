@@ -176,7 +176,6 @@ class _Runner:
         self.state = ProgressState()
 
     def run(self) -> Report:
-        started = time.monotonic()
         try:
             overrides = [parse_override(a) for a in self.args.config]
             if self.args.command == "diagram":
@@ -193,8 +192,6 @@ class _Runner:
             self.report.fail(ExitCode.FAILED, "engine", str(err))
         except diagrams.GraphvizMissing as err:
             self.report.fail(ExitCode.USAGE, "setup", str(err))
-        if self.args.command != "diagram":
-            self.report.duration_seconds = time.monotonic() - started
         self.report.diagnostics = [d.as_dict() for d in self.state.diagnostics]
         return self.report
 
@@ -211,16 +208,26 @@ class _Runner:
         if needs_yes and (self.json or self.confirm is None):
             raise UsageError(f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)")
         env = engine.engine_environment(self.environ)
+        started = time.monotonic()
+        try:
+            self._engine_steps(op, overrides, options, env, needs_yes)
+        finally:
+            self.report.duration_seconds = time.monotonic() - started
+
+    def _engine_steps(
+        self, op: Op, overrides: list[Override], options: RunOptions, env: dict[str, str], needs_yes: bool
+    ) -> None:
+        args = self.args
         stack = self.open_stack(args.stack, env, op in (Op.PREVIEW, Op.UP, Op.REFRESH))
         if op is not Op.OUTPUTS:
             engine.apply_overrides(stack, overrides)
         if op is Op.OUTPUTS:
-            outputs = mask(engine.state_outputs(self._resources(stack)))
+            outputs = mask(engine.state_outputs(engine.state_resources(stack)))
             self.report.outputs = outputs
             if not self.json:
                 Console(file=self.out, highlight=False).print(outputs_table(outputs))
             return
-        resources = self._resources(stack)
+        resources = engine.state_resources(stack)
         hint = sum(1 for r in resources if r.get("type") != "pulumi:pulumi:Stack")
         plan: DestroyPlan | None = None
         if op is Op.DESTROY and not options.targets:
@@ -247,12 +254,6 @@ class _Runner:
                 raise UsageError(f"--policy-pack {pack}: no PulumiPolicy.yaml in {path}")
             packs.append(str(path))
         return packs
-
-    def _resources(self, stack: engine.StackOps) -> list[dict[str, Any]]:
-        try:
-            return engine.deployment_resources(stack)
-        except engine.auto.CommandError as err:
-            raise EngineError(engine.command_error_message(err)) from None
 
     def _with_progress(
         self, title: str, hint: int, call: Callable[[engine.OnEvent], Outcome], dry_run: bool = False

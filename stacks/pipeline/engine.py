@@ -218,13 +218,18 @@ def op_counts(op_map: Mapping[Any, int] | None) -> dict[str, int]:
 def apply_overrides(stack: StackOps, overrides: Sequence[Override]) -> None:
     """`pulumi config set --path` for every `--config` override, in order."""
     for override in overrides:
-        stack.set_config(override.key, ConfigValue(value=override.raw), path=True)
+        _engine_call(lambda: stack.set_config(override.key, ConfigValue(value=override.raw), path=True))
 
 
 def deployment_resources(stack: StackOps) -> list[dict[str, Any]]:
     """The resources of the stack's state (secrets stay encrypted)."""
     deployment = stack.export_stack().deployment or {}
     return [dict(r) for r in deployment.get("resources") or []]
+
+
+def state_resources(stack: StackOps) -> list[dict[str, Any]]:
+    """`deployment_resources`, with engine failures as EngineError."""
+    return _engine_call(lambda: deployment_resources(stack))
 
 
 def state_outputs(resources: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -328,13 +333,13 @@ def run(
             refused("refresh")
     elif op is Op.DESTROY:
         _destroy(stack, targets, outcome, collect)
-    outcome.outputs = state_outputs(_engine_call(lambda: deployment_resources(stack)))
+    outcome.outputs = state_outputs(state_resources(stack))
     return outcome
 
 
 def plan_for(stack: StackOps) -> DestroyPlan:
     """The two-phase plan of the stack's current state."""
-    return plan_destroy(_engine_call(lambda: deployment_resources(stack)))
+    return plan_destroy(state_resources(stack))
 
 
 def _destroy(stack: StackOps, targets: list[str] | None, outcome: Outcome, on_event: OnEvent | None) -> None:
@@ -356,7 +361,7 @@ def _destroy(stack: StackOps, targets: list[str] | None, outcome: Outcome, on_ev
         outcome.phases.append(
             Phase("gateway layer", op_counts(result.summary.resource_changes), len(first), _duration(result.summary))
         )
-        left = leftovers(plan, _engine_call(lambda: deployment_resources(stack)))
+        left = leftovers(plan, state_resources(stack))
         if left:
             raise EngineError(
                 f"phase 1 left {len(left)} gateway-layer resource(s) in the state ({', '.join(u.rsplit('::', 1)[-1] for u in left[:5])}); "

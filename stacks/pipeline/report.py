@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from pulumi.automation import OutputValue
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 SECRET = "[secret]"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"  # pulumi.runtime.rpc._special_sig_key
@@ -105,7 +106,7 @@ def changes_table(changes: Mapping[str, int], title: str) -> Table:
     table.add_column("resources", justify="right")
     ops = [op for op in _ORDER if op in changes] + sorted(op for op in changes if op not in _ORDER)
     for op in ops or ["same"]:
-        table.add_row(op, str(changes.get(op, 0)))
+        table.add_row(Text(op), Text(str(changes.get(op, 0))))
     return table
 
 
@@ -114,7 +115,8 @@ def outputs_table(outputs: Mapping[str, Any]) -> Table:
     table.add_column("name")
     table.add_column("value", overflow="fold")
     for name, value in outputs.items():
-        table.add_row(name, value if isinstance(value, str) else json.dumps(value, sort_keys=True))
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+        table.add_row(Text(name), Text(text))  # Text: "[secret]" is not markup
     return table
 
 
