@@ -10,9 +10,11 @@ stack graph trips it.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any, Callable
 
 import pytest
+from pulumi_policy.proxy import unknown_checking_proxy
 
 from conftest import stack_program
 from harness import STACK_FILES, Program, Resource
@@ -43,11 +45,17 @@ def stack_resource(r: Resource) -> StackResource:
     )
 
 
+def as_policy_sees(props: dict[str, Any]) -> Any:
+    """Properties wrapped the way pulumi-policy hands them to validations (read-only Mapping/Sequence proxies)."""
+    return unknown_checking_proxy(copy.deepcopy(props))
+
+
 def mandatory_findings(stack: str, check: Check | StackCheck) -> list[str]:
     program = stack_program(stack)
     if isinstance(check, StackCheck):
-        return [f"{v.urn}: {v.message}" for v in check(stack_resources(program))]
-    return [f"{r.type} {r.name}: {m}" for r in program.resources for m in check(r.type, r.plain)]
+        resources = [replace(r, props=as_policy_sees(dict(r.props))) for r in stack_resources(program)]
+        return [f"{v.urn}: {v.message}" for v in check(resources)]
+    return [f"{r.type} {r.name}: {m}" for r in program.resources for m in check(r.type, as_policy_sees(r.plain))]
 
 
 # --------------------------------------------------------------------------- the catalogue
@@ -367,7 +375,7 @@ def test_weakened_resource_trips_its_check(check_id: str, type_: str, weaken: Ca
     props = _baseline_for(check_id, type_)
     assert check(type_, props) == [], "the baseline must pass before it is weakened"
     weaken(props)
-    messages = check(type_, props)
+    messages = check(type_, as_policy_sees(props))
     assert messages and all(isinstance(m, str) and m for m in messages)
 
 

@@ -26,6 +26,7 @@ from .model import (
     mapping,
     of_kinds,
     of_types,
+    walk_strings,
 )
 
 ROOT_NAMESPACE = "istio-system"
@@ -215,7 +216,9 @@ def _crd_sources(objects: Sequence[StackResource], group: str) -> list[StackReso
                 sources.append(r)
             elif group == KONG and is_kong_chart(r.props):
                 sources.append(r)
-        elif group == GATEWAY_API and r.type.startswith("kubernetes:yaml") and "gateway-api" in str(r.props):
+        elif group == GATEWAY_API and r.type.startswith("kubernetes:yaml") and any(
+            "gateway-api" in text for _, text in walk_strings(r.props)
+        ):
             sources.append(r)
     return sources
 
