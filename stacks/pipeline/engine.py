@@ -198,10 +198,12 @@ class Outcome:
 
     @property
     def changes(self) -> dict[str, int]:
+        """Changes summed over the phases; `same` from the last phase only (earlier phases see the rest as same)."""
         total: dict[str, int] = {}
-        for phase in self.phases:
+        for index, phase in enumerate(self.phases):
             for op, n in phase.changes.items():
-                total[op] = total.get(op, 0) + n
+                if op != "same" or index == len(self.phases) - 1:
+                    total[op] = total.get(op, 0) + n
         return total
 
 
