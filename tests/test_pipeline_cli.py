@@ -102,8 +102,8 @@ class FakeStack:
         if self.error is not None:
             raise self.error
 
-    def preview(self, *, target=None, policy_packs=None, color=None, on_event=None) -> PreviewResult:  # type: ignore[no-untyped-def]
-        self._run("preview", on_event, target=target, policy_packs=policy_packs, color=color)
+    def preview(self, *, target=None, policy_packs=None, refresh=None, color=None, on_event=None) -> PreviewResult:  # type: ignore[no-untyped-def]
+        self._run("preview", on_event, target=target, policy_packs=policy_packs, refresh=refresh, color=color)
         return PreviewResult("", "", change_summary=dict(self.changes))  # type: ignore[arg-type]
 
     def up(self, *, target=None, policy_packs=None, expect_no_changes=None, color=None, on_event=None) -> UpResult:  # type: ignore[no-untyped-def]
@@ -288,7 +288,13 @@ def test_preview_json_is_one_document_with_changes_outputs_and_diagnostics() -> 
     assert doc["outputs"] is None  # a preview changes no outputs; `outputs` shows the current ones
     assert run.opened == [("dev", run.opened[0][1], True)] and run.opened[0][1]["PULUMI_SKIP_UPDATE_CHECK"] == "true"
     assert stack.config == [("meshgate:istio.version", "1.24.3", False, True)]  # set with path=True
-    assert stack.calls == [("preview", {"target": ["urn:x"], "policy_packs": None, "color": "never"})]
+    assert stack.calls == [("preview", {"target": ["urn:x"], "policy_packs": None, "refresh": None, "color": "never"})]
+
+
+def test_drift_check_previews_with_refresh() -> None:
+    stack = FakeStack(changes={"same": 30, "update": 1})
+    run = Run(["preview", "--stack", "prod", "--refresh", "--expect-no-changes", "--json"], stack)
+    assert run.code == 3 and stack.calls[0][1]["refresh"] is True
 
 
 def test_policy_packs_are_passed_as_absolute_directories() -> None:

@@ -94,7 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
             )
         p.add_argument("--target", "-t", action="append", default=[], metavar="URN", help="only this resource (repeatable)")
 
-    engine_options(command("preview", "show what `up` would change"), yes=False, expect=True, policy=True)
+    preview = command("preview", "show what `up` would change")
+    engine_options(preview, yes=False, expect=True, policy=True)
+    preview.add_argument(
+        "--refresh", action="store_true",
+        help="read the real state of every resource first (not saved): with --expect-no-changes, a drift check",
+    )
     engine_options(command("up", "create or update the stack's resources"), yes=True, expect=True, policy=True)
     engine_options(command("refresh", "read the real state of the stack's resources"), yes=True, expect=True, policy=False)
     engine_options(
@@ -203,6 +208,7 @@ class _Runner:
             targets=tuple(args.target) if op is not Op.OUTPUTS else (),
             policy_packs=tuple(self._policy_packs()),
             expect_no_changes=bool(getattr(args, "expect_no_changes", False)),
+            refresh=bool(getattr(args, "refresh", False)),
         )
         needs_yes = op in (Op.UP, Op.REFRESH, Op.DESTROY) and not args.yes
         if needs_yes and (self.json or self.confirm is None):

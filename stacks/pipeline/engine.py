@@ -48,6 +48,7 @@ class StackOps(Protocol):
         *,
         target: list[str] | None = None,
         policy_packs: list[str] | None = None,
+        refresh: bool | None = None,
         color: str | None = None,
         on_event: OnEvent | None = None,
     ) -> auto.PreviewResult: ...
@@ -253,6 +254,7 @@ class RunOptions:
     targets: tuple[str, ...] = ()
     policy_packs: tuple[str, ...] = ()
     expect_no_changes: bool = False
+    refresh: bool = False  # preview: read the cloud's real state first (in memory), so drift shows as changes
 
 
 def _duration(summary: Any) -> float | None:
@@ -301,7 +303,11 @@ def run(
     if op is Op.PREVIEW:
         preview = _engine_call(
             lambda: stack.preview(
-                target=targets, policy_packs=list(options.policy_packs) or None, color="never", on_event=collect
+                target=targets,
+                policy_packs=list(options.policy_packs) or None,
+                refresh=options.refresh or None,
+                color="never",
+                on_event=collect,
             )
         )
         outcome.phases.append(Phase("preview", op_counts(preview.change_summary)))
