@@ -1,5 +1,9 @@
 """Istio policies on the catalogue's backends, shared by the in-cluster scenarios.
 
+`BackendPolicies` registers them under the same resource names in every scenario, so a policy
+that two scenarios share (e.g. `allow-nothing` in 3 and 4) keeps its URN across a switch and
+is updated in place rather than re-created and then deleted. The building blocks:
+
 - `gateway_only`: default-deny per app namespace + ALLOW from the gateway's mTLS identity
   on exactly the backend ports (scenarios 3 and 4);
 - `plaintext_from_gateway`: the narrow PERMISSIVE exception a gateway outside the mesh
@@ -20,6 +24,9 @@ from components.mesh.handle import MeshHandle
 from components.policies.authorization import allow_from, allow_nothing
 from components.policies.peer_authentication import peer_authentication
 from components.policies.request_authentication import request_authentication
+
+BACKEND_POLICIES = "backend-policies"
+"""Resource name of the BackendPolicies component, the same in every scenario."""
 
 
 @dataclass(frozen=True)
@@ -154,3 +161,38 @@ def jwt_at_backend(
             )
         )
     return created
+
+
+@dataclass(frozen=True)
+class BackendPoliciesArgs:
+    """The routes and meshes, and which policies the scenario needs.
+
+    `gateway_principal`: default-deny + ALLOW from this identity (a gateway in the mesh).
+    `plaintext_gateway`: PERMISSIVE on the backend ports (a gateway outside the mesh).
+    `jwt_at_backend`: the backend sidecar validates the JWT of `auth: jwt` routes.
+    """
+
+    routes: list[Route]
+    meshes: dict[str, MeshHandle]
+    gateway_principal: str | None = None
+    plaintext_gateway: bool = False
+    jwt_at_backend: bool = False
+
+
+class BackendPolicies(pulumi.ComponentResource):
+    """The scenario's Istio policies on the backends, each in the backend's own cluster."""
+
+    policies: list[k8s.apiextensions.CustomResource]
+
+    def __init__(self, name: str, args: BackendPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:BackendPolicies", name, None, opts)
+        self.policies = []
+        if args.plaintext_gateway:
+            self.policies += plaintext_from_gateway(args.routes, args.meshes, parent=self)
+        if args.gateway_principal is not None:
+            self.policies += gateway_only(
+                args.routes, args.meshes, args.gateway_principal, parent=self, jwt_at_backend=args.jwt_at_backend
+            )
+        elif args.jwt_at_backend:
+            self.policies += jwt_at_backend(args.routes, args.meshes, parent=self)
+        self.register_outputs({"policies": len(self.policies)})

@@ -14,7 +14,7 @@ import pulumi
 from components.gateways.aws_ingress_nlb import NODE_PORTS
 from components.gateways.catalogue import Route, clusters_hosting
 from components.gateways.edge import Edge, Hop, same_url_for_all
-from components.gateways.istio_ingress import IstioIngress, IstioIngressArgs
+from components.gateways.istio_ingress import NAMESPACE, IstioIngress, IstioIngressArgs
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec
 
@@ -79,7 +79,7 @@ class ExternalGateway(pulumi.ComponentResource):
                 f"{cluster}-ingress",
                 IstioIngressArgs(
                     mesh=args.meshes[cluster],
-                    namespace=args.gateway.namespace,
+                    namespace=NAMESPACE,
                     routes=[r for r in args.routes if r.cluster == cluster],
                     replicas=args.gateway.replicas,
                     node_ports=dict(NODE_PORTS) if cluster == private else {},

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import gateway_only
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
 from components.gateways.objects import custom_resource, gateway_namespace, load_balancer_address
@@ -84,11 +84,11 @@ def gateway_spec(route_namespaces: list[str], annotations: Mapping[str, str]) ->
     return spec
 
 
-def http_route_spec(route: Route, gateway_namespace: str) -> dict[str, Any]:
+def http_route_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
     """Prefix match, prefix stripped (`/orders/x` -> `/x`), to the backend Service in the route's namespace."""
     return {
         "parentRefs": [
-            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "namespace": gateway_namespace}
+            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "namespace": gateway_ns}
         ],
         "rules": [
             {
@@ -237,8 +237,11 @@ class GatewayApiGateway(pulumi.ComponentResource):
     JWT + path authorization and Envoy local rate limits on the gateway, default-deny + ALLOW from
     the gateway's principal on the backends. Every Gateway API object depends on the CRDs.
 
-    The CRDs are retained on delete: deleting a CRD deletes every Gateway/HTTPRoute in the cluster,
-    including ones meshgate does not own.
+    Deleting this component (another scenario, `pulumi destroy`) deletes the CRDs it installed and
+    with them every Gateway API object in the cluster; clusters where others use Gateway API set
+    `meshgate:gateway.installGatewayApiCrds: false` and manage the CRDs themselves.
+    (`retainOnDelete` would not help: the provider does not pass it to ConfigFile's children,
+    pulumi-kubernetes#3065.)
     """
 
     edge: Edge
@@ -254,10 +257,10 @@ class GatewayApiGateway(pulumi.ComponentResource):
                 k8s.yaml.v2.ConfigFile(
                     f"{cluster.name}-gateway-api-crds",
                     file=crds_url(spec.gateway_api_version),
-                    opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider, retain_on_delete=True),
+                    opts=pulumi.ResourceOptions(parent=self, provider=cluster.provider),
                 )
             )
-        ns = gateway_namespace(f"{name}-namespace", spec.namespace, {}, cluster=cluster, parent=self)
+        ns = gateway_namespace(spec.namespace, {}, cluster=cluster, parent=self)
         certificate = GatewayCertificate(
             f"{name}-tls",
             GatewayCertificateArgs(
@@ -335,7 +338,11 @@ class GatewayApiGateway(pulumi.ComponentResource):
                 depends_on=[ns],
             )
         principal = mesh.principal(spec.namespace, deployed_name(GATEWAY_NAME))
-        gateway_only(args.routes, args.meshes, principal, parent=self, jwt_at_backend=False)
+        BackendPolicies(
+            BACKEND_POLICIES,
+            BackendPoliciesArgs(routes=args.routes, meshes=args.meshes, gateway_principal=principal),
+            pulumi.ResourceOptions(parent=self),
+        )
         address = load_balancer_address(
             f"{name}-service", spec.namespace, deployed_name(GATEWAY_NAME), cluster=cluster, parent=self, after=gateway.id
         )

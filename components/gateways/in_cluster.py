@@ -10,11 +10,11 @@ from typing import Mapping
 
 import pulumi
 
-from components.gateways.backend_policies import jwt_at_backend, plaintext_from_gateway
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
-from components.gateways.kong import KongGateway, KongGatewayArgs
-from components.gateways.kong_routes import KongRoutes, KongRoutesArgs
+from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
+from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs
 from components.mesh.handle import MeshHandle
 from stacks.config import GatewaySpec
 
@@ -54,7 +54,7 @@ class InClusterGateway(pulumi.ComponentResource):
         super().__init__("meshgate:gateways:InClusterGateway", name, None, opts)
         mesh = args.meshes[args.cluster]
         kong = KongGateway(
-            f"{name}-kong",
+            KONG,
             KongGatewayArgs(
                 mesh=mesh,
                 namespace=args.gateway.namespace,
@@ -65,7 +65,7 @@ class InClusterGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         KongRoutes(
-            f"{name}-routes",
+            KONG_ROUTES,
             KongRoutesArgs(
                 routes=args.routes,
                 cluster=mesh.cluster,
@@ -75,8 +75,11 @@ class InClusterGateway(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        plaintext_from_gateway(args.routes, args.meshes, parent=self)
-        jwt_at_backend(args.routes, args.meshes, parent=self)
+        BackendPolicies(
+            BACKEND_POLICIES,
+            BackendPoliciesArgs(routes=args.routes, meshes=args.meshes, plaintext_gateway=True, jwt_at_backend=True),
+            pulumi.ResourceOptions(parent=self),
+        )
         url = https_url(kong.address)
         self.edge = Edge(
             endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(), insecure_tls=True

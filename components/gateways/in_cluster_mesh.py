@@ -12,11 +12,11 @@ from typing import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import gateway_only
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
-from components.gateways.kong import KongGateway, KongGatewayArgs
-from components.gateways.kong_routes import KongRoutes, KongRoutesArgs
+from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
+from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs
 from components.mesh.handle import MeshHandle
 from stacks.config import GatewaySpec
 
@@ -76,7 +76,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
         mesh = args.meshes[args.cluster]
         cluster = mesh.cluster
         kong = KongGateway(
-            f"{name}-kong",
+            KONG,
             KongGatewayArgs(
                 mesh=mesh,
                 namespace=args.gateway.namespace,
@@ -99,7 +99,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
                 )
             )
         KongRoutes(
-            f"{name}-routes",
+            KONG_ROUTES,
             KongRoutesArgs(
                 routes=args.routes,
                 cluster=cluster,
@@ -110,7 +110,13 @@ class InClusterMeshGateway(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        gateway_only(args.routes, args.meshes, kong.principal, parent=self, jwt_at_backend=True)
+        BackendPolicies(
+            BACKEND_POLICIES,
+            BackendPoliciesArgs(
+                routes=args.routes, meshes=args.meshes, gateway_principal=kong.principal, jwt_at_backend=True
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
         url = https_url(kong.address)
         remote = any(r.cluster != args.cluster for r in args.routes)
         self.edge = Edge(

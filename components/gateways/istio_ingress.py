@@ -19,6 +19,9 @@ from components.mesh.handle import MeshHandle
 from components.policies.base import NETWORKING_API, istio_resource
 
 RELEASE_NAME = "istio-ingressgateway"
+NAMESPACE = "istio-ingress"
+"""Scenario 1's ingress namespace: its own, so no object in it is shared with another scenario's
+gateway namespace (`meshgate:gateway.namespace`, scenarios 2-4)."""
 GATEWAY_NAME = "meshgate-ingress"
 TLS_SECRET = "meshgate-ingress-tls"
 AWS_NLB_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
@@ -63,7 +66,7 @@ def virtual_service_spec(route: Route) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class IstioIngressArgs:
-    """The cluster's mesh, the gateway namespace, the routes it serves, and how its Service is exposed.
+    """The cluster's mesh, the ingress namespace, the routes it serves, and how its Service is exposed.
 
     `node_ports` (service port -> node port) turns the Service into a NodePort for a load
     balancer the program owns (AWS VPC link); otherwise it is a cloud LoadBalancer.

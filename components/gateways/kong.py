@@ -20,6 +20,9 @@ KONG_CHART_REPO = "https://charts.konghq.com"
 KONG_CHART = "ingress"
 INGRESS_CLASS = "kong"
 RELEASE_NAME = "kong"
+KONG = "kong"
+"""Resource name of the KongGateway component in scenarios 2 and 3: switching between them updates
+Kong in place (same URNs) instead of installing a second release named `kong`."""
 HELM_TIMEOUT_SECONDS = 900
 
 _CONTAINER_SECURITY = {
@@ -139,9 +142,7 @@ class KongGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: KongGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:KongGateway", name, None, opts)
         cluster = args.mesh.cluster
-        ns = gateway_namespace(
-            f"{name}-namespace", args.namespace, namespace_labels(args.mesh, args.in_mesh), cluster=cluster, parent=self
-        )
+        ns = gateway_namespace(args.namespace, namespace_labels(args.mesh, args.in_mesh), cluster=cluster, parent=self)
         after: list[pulumi.Resource] = [ns, *(args.mesh.ready if args.in_mesh else [])]
         self.release = k8s.helm.v3.Release(
             f"{name}-release",

@@ -15,6 +15,8 @@ from components.gateways.objects import MANAGED_LABELS
 
 KONG_PLUGIN_API = "configuration.konghq.com/v1"
 API_KEY_HEADER = "apikey"
+KONG_ROUTES = "kong-routes"
+"""Resource name of the KongRoutes component, the same in scenarios 2 and 3."""
 
 
 def plugin_specs(route: Route) -> dict[str, dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import pulumi
@@ -52,15 +53,46 @@ def custom_resource(
     )
 
 
+@dataclass(frozen=True)
+class GatewayNamespaceArgs:
+    """Cluster, namespace name, and its labels (injection on, off, or none)."""
+
+    cluster: ClusterHandle
+    name: str
+    labels: Mapping[str, str]
+
+
+class GatewayNamespace(pulumi.ComponentResource):
+    """The namespace a gateway runs in (never istio-system, never an app namespace).
+
+    Every scenario that uses `meshgate:gateway.namespace` creates it through this component
+    under the same resource name, so the Namespace keeps its URN when the scenario changes
+    (only its injection labels are updated) instead of being created again and then deleted
+    together with everything in it.
+    """
+
+    namespace: k8s.core.v1.Namespace
+
+    def __init__(self, name: str, args: GatewayNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("meshgate:gateways:GatewayNamespace", name, None, opts)
+        self.namespace = k8s.core.v1.Namespace(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.name, labels={**args.labels, **MANAGED_LABELS}),
+            opts=args.cluster.opts(self),
+        )
+        self.register_outputs({"name": args.name})
+
+
 def gateway_namespace(
-    resource_name: str, name: str, labels: Mapping[str, str], *, cluster: ClusterHandle, parent: pulumi.Resource
+    name: str, labels: Mapping[str, str], *, cluster: ClusterHandle, parent: pulumi.Resource
 ) -> k8s.core.v1.Namespace:
-    """The namespace a gateway runs in (never istio-system, never an app namespace)."""
-    return k8s.core.v1.Namespace(
-        resource_name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={**labels, **MANAGED_LABELS}),
-        opts=cluster.opts(parent),
+    """The gateway namespace `name` in `cluster` (stable URN `<cluster>-<name>` in every scenario)."""
+    component = GatewayNamespace(
+        f"{cluster.name}-{name}",
+        GatewayNamespaceArgs(cluster=cluster, name=name, labels=labels),
+        pulumi.ResourceOptions(parent=parent),
     )
+    return component.namespace
 
 
 def load_balancer_address(

@@ -1,0 +1,238 @@
+"""Scenario 1: Istio ingress per cluster hosting an API, and the external API gateway in front of it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from gateway_helpers import cloud, cluster_of, gateway_layer, kind, release, run, single
+from harness import Program, Resource
+
+from components.gateways.aws_http_api import ACCESS_LOG_FORMAT
+
+
+def aws() -> Program:
+    return run(cloud("external-gateway"))
+
+
+def gcp() -> Program:
+    return run(cloud("external-gateway", external="gcp-api-gateway"))
+
+
+def one(program: Program, type_: str, suffix: str) -> Resource:
+    (found,) = [r for r in program.of_type(type_) if r.name.endswith(suffix)]
+    return found
+
+
+def ingress_releases(program: Program) -> dict[str, Resource]:
+    return {cluster_of(r): r for r in release(program, "gateway") if r.name.endswith("-ingress-gateway")}
+
+
+# ---------------------------------------------------------------- in-cluster half
+
+
+@pytest.mark.parametrize("variant", ["aws", "gcp", "single"])
+def test_an_istio_ingress_in_every_cluster_hosting_an_api(variant: str) -> None:
+    program = {"aws": aws, "gcp": gcp, "single": lambda: run(single("external-gateway"))}[variant]()
+    hosting = {api["cluster"] for api in _apis(program)}
+    ingresses = ingress_releases(program)
+    assert set(ingresses) == hosting
+    for r in ingresses.values():
+        assert r.get("name") == "istio-ingressgateway"
+        assert r.get("namespace") == "istio-ingress" != "istio-system"
+        assert [p["port"] for p in r.get("values.service.ports")] == [15021, 80, 443]
+    assert not release(program, "ingress")  # no Kong
+
+
+def _apis(program: Program) -> list[dict[str, Any]]:
+    return [{"name": name, "cluster": cluster_of(vs)} for vs in kind(program, "VirtualService") for name in [vs.get("metadata.name")]]
+
+
+def test_vpc_link_cluster_uses_fixed_node_ports_others_a_load_balancer() -> None:
+    ingresses = ingress_releases(aws())
+    assert ingresses["aws-east"].get("values.service.type") == "NodePort"
+    assert {p["port"]: p["nodePort"] for p in ingresses["aws-east"].get("values.service.ports")} == {
+        15021: 30021,
+        80: 30080,
+        443: 30443,
+    }
+    assert ingresses["gcp-central"].get("values.service.type") == "LoadBalancer"
+    assert all("nodePort" not in p for p in ingresses["gcp-central"].get("values.service.ports"))
+    # with the GCP gateway, the EKS ingress is a public AWS NLB instead
+    eks = ingress_releases(gcp())["aws-east"]
+    assert eks.get("values.service.type") == "LoadBalancer"
+    assert eks.get("values.service.annotations") == {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+
+
+def test_istio_gateway_and_one_virtual_service_per_api() -> None:
+    program = aws()
+    gateways = kind(program, "Gateway")
+    assert sorted(cluster_of(g) for g in gateways) == ["aws-east", "gcp-central"]
+    for gw in gateways:
+        assert gw.get("spec.selector") == {"app": "istio-ingressgateway", "istio": "ingressgateway"}
+        servers = gw.get("spec.servers")
+        assert [s["port"]["number"] for s in servers] == [80, 443]
+        assert servers[1]["tls"] == {"mode": "SIMPLE", "credentialName": "meshgate-ingress-tls"}
+    services = {vs.get("metadata.name"): vs for vs in kind(program, "VirtualService")}
+    assert set(services) == {"orders", "payments", "catalog"} and len(services) == len(program.plain_outputs["curl"])
+    orders = services["orders"].get("spec")
+    assert orders["gateways"] == ["meshgate-ingress"]
+    (http,) = orders["http"]
+    assert http["match"] == [{"uri": {"prefix": "/orders/"}}, {"uri": {"exact": "/orders"}}]
+    assert http["rewrite"] == {"uri": "/"}
+    assert http["route"] == [{"destination": {"host": "orders.shop.svc.cluster.local", "port": {"number": 8080}}}]
+    assert cluster_of(services["catalog"]) == "gcp-central"
+
+
+def test_ingress_tls_secret_keeps_the_key_secret() -> None:
+    from harness import secret_paths
+
+    program = aws()
+    secrets = [s for s in kind(program, "Secret") if s.get("metadata.name") == "meshgate-ingress-tls"]
+    assert len(secrets) == 2
+    for secret in secrets:
+        assert secret.get("type") == "kubernetes.io/tls"
+        paths = set(secret_paths(secret.inputs))
+        assert paths & {"stringData", "stringData.tls.key"}, paths
+
+
+def test_scenario1_adds_no_authorization_policy() -> None:
+    assert not kind(aws(), "AuthorizationPolicy")
+    assert not kind(aws(), "PeerAuthentication")
+
+
+# ---------------------------------------------------------------- AWS HTTP API
+
+
+def test_pulumi_owns_an_internal_nlb_on_the_ingress_node_ports() -> None:
+    program = aws()
+    nlb = one(program, "aws:lb/loadBalancer:LoadBalancer", "-ingress-nlb-nlb")
+    assert nlb.get("internal") is True and nlb.get("loadBalancerType") == "network"
+    private = {s.name for s in program.of_type("aws:ec2/subnet:Subnet") if "private" in s.name}
+    assert len(nlb.get("subnets")) == len(private) >= 2
+    groups = {g.name.rsplit("-", 1)[-1]: g for g in program.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert {p: g.get("port") for p, g in groups.items()} == {"80": 30080, "443": 30443}
+    for g in groups.values():
+        assert g.get("targetType") == "instance" and g.get("protocol") == "TCP"
+        assert g.get("healthCheck.port") == "30021" and g.get("healthCheck.path") == "/healthz/ready"
+    listeners = {l.get("port"): l for l in program.of_type("aws:lb/listener:Listener")}
+    assert set(listeners) == {80, 443} and all(l.get("protocol") == "TCP" for l in listeners.values())
+    attachments = program.of_type("aws:autoscaling/attachment:Attachment")
+    assert sorted(a.get("autoscalingGroupName") for a in attachments) == ["aws-east-nodes-asg"] * 2
+    rules = [r for r in program.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "nodeport" in r.name]
+    assert sorted(r.get("fromPort") for r in rules) == [30021, 30080, 30443]
+    assert {r.get("cidrIpv4") for r in rules} == {"10.10.0.0/16"}
+    # the NLB goes before the VPC on destroy: it depends on the private subnets
+    subnet = next(s for s in program.of_type("aws:ec2/subnet:Subnet") if "private" in s.name)
+    assert program.depends_on(nlb, subnet)
+
+
+def test_integrations_vpc_link_for_eks_internet_for_other_clouds() -> None:
+    program = aws()
+    integrations = {i.name.rsplit("-", 1)[-1]: i for i in program.of_type("aws:apigatewayv2/integration:Integration")}
+    assert len(integrations) == len(program.plain_outputs["curl"]) == 3
+    listener = one(program, "aws:lb/listener:Listener", "-listener-80")
+    for name in ("orders", "payments"):
+        i = integrations[name]
+        assert (i.get("integrationType"), i.get("connectionType")) == ("HTTP_PROXY", "VPC_LINK")
+        assert program.depends_on(i, listener)
+        assert i.get("integrationUri") == f"arn:aws:mock:us-east-1:123456789012:{listener.name}"  # the mock's ARN
+    catalog = integrations["catalog"]
+    assert (catalog.get("integrationType"), catalog.get("connectionType")) == ("HTTP_PROXY", "INTERNET")
+    assert catalog.get("integrationUri") == "https://gcp-central-ingress-service.lb.example.com"
+    assert all(i.get("requestParameters") == {"overwrite:path": "$request.path"} for i in integrations.values())
+    link = one(program, "aws:apigatewayv2/vpcLink:VpcLink", "-vpc-link")
+    assert len(link.get("subnetIds")) == 3
+
+
+def test_two_routes_per_api_and_jwt_authorizer() -> None:
+    program = aws()
+    routes = {r.get("routeKey"): r for r in program.of_type("aws:apigatewayv2/route:Route")}
+    assert set(routes) == {
+        f"ANY /{api}{suffix}" for api in ("orders", "payments", "catalog") for suffix in ("", "/{proxy+}")
+    }
+    (authorizer,) = program.of_type("aws:apigatewayv2/authorizer:Authorizer")
+    assert authorizer.get("authorizerType") == "JWT"
+    assert authorizer.get("identitySources") == ["$request.header.Authorization"]
+    assert authorizer.get("jwtConfiguration") == {"issuer": "https://auth.example.com/", "audiences": ["https://api.example.com"]}
+    for key, route in routes.items():
+        assert route.get("authorizationType") == ("JWT" if "orders" in key else "NONE")
+
+
+def test_stage_logs_and_throttles_from_the_catalogue() -> None:
+    program = aws()
+    stage = one(program, "aws:apigatewayv2/stage:Stage", "-stage")
+    assert stage.get("name") == "$default" and stage.get("autoDeploy") is True
+    log_group = one(program, "aws:cloudwatch/logGroup:LogGroup", "-access-logs")
+    assert log_group.get("retentionInDays") == 90
+    assert stage.get("accessLogSettings.format") == ACCESS_LOG_FORMAT
+    assert stage.get("accessLogSettings.destinationArn") == f"arn:aws:mock:us-east-1:123456789012:{log_group.name}"
+    assert program.depends_on(stage, log_group)
+    throttles = {s["routeKey"]: (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for s in stage.get("routeSettings")}
+    assert throttles["ANY /orders"] == throttles["ANY /orders/{proxy+}"] == (10.0, 10)
+    assert throttles["ANY /payments"] == (2.0, 2)
+    assert throttles["ANY /catalog"] == (20.0, 20)
+
+
+def test_staging_stack_is_scenario_1_on_aws() -> None:
+    from harness import evaluate_stack
+
+    program = evaluate_stack("staging")
+    kinds = {(i.get("connectionType")) for i in program.of_type("aws:apigatewayv2/integration:Integration")}
+    assert kinds == {"VPC_LINK", "INTERNET"}
+    assert program.plain_outputs["endpoints"]["aws-http-api"].startswith("https://")
+
+
+# ---------------------------------------------------------------- GCP API Gateway
+
+
+def _document(program: Program) -> dict[str, Any]:
+    (config,) = program.of_type("gcp:apigateway/apiConfig:ApiConfig")
+    (doc,) = config.get("openapiDocuments")
+    assert doc["document"]["path"] == "openapi.json"
+    return json.loads(base64.b64decode(doc["document"]["contents"]))
+
+
+def test_gcp_api_gateway_from_an_openapi_document() -> None:
+    program = gcp()
+    (api,) = program.of_type("gcp:apigateway/api:Api")
+    (gateway,) = program.of_type("gcp:apigateway/gateway:Gateway")
+    assert api.get("apiId") == gateway.get("gatewayId") == "acme-api"
+    assert gateway.get("region") == "us-central1"
+    services = {s.get("service") for s in program.of_type("gcp:projects/service:Service") if s.name.startswith("acme-api")}
+    assert {"apigateway.googleapis.com", "servicemanagement.googleapis.com", "servicecontrol.googleapis.com"} <= services
+    document = _document(program)
+    assert document["swagger"] == "2.0"
+    assert set(document["paths"]) == {
+        f"/{api}{suffix}" for api in ("orders", "payments", "catalog") for suffix in ("", "/{rest=**}")
+    }
+    backends = {path: item["x-google-backend"]["address"] for path, item in document["paths"].items()}
+    assert backends["/orders"] == "https://aws-east-ingress-service.lb.example.com"
+    assert backends["/catalog/{rest=**}"] == "https://gcp-central-ingress-service.lb.example.com"
+    assert document["securityDefinitions"]["orders_jwt"]["x-google-jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
+    assert document["paths"]["/orders"]["get"]["security"] == [{"orders_jwt": []}]
+    assert document["paths"]["/catalog"]["post"]["security"] == [{"api_key": []}]
+    assert document["paths"]["/catalog"]["post"]["x-google-quota"] == {"metricCosts": {"catalog-requests": 1}}
+    (limit,) = document["x-google-management"]["quota"]["limits"]
+    assert limit["values"] == {"STANDARD": 1200} and limit["unit"] == "1/min/{project}"
+
+
+def test_openapi_document_is_deterministic() -> None:
+    first = gcp().of_type("gcp:apigateway/apiConfig:ApiConfig")[0].get("openapiDocuments")
+    config = cloud("external-gateway", external="gcp-api-gateway")
+    config["meshgate:protect"] = True  # a different cache key, same catalogue
+    again = run(config).of_type("gcp:apigateway/apiConfig:ApiConfig")[0].get("openapiDocuments")
+    assert first == again
+
+
+def test_no_aws_resources_with_the_gcp_gateway_and_vice_versa() -> None:
+    assert not [r for r in gateway_layer(gcp()) if r.type.startswith("aws:")]
+    assert not [r for r in gateway_layer(aws()) if r.type.startswith("gcp:")]
+
+
+def test_external_gateway_on_a_kubeconfig_cluster() -> None:
+    program = run(single("external-gateway"))
+    assert program.of_type("gcp:apigateway/gateway:Gateway")
+    assert ingress_releases(program)["local"].get("values.service.type") == "LoadBalancer"
