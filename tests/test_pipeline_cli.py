@@ -508,3 +508,31 @@ def test_diagram_all_writes_the_four_docs_pages(tmp_path: Path) -> None:
     assert written == ["external-gateway.md", "gateway-api.md", "in-cluster-gateway-mesh.md", "in-cluster-gateway.md"]
     assert "```mermaid\nflowchart LR" in (tmp_path / "gateway-api.md").read_text()
     assert Run(["diagram", "--all", "--stack", "dev"]).code == 2
+
+
+# --------------------------------------------------------------------------- the documented command lines
+
+
+def documented_command_lines() -> list[tuple[str, list[str]]]:
+    """Every `stacks.pipeline` invocation in docs/pipeline.md and docs/ci-example.yml, as argv."""
+    import re
+    import shlex
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    found: list[tuple[str, list[str]]] = []
+    for name in ("pipeline.md", "ci-example.yml"):
+        for line in (docs / name).read_text().splitlines():
+            if "stacks.pipeline " not in line or line.lstrip().startswith("#") or "<command>" in line:
+                continue
+            line = re.sub(r"\$\{\{[^}]*\}\}|\"\$STACK\"|<stack>", "staging", line)
+            words = shlex.split(line.split("stacks.pipeline ", 1)[1].split("|")[0].split(">")[0], comments=True)
+            found.append((name, words))
+    return found
+
+
+def test_documented_command_lines_parse() -> None:
+    lines = documented_command_lines()
+    assert {words[0] for _, words in lines} >= {"preview", "up", "diagram", "outputs"}
+    assert any("--expect-no-changes" in words and "--refresh" in words for name, words in lines if name == "ci-example.yml")
+    for _, words in lines:
+        build_parser().parse_args(words)  # raises UsageError on anything undocumented

@@ -184,7 +184,7 @@ class Phase:
 
     name: str
     changes: dict[str, int] = field(default_factory=dict)
-    targets: int = 0
+    targets: int | None = None  # destroy phases: how many resources the phase was planned for
     duration_seconds: float | None = None
 
 
@@ -298,7 +298,7 @@ def run(
         outcome.changes_refused = True
         last = seen[-1] if seen else None
         changes = op_counts(last.resource_changes) if last is not None else {}
-        outcome.phases.append(Phase(name, changes, 0, float(last.duration_seconds) if last is not None else None))
+        outcome.phases.append(Phase(name, changes, None, float(last.duration_seconds) if last is not None else None))
 
     if op is Op.PREVIEW:
         preview = _engine_call(
@@ -323,7 +323,7 @@ def run(
                     on_event=collect,
                 )
             )
-            outcome.phases.append(Phase("up", op_counts(result.summary.resource_changes), 0, _duration(result.summary)))
+            outcome.phases.append(Phase("up", op_counts(result.summary.resource_changes), None, _duration(result.summary)))
         except ChangesRefused:
             refused("up")
     elif op is Op.REFRESH:
@@ -336,7 +336,7 @@ def run(
                     on_event=collect,
                 )
             )
-            outcome.phases.append(Phase("refresh", op_counts(result.summary.resource_changes), 0, _duration(result.summary)))
+            outcome.phases.append(Phase("refresh", op_counts(result.summary.resource_changes), None, _duration(result.summary)))
         except ChangesRefused:
             refused("refresh")
     elif op is Op.DESTROY:
