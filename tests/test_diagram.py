@@ -202,3 +202,50 @@ def test_docs_pages_are_up_to_date() -> None:
 def test_every_scenario_has_a_docs_example() -> None:
     assert set(diagram.DOC_EXAMPLES) == set(Scenario)
     assert all(isinstance(config(stack, *o), StackConfig) for stack, o in diagram.DOC_EXAMPLES.values())
+
+
+def _component_hops(m: TrafficModel, cfg: StackConfig) -> list[object]:
+    """The hop list the scenario's gateway component exports (`hops` output), for the same config."""
+    from components.gateways import external, gateway_api, in_cluster, in_cluster_mesh
+
+    remote = any(a.cluster != cfg.gateway_cluster for a in cfg.apis)
+    if m.scenario is Scenario.EXTERNAL_GATEWAY:
+        assert cfg.external_gateway is not None
+        eks = [c.name for c in cfg.clusters if c.kind == "eks"]
+        private = (cfg.external_gateway.cluster or eks[0]) if cfg.external_gateway.kind == "aws-http-api" else None
+        return list(external.hops(cfg.external_gateway.kind, private, list(dict.fromkeys(a.cluster for a in cfg.apis))))
+    if m.scenario is Scenario.IN_CLUSTER_GATEWAY:
+        return list(in_cluster.hops())
+    if m.scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:
+        return list(in_cluster_mesh.hops(remote))
+    return list(gateway_api.hops(remote))
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+def test_hops_agree_with_what_the_gateway_components_export(scenario: Scenario) -> None:
+    """The diagram and the stack's `hops` output describe the same protection on every hop."""
+    stack, overrides = diagram.DOC_EXAMPLES[scenario]
+    cfg = config(stack, *overrides)
+    m = traffic_model(cfg)
+    hops = _component_hops(m, cfg)
+    client_hop = next(h for h in hops if getattr(h, "source") == "client")
+    (client_edge,) = [e for e in m.edges if e.source == "client"]
+    assert client_edge.mtls is getattr(client_hop, "mtls") is False
+    assert client_edge.label.startswith(TLS_OUTSIDE_MESH if getattr(client_hop, "tls") else PLAINTEXT)
+    edge_node = client_edge.target
+    for hop in hops:
+        source, target, mtls, tls = (getattr(hop, k) for k in ("source", "target", "mtls", "tls"))
+        if source == "client":
+            continue
+        if source == "backend":  # service to service
+            assert all(e.mtls for e in m.edges if e.source.startswith("sc_") and e.target.startswith("sc_"))
+        elif scenario is Scenario.EXTERNAL_GATEWAY and str(target).startswith("Istio ingress ("):
+            cluster = str(target)[len("Istio ingress (") : -1]
+            edge = m.edge(edge_node, f"ingress_{cluster.replace('-', '_')}")
+            assert edge.mtls is mtls is False
+            assert edge.label.startswith(TLS_OUTSIDE_MESH if tls else PLAINTEXT)
+        else:  # the gateway (or its sidecar) towards the backends
+            outbound = [e for e in m.edges if e.source in (edge_node, "kong_sidecar") and e.target.startswith(("sc_", "ew_"))]
+            if scenario is Scenario.EXTERNAL_GATEWAY:
+                outbound = [e for e in m.edges if e.source.startswith("ingress_")]
+            assert outbound and all(e.mtls is mtls for e in outbound), (hop, outbound)
