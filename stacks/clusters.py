@@ -94,6 +94,7 @@ def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
             api_server=component.api_server,
             ca_data=component.ca_data,
             provider=_provider(spec, component),
+            rendered=isinstance(spec, KubeconfigClusterSpec) and spec.render_directory is not None,
         )
         built[spec.name] = BuiltCluster(handle=handle, component=component)
     return built

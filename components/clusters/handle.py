@@ -17,7 +17,8 @@ class ClusterHandle:
 
     `kubeconfig` is a secret Output. `provider` targets the cluster and depends on the whole
     cluster component (network, control plane, nodes), so every Kubernetes object waits for
-    the nodes on create and is deleted before the network on destroy.
+    the nodes on create and is deleted before the network on destroy. `rendered`: the provider
+    writes YAML instead of applying it (`renderDirectory`), so nothing can be read back.
     """
 
     name: str
@@ -27,6 +28,7 @@ class ClusterHandle:
     api_server: pulumi.Output[str]
     ca_data: pulumi.Output[str]
     provider: k8s.Provider
+    rendered: bool = False
 
     def opts(
         self, parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None

@@ -107,8 +107,11 @@ def load_balancer_address(
     """Hostname or IP of a chart-created LoadBalancer Service, read once `after` has resolved.
 
     The read waits for `after` (a Helm release's status: the release awaits the load balancer),
-    so `pulumi preview` of a new stack shows it as unknown instead of failing.
+    so `pulumi preview` of a new stack shows it as unknown instead of failing. A rendered
+    cluster (`renderDirectory`) has no Service to read: the address is empty.
     """
+    if cluster.rendered:
+        return pulumi.Output.from_input("")
     service_id = pulumi.Output.all(after, namespace, service).apply(lambda v: f"{v[1]}/{v[2]}")
     read = k8s.core.v1.Service.get(resource_name, service_id, opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider))
 
