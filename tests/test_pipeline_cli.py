@@ -76,7 +76,7 @@ class FakeStack:
         resources: list[dict[str, Any]] | None = None,
         changes: Mapping[str, int] | None = None,
         events: list[EngineEvent] | None = None,
-        error: Exception | None = None,
+        error: BaseException | None = None,
         keep_on_destroy: tuple[str, ...] = (),
     ) -> None:
         self.resources = [STACK_RESOURCE, *(resources or [])]
@@ -452,6 +452,7 @@ def test_destroy_runs_the_gateway_layer_first_then_the_rest() -> None:
     assert [p["name"] for p in doc["phases"]] == ["gateway layer", "rest"]
     assert doc["phases"][0]["targets"] == len(plan.first) and doc["phases"][1]["targets"] == len(plan.remaining)
     assert [f["urn"] for f in doc["destroyPlan"]["firstPhase"]] == list(plan.first)
+    assert doc["destroyPlan"]["protected"] == list(plan.protected_first) != []
     assert doc["changes"] == {"delete": len(DEPLOYMENT)}  # phase 1's "same" (the rest, still there) is not summed
     assert doc["outputs"] == {}
 
@@ -477,6 +478,12 @@ def test_interactive_destroy_shows_the_plan_before_asking() -> None:
     plan = plan_destroy(DEPLOYMENT)
     assert run.code == 1 and stack.calls == []
     assert f"phase 1 deletes {len(plan.first)} gateway-layer resource(s)" in run.stderr
+    assert "1 of them are protected" in run.stderr
+
+
+def test_interrupt_is_reported_not_a_traceback() -> None:
+    run = Run(["up", "--stack", "dev", "--yes", "--json"], FakeStack(error=KeyboardInterrupt()))  # type: ignore[arg-type]
+    assert run.code == 1 and "refresh --stack dev" in run.document["error"]["message"]
 
 
 # --------------------------------------------------------------------------- diagram through the command

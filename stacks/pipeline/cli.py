@@ -197,6 +197,13 @@ class _Runner:
             self.report.fail(ExitCode.FAILED, "engine", str(err))
         except diagrams.GraphvizMissing as err:
             self.report.fail(ExitCode.USAGE, "setup", str(err))
+        except KeyboardInterrupt:
+            self.report.fail(
+                ExitCode.FAILED,
+                "engine",
+                "interrupted; the engine stops its operations gracefully. If resources are left pending, "
+                f"run `python -m stacks.pipeline refresh --stack {self.args.stack}`",
+            )
         self.report.diagnostics = [d.as_dict() for d in self.state.diagnostics]
         return self.report
 
@@ -241,6 +248,7 @@ class _Runner:
             self.report.extra["destroyPlan"] = {
                 "firstPhase": [{"urn": u, "reason": plan.reasons[u]} for u in plan.first],
                 "remaining": len(plan.remaining),
+                "protected": list(plan.protected_first),
             }
         if needs_yes and not self._confirmed(op, stack, options, plan):
             raise EngineError(f"{op.value} cancelled: confirmation declined, nothing was changed")
@@ -290,6 +298,12 @@ class _Runner:
                 f"(load balancers), phase 2 the remaining {len(plan.remaining)}.",
                 highlight=False,
             )
+            if plan.protected_first:
+                self.console.print(
+                    f"{len(plan.protected_first)} of them are protected: unprotect them first or destroy will stop.",
+                    style="yellow",
+                    highlight=False,
+                )
         return self.confirm(f"Do you want to {op.value} stack {self.args.stack}?")
 
     def _record(self, outcome: Outcome, options: RunOptions) -> None:
