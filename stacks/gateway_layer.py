@@ -19,9 +19,9 @@ from stacks.clusters import BuiltCluster
 from stacks.config import EksClusterSpec, Scenario, StackConfig
 
 
-def _namespaces(workloads: dict[str, ClusterApps], cluster: str) -> Mapping[str, pulumi.Resource]:
-    apps = workloads.get(cluster)
-    return apps.namespaces if apps is not None else {}
+def _namespaces(workloads: dict[str, ClusterApps]) -> Mapping[tuple[str, str], pulumi.Resource]:
+    """(cluster, namespace) -> the app Namespace resource, in every cluster."""
+    return {(cluster, ns): resource for cluster, apps in workloads.items() for ns, resource in apps.namespaces.items()}
 
 
 def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: dict[str, MeshHandle]) -> Edge:
@@ -67,7 +67,7 @@ def _in_cluster(config: StackConfig, meshes: dict[str, MeshHandle], workloads: d
             routes=routes(config),
             meshes=meshes,
             cluster=home,
-            namespaces=_namespaces(workloads, home),
+            namespaces=_namespaces(workloads),
             gateway=config.gateway,
         ),
     ).edge
@@ -84,7 +84,7 @@ def _in_cluster_mesh(config: StackConfig, meshes: dict[str, MeshHandle], workloa
             routes=routes(config),
             meshes=meshes,
             cluster=home,
-            namespaces=_namespaces(workloads, home),
+            namespaces=_namespaces(workloads),
             services=apps.services if apps is not None else {},
             gateway=config.gateway,
         ),
@@ -101,7 +101,7 @@ def _gateway_api(config: StackConfig, meshes: dict[str, MeshHandle], workloads: 
             routes=routes(config),
             meshes=meshes,
             cluster=home,
-            namespaces=_namespaces(workloads, home),
+            namespaces=_namespaces(workloads),
             gateway=config.gateway,
         ),
     ).edge

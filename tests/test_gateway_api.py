@@ -137,8 +137,12 @@ def test_backends_allow_only_the_gateway_identity() -> None:
     for policy in allows.values():
         assert policy.get("spec.rules.0.from") == [{"source": {"principals": [GATEWAY_API_PRINCIPAL]}}]
     assert cluster_of(allows["catalog-from-gateway"]) == "gcp-central"
-    deny = sorted(cluster_of(p) for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "allow-nothing")
-    assert deny == ["aws-east", "gcp-central"]
+    deny = sorted(
+        (cluster_of(p), p.get("metadata.namespace"))
+        for p in kind(program, "AuthorizationPolicy")
+        if p.get("metadata.name") == "allow-nothing"
+    )
+    assert deny == [("aws-east", "meshgate-gateway"), ("aws-east", "shop"), ("gcp-central", "shop")]
 
 
 def test_no_kong_and_no_ingress_chart() -> None:

@@ -239,3 +239,14 @@ def test_scenario3_policies_depend_on_the_istio_crds() -> None:
     for policy in kind(program, "AuthorizationPolicy"):
         base = program.named(f"{cluster_of(policy)}-istio-base")
         assert program.depends_on(policy, base)
+
+
+@pytest.mark.parametrize("scenario", [*KONG_SCENARIOS, "gateway-api"])
+def test_every_policy_waits_for_its_namespace(scenario: str) -> None:
+    program = run(cloud(scenario))
+    namespaces = {(cluster_of(n), n.get("metadata.name")): n for n in program.k8s_objects("Namespace")}
+    policies = [r for r in gateway_layer(program) if r.type.startswith("kubernetes:security.istio.io/")]
+    assert policies
+    for policy in policies:
+        namespace = namespaces[(cluster_of(policy), policy.get("metadata.namespace"))]
+        assert program.depends_on(policy, namespace), policy.name

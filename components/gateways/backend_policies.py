@@ -14,7 +14,8 @@ is updated in place rather than re-created and then deleted. The building blocks
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -61,7 +62,18 @@ def request_principals(backend: Backend) -> list[str]:
     return [f"{backend.jwt.jwt.issuer}/*"]
 
 
-def _jwt_rule(backend: Backend, mesh: MeshHandle, parent: pulumi.Resource) -> k8s.apiextensions.CustomResource:
+Namespaces = Mapping[tuple[str, str], pulumi.Resource]
+"""(cluster, namespace) -> the Namespace resource a policy in it must wait for."""
+
+
+def _after(namespaces: Namespaces, backend: Backend) -> Sequence[pulumi.Resource]:
+    found = namespaces.get((backend.cluster, backend.namespace))
+    return [found] if found is not None else []
+
+
+def _jwt_rule(
+    backend: Backend, mesh: MeshHandle, parent: pulumi.Resource, namespaces: Namespaces
+) -> k8s.apiextensions.CustomResource:
     assert backend.jwt is not None and backend.jwt.jwt is not None
     jwt = backend.jwt.jwt
     return request_authentication(
@@ -73,6 +85,7 @@ def _jwt_rule(backend: Backend, mesh: MeshHandle, parent: pulumi.Resource) -> k8
         selector=backend.selector,
         mesh=mesh,
         parent=parent,
+        depends_on=_after(namespaces, backend),
     )
 
 
@@ -83,6 +96,7 @@ def gateway_only(
     *,
     parent: pulumi.Resource,
     jwt_at_backend: bool,
+    namespaces: Namespaces,
 ) -> list[k8s.apiextensions.CustomResource]:
     """Per app namespace `allow-nothing`; per backend ALLOW from `gateway_principal` on its port.
 
@@ -97,10 +111,12 @@ def gateway_only(
         mesh = meshes[backend.cluster]
         if (backend.cluster, backend.namespace) not in done_namespaces:
             done_namespaces.add((backend.cluster, backend.namespace))
-            created.append(allow_nothing(backend.namespace, mesh=mesh, parent=parent))
+            created.append(
+                allow_nothing(backend.namespace, mesh=mesh, parent=parent, depends_on=_after(namespaces, backend))
+            )
         needs_jwt = jwt_at_backend and backend.jwt is not None
         if needs_jwt:
-            created.append(_jwt_rule(backend, mesh, parent))
+            created.append(_jwt_rule(backend, mesh, parent, namespaces))
         created.append(
             allow_from(
                 f"{backend.service}-from-gateway",
@@ -111,13 +127,14 @@ def gateway_only(
                 request_principals=request_principals(backend) if needs_jwt else (),
                 selector=backend.selector,
                 ports=[backend.port],
+                depends_on=_after(namespaces, backend),
             )
         )
     return created
 
 
 def plaintext_from_gateway(
-    routes: list[Route], meshes: dict[str, MeshHandle], *, parent: pulumi.Resource
+    routes: list[Route], meshes: dict[str, MeshHandle], *, parent: pulumi.Resource, namespaces: Namespaces
 ) -> list[k8s.apiextensions.CustomResource]:
     """Per backend a workload-scoped PeerAuthentication: STRICT, PERMISSIVE on the backend port only.
 
@@ -134,13 +151,14 @@ def plaintext_from_gateway(
             mode="STRICT",
             selector=backend.selector,
             port_level_mtls={backend.port: "PERMISSIVE"},
+            depends_on=_after(namespaces, backend),
         )
         for backend in backends_of(routes)
     ]
 
 
 def jwt_at_backend(
-    routes: list[Route], meshes: dict[str, MeshHandle], *, parent: pulumi.Resource
+    routes: list[Route], meshes: dict[str, MeshHandle], *, parent: pulumi.Resource, namespaces: Namespaces
 ) -> list[k8s.apiextensions.CustomResource]:
     """For backends of `auth: jwt` routes: RequestAuthentication + ALLOW only with a valid token."""
     created: list[k8s.apiextensions.CustomResource] = []
@@ -148,7 +166,7 @@ def jwt_at_backend(
         if backend.jwt is None:
             continue
         mesh = meshes[backend.cluster]
-        created.append(_jwt_rule(backend, mesh, parent))
+        created.append(_jwt_rule(backend, mesh, parent, namespaces))
         created.append(
             allow_from(
                 f"{backend.service}-require-jwt",
@@ -158,6 +176,7 @@ def jwt_at_backend(
                 request_principals=request_principals(backend),
                 selector=backend.selector,
                 ports=[backend.port],
+                depends_on=_after(namespaces, backend),
             )
         )
     return created
@@ -170,10 +189,12 @@ class BackendPoliciesArgs:
     `gateway_principal`: default-deny + ALLOW from this identity (a gateway in the mesh).
     `plaintext_gateway`: PERMISSIVE on the backend ports (a gateway outside the mesh).
     `jwt_at_backend`: the backend sidecar validates the JWT of `auth: jwt` routes.
+    `namespaces`: the app Namespace resources, (cluster, name) -> resource, policies wait for.
     """
 
     routes: list[Route]
     meshes: dict[str, MeshHandle]
+    namespaces: Namespaces = field(default_factory=dict)
     gateway_principal: str | None = None
     plaintext_gateway: bool = False
     jwt_at_backend: bool = False
@@ -188,11 +209,16 @@ class BackendPolicies(pulumi.ComponentResource):
         super().__init__("meshgate:gateways:BackendPolicies", name, None, opts)
         self.policies = []
         if args.plaintext_gateway:
-            self.policies += plaintext_from_gateway(args.routes, args.meshes, parent=self)
+            self.policies += plaintext_from_gateway(args.routes, args.meshes, parent=self, namespaces=args.namespaces)
         if args.gateway_principal is not None:
             self.policies += gateway_only(
-                args.routes, args.meshes, args.gateway_principal, parent=self, jwt_at_backend=args.jwt_at_backend
+                args.routes,
+                args.meshes,
+                args.gateway_principal,
+                parent=self,
+                jwt_at_backend=args.jwt_at_backend,
+                namespaces=args.namespaces,
             )
         elif args.jwt_at_backend:
-            self.policies += jwt_at_backend(args.routes, args.meshes, parent=self)
+            self.policies += jwt_at_backend(args.routes, args.meshes, parent=self, namespaces=args.namespaces)
         self.register_outputs({"policies": len(self.policies)})

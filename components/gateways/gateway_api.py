@@ -12,12 +12,13 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
 from components.gateways.objects import custom_resource, gateway_namespace, load_balancer_address
 from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
 from components.mesh.handle import MeshHandle
+from components.policies.authorization import allow_nothing
 from components.policies.base import SECURITY_API, istio_resource
 from components.policies.request_authentication import request_authentication
 from stacks.config import GatewaySpec
@@ -223,12 +224,12 @@ def hops(remote: bool) -> list[Hop]:
 
 @dataclass(frozen=True)
 class GatewayApiGatewayArgs:
-    """Routes, meshes, the gateway's cluster with its app namespaces, the gateway settings."""
+    """Routes, meshes, the gateway's cluster, the app namespaces, the gateway settings."""
 
     routes: list[Route]
     meshes: dict[str, MeshHandle]
     cluster: str
-    namespaces: Mapping[str, pulumi.Resource]
+    namespaces: Namespaces  # app namespaces of every cluster
     gateway: GatewaySpec
 
 
@@ -299,7 +300,7 @@ class GatewayApiGateway(pulumi.ComponentResource):
                 http_route_spec(route, spec.namespace),
                 cluster=cluster,
                 parent=self,
-                depends_on=[*crds, args.namespaces[route.namespace], gateway],
+                depends_on=[*crds, args.namespaces[(args.cluster, route.namespace)], gateway],
             )
         for route in args.routes:
             if route.auth == "jwt":
@@ -316,6 +317,7 @@ class GatewayApiGateway(pulumi.ComponentResource):
                     depends_on=[ns],
                 )
         if args.routes:
+            allow_nothing(spec.namespace, mesh=mesh, parent=self, depends_on=[ns])
             istio_resource(
                 SECURITY_API,
                 "AuthorizationPolicy",
@@ -340,7 +342,9 @@ class GatewayApiGateway(pulumi.ComponentResource):
         principal = mesh.principal(spec.namespace, deployed_name(GATEWAY_NAME))
         BackendPolicies(
             BACKEND_POLICIES,
-            BackendPoliciesArgs(routes=args.routes, meshes=args.meshes, gateway_principal=principal),
+            BackendPoliciesArgs(
+                routes=args.routes, meshes=args.meshes, namespaces=args.namespaces, gateway_principal=principal
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         address = load_balancer_address(

@@ -6,15 +6,14 @@ client -> Kong (LoadBalancer 80/443) -> backend pod (plaintext on the backend po
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
-from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs
+from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 from components.mesh.handle import MeshHandle
 from stacks.config import GatewaySpec
 
@@ -35,12 +34,12 @@ def hops() -> list[Hop]:
 
 @dataclass(frozen=True)
 class InClusterGatewayArgs:
-    """Routes (all in the gateway's cluster), the meshes, the app namespaces there, the gateway settings."""
+    """Routes (all in the gateway's cluster), the meshes, the gateway's cluster, app namespaces, gateway settings."""
 
     routes: list[Route]
     meshes: dict[str, MeshHandle]
     cluster: str
-    namespaces: Mapping[str, pulumi.Resource]
+    namespaces: Namespaces  # app namespaces of every cluster
     gateway: GatewaySpec
 
 
@@ -69,7 +68,7 @@ class InClusterGateway(pulumi.ComponentResource):
             KongRoutesArgs(
                 routes=args.routes,
                 cluster=mesh.cluster,
-                namespaces=args.namespaces,
+                namespaces=local_namespaces(args.namespaces, args.cluster),
                 release=kong.release,
                 preserve_host=True,
             ),
@@ -77,7 +76,13 @@ class InClusterGateway(pulumi.ComponentResource):
         )
         BackendPolicies(
             BACKEND_POLICIES,
-            BackendPoliciesArgs(routes=args.routes, meshes=args.meshes, plaintext_gateway=True, jwt_at_backend=True),
+            BackendPoliciesArgs(
+                routes=args.routes,
+                meshes=args.meshes,
+                namespaces=args.namespaces,
+                plaintext_gateway=True,
+                jwt_at_backend=True,
+            ),
             pulumi.ResourceOptions(parent=self),
         )
         url = https_url(kong.address)

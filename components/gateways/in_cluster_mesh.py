@@ -12,11 +12,11 @@ from typing import Mapping
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
-from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs
+from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 from components.mesh.handle import MeshHandle
 from stacks.config import GatewaySpec
 
@@ -50,12 +50,12 @@ def hops(remote: bool) -> list[Hop]:
 
 @dataclass(frozen=True)
 class InClusterMeshGatewayArgs:
-    """Routes, meshes, the gateway cluster with its app namespaces and backend Services, the gateway settings."""
+    """Routes, meshes, the gateway's cluster, the app namespaces, its backend Services, the gateway settings."""
 
     routes: list[Route]
     meshes: dict[str, MeshHandle]
     cluster: str
-    namespaces: Mapping[str, pulumi.Resource]
+    namespaces: Namespaces  # app namespaces of every cluster
     services: Mapping[tuple[str, str], pulumi.Resource]
     gateway: GatewaySpec
 
@@ -95,7 +95,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
                     metadata=k8s.meta.v1.ObjectMetaPatchArgs(
                         name=service, namespace=namespace, annotations={SERVICE_UPSTREAM: "true"}
                     ),
-                    opts=cluster.opts(self, [owner] if owner is not None else [args.namespaces[namespace]]),
+                    opts=cluster.opts(self, [owner if owner is not None else args.namespaces[(args.cluster, namespace)]]),
                 )
             )
         KongRoutes(
@@ -103,7 +103,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
             KongRoutesArgs(
                 routes=args.routes,
                 cluster=cluster,
-                namespaces=args.namespaces,
+                namespaces=local_namespaces(args.namespaces, args.cluster),
                 release=kong.release,
                 preserve_host=False,
                 after=patches,
@@ -113,7 +113,11 @@ class InClusterMeshGateway(pulumi.ComponentResource):
         BackendPolicies(
             BACKEND_POLICIES,
             BackendPoliciesArgs(
-                routes=args.routes, meshes=args.meshes, gateway_principal=kong.principal, jwt_at_backend=True
+                routes=args.routes,
+                meshes=args.meshes,
+                namespaces=args.namespaces,
+                gateway_principal=kong.principal,
+                jwt_at_backend=True,
             ),
             pulumi.ResourceOptions(parent=self),
         )

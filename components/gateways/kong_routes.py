@@ -19,6 +19,11 @@ KONG_ROUTES = "kong-routes"
 """Resource name of the KongRoutes component, the same in scenarios 2 and 3."""
 
 
+def local_namespaces(namespaces: Mapping[tuple[str, str], pulumi.Resource], cluster: str) -> dict[str, pulumi.Resource]:
+    """The app Namespace resources of `cluster`, by name."""
+    return {ns: resource for (where, ns), resource in namespaces.items() if where == cluster}
+
+
 def plugin_specs(route: Route) -> dict[str, dict[str, Any]]:
     """KongPlugin name -> body (`plugin`, `config`) for one route: rate limiting and API keys.
 

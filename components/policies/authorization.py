@@ -15,9 +15,13 @@ from components.mesh.handle import MeshHandle
 from components.policies.base import SECURITY_API, istio_resource
 
 
-def allow_nothing(namespace: str, *, mesh: MeshHandle, parent: pulumi.Resource) -> k8s.apiextensions.CustomResource:
+def allow_nothing(
+    namespace: str, *, mesh: MeshHandle, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+) -> k8s.apiextensions.CustomResource:
     """`AuthorizationPolicy` `allow-nothing` (empty spec): deny every request in `namespace` unless allowed."""
-    return istio_resource(SECURITY_API, "AuthorizationPolicy", "allow-nothing", namespace, {}, mesh=mesh, parent=parent)
+    return istio_resource(
+        SECURITY_API, "AuthorizationPolicy", "allow-nothing", namespace, {}, mesh=mesh, parent=parent, depends_on=depends_on
+    )
 
 
 def allow_from(
