@@ -7,8 +7,6 @@ it is protected by Istio mTLS (`mtls`), by one-way TLS only (`tls`), or by nothi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
 import pulumi
 
 from components.gateways.catalogue import Route
@@ -65,6 +63,30 @@ def curl_lines(routes: list[Route], edge: Edge) -> pulumi.Output[dict[str, str]]
     return pulumi.Output.all(*urls).apply(render)
 
 
+BACKENDS = "backends"
+MESH_SERVICES = "other mesh services"
+
+
+def service_to_service() -> Hop:
+    """The hop every scenario shares: backends calling other services of the mesh."""
+    return Hop(BACKENDS, MESH_SERVICES, mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS")
+
+
+def into_mesh(gateway: str, remote_clusters: list[str], note: str) -> list[Hop]:
+    """A gateway inside the mesh calling the backends: local ones directly, others through the
+    east-west gateway of their cluster's network, which passes the mTLS connection through unopened."""
+    found = [Hop(gateway, BACKENDS, mtls=True, tls=True, note=note)]
+    for cluster in remote_clusters:
+        east_west = f"east-west gateway ({cluster})"
+        found.append(
+            Hop(gateway, east_west, mtls=True, tls=True, note="mTLS to the other network's gateway (AUTO_PASSTHROUGH, SNI routing)")
+        )
+        found.append(
+            Hop(east_west, f"{BACKENDS} ({cluster})", mtls=True, tls=True, note="the same mTLS connection, end to end")
+        )
+    return found
+
+
 def hops_output(hops: list[Hop]) -> list[dict[str, object]]:
     return [h.as_output() for h in hops]
 
@@ -75,9 +97,3 @@ def https_url(address: pulumi.Output[str]) -> pulumi.Output[str]:
 
 def same_url_for_all(routes: list[Route], url: pulumi.Output[str]) -> dict[str, pulumi.Output[str]]:
     return {r.name: url for r in routes}
-
-
-def per_cluster_urls(
-    routes: list[Route], url_of: Callable[[str], pulumi.Output[str]]
-) -> dict[str, pulumi.Output[str]]:
-    return {r.name: url_of(r.cluster) for r in routes}

@@ -13,7 +13,7 @@ import pulumi
 
 from components.gateways.aws_ingress_nlb import NODE_PORTS
 from components.gateways.catalogue import Route, clusters_hosting
-from components.gateways.edge import Edge, Hop, same_url_for_all
+from components.gateways.edge import BACKENDS, Edge, Hop, same_url_for_all, service_to_service
 from components.gateways.istio_ingress import NAMESPACE, IstioIngress, IstioIngressArgs
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec
@@ -23,11 +23,12 @@ def hops(kind: str, private_cluster: str | None, clusters: list[str]) -> list[Ho
     gateway = "AWS API Gateway (HTTP API)" if kind == "aws-http-api" else "GCP API Gateway"
     found = [Hop("client", gateway, mtls=False, tls=True, note="HTTPS with the cloud's managed certificate")]
     for cluster in clusters:
+        ingress = f"Istio ingress ({cluster})"
         if cluster == private_cluster:
             found.append(
                 Hop(
                     gateway,
-                    f"Istio ingress ({cluster})",
+                    ingress,
                     mtls=False,
                     tls=False,
                     note="VPC link -> internal NLB -> ingress NodePort :80; private to the VPC but outside the mesh",
@@ -37,15 +38,18 @@ def hops(kind: str, private_cluster: str | None, clusters: list[str]) -> list[Ho
             found.append(
                 Hop(
                     gateway,
-                    f"Istio ingress ({cluster})",
+                    ingress,
                     mtls=False,
                     tls=True,
-                    note="HTTPS over the internet to the public ingress LoadBalancer; outside the mesh "
+                    note="HTTPS over the internet to the public ingress LoadBalancer, outside the mesh "
                     "(the gateway verifies the certificate: replace the self-signed one with a trusted one)",
                 )
             )
-    found.append(Hop("Istio ingress", "backend", mtls=True, tls=True, note="inside the mesh: STRICT mTLS"))
-    found.append(Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"))
+    for cluster in clusters:
+        found.append(
+            Hop(f"Istio ingress ({cluster})", BACKENDS, mtls=True, tls=True, note="inside the mesh: STRICT mTLS")
+        )
+    found.append(service_to_service())
     return found
 
 

@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
+from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
 from components.gateways.objects import custom_resource, gateway_namespace, load_balancer_address
 from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
 from components.mesh.handle import MeshHandle
@@ -203,23 +203,17 @@ def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
     }
 
 
-def hops(remote: bool) -> list[Hop]:
-    found = [
-        Hop("client", "Istio gateway (Gateway API)", mtls=False, tls=True, note="HTTPS terminated at the gateway (JWT, authz, rate limit there)"),
-        Hop("Istio gateway (Gateway API)", "backend", mtls=True, tls=True, note="STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"),
+GATEWAY_NODE = "Istio gateway (Gateway API)"
+
+
+def hops(remote_clusters: list[str]) -> list[Hop]:
+    return [
+        Hop("client", GATEWAY_NODE, mtls=False, tls=True, note="HTTPS terminated at the gateway; JWT, authz and rate limits there"),
+        *into_mesh(
+            GATEWAY_NODE, remote_clusters, "STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"
+        ),
+        service_to_service(),
     ]
-    if remote:
-        found.append(
-            Hop(
-                "Istio gateway (Gateway API)",
-                "backend in another cluster",
-                mtls=True,
-                tls=True,
-                note="through the east-west gateways (AUTO_PASSTHROUGH): end-to-end mTLS",
-            )
-        )
-    found.append(Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"))
-    return found
 
 
 @dataclass(frozen=True)
@@ -351,7 +345,7 @@ class GatewayApiGateway(pulumi.ComponentResource):
             f"{name}-service", spec.namespace, deployed_name(GATEWAY_NAME), cluster=cluster, parent=self, after=gateway.id
         )
         url = https_url(address)
-        remote = any(r.cluster != args.cluster for r in args.routes)
+        remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.cluster))
         self.edge = Edge(
             endpoints={"gateway-api": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(remote), insecure_tls=True
         )

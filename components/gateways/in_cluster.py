@@ -11,7 +11,7 @@ import pulumi
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
+from components.gateways.edge import BACKENDS, Edge, Hop, https_url, same_url_for_all, service_to_service
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 from components.mesh.handle import MeshHandle
@@ -20,15 +20,15 @@ from stacks.config import GatewaySpec
 
 def hops() -> list[Hop]:
     return [
-        Hop("client", "kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 too"),
+        Hop("client", "Kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 too"),
         Hop(
-            "kong",
-            "backend",
+            "Kong",
+            BACKENDS,
             mtls=False,
             tls=False,
-            note="plaintext: Kong has no sidecar; the backend port alone is PERMISSIVE (workload-scoped PeerAuthentication)",
+            note="plaintext: Kong has no sidecar; only the backend port is PERMISSIVE (workload-scoped PeerAuthentication)",
         ),
-        Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"),
+        service_to_service(),
     ]
 
 

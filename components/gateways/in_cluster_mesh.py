@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, Hop, https_url, same_url_for_all
+from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 from components.mesh.handle import MeshHandle
@@ -23,29 +23,19 @@ from stacks.config import GatewaySpec
 SERVICE_UPSTREAM = "ingress.kubernetes.io/service-upstream"
 
 
-def hops(remote: bool) -> list[Hop]:
-    found = [
-        Hop("client", "kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound"),
-        Hop(
-            "kong",
-            "backend",
-            mtls=True,
-            tls=True,
-            note="Kong's sidecar -> backend sidecar: STRICT mTLS, AuthorizationPolicy allows only Kong's principal",
+KONG_NODE = "Kong + Envoy sidecar"
+
+
+def hops(remote_clusters: list[str]) -> list[Hop]:
+    return [
+        Hop("client", KONG_NODE, mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound"),
+        *into_mesh(
+            KONG_NODE,
+            remote_clusters,
+            "Kong's sidecar -> backend sidecar: STRICT mTLS; AuthorizationPolicy allows only Kong's principal",
         ),
+        service_to_service(),
     ]
-    if remote:
-        found.append(
-            Hop(
-                "kong",
-                "backend in another cluster",
-                mtls=True,
-                tls=True,
-                note="through both east-west gateways (AUTO_PASSTHROUGH): still end-to-end mTLS",
-            )
-        )
-    found.append(Hop("backend", "backend", mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS"))
-    return found
 
 
 @dataclass(frozen=True)
@@ -122,7 +112,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         url = https_url(kong.address)
-        remote = any(r.cluster != args.cluster for r in args.routes)
+        remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.cluster))
         self.edge = Edge(
             endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(remote), insecure_tls=True
         )
