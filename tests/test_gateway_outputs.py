@@ -81,3 +81,9 @@ def test_outputs_are_deterministic() -> None:
     second = evaluate_stack("staging").plain_outputs
     for key in ("endpoints", "curl", "hops"):
         assert first[key] == second[key]
+
+
+def test_rendered_stack_has_an_address_placeholder() -> None:
+    program = evaluate_stack("render")
+    assert program.plain_outputs["endpoints"] == {"gateway-api": ""}
+    assert program.plain_outputs["curl"]["catalog"] == "curl -sS -k 'https://<GATEWAY_ADDRESS>/catalog/headers'"

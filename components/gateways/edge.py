@@ -13,6 +13,8 @@ from components.gateways.catalogue import Route
 
 JWT_HEADER = "-H 'Authorization: Bearer <JWT>'"
 KEY_HEADER = "-H 'apikey: <API_KEY>'"
+UNKNOWN_ADDRESS = "https://<GATEWAY_ADDRESS>"
+"""Stands in for an address the program cannot know (a rendered cluster has no load balancer)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class Edge:
 
 
 def curl_line(route: Route, base_url: str, insecure: bool) -> str:
-    """A ready-to-run command for `route`, with placeholders for the credentials it needs."""
+    """A ready-to-run command for `route`, with placeholders for the credentials it needs (and for
+    the address when it is unknown)."""
     parts = ["curl", "-sS"]
     if insecure:
         parts.append("-k")
@@ -48,7 +51,7 @@ def curl_line(route: Route, base_url: str, insecure: bool) -> str:
         parts.append(JWT_HEADER)
     if route.auth == "key":
         parts.append(KEY_HEADER)
-    parts.append(f"'{base_url.rstrip('/')}{route.sample_path}'")
+    parts.append(f"'{(base_url or UNKNOWN_ADDRESS).rstrip('/')}{route.sample_path}'")
     return " ".join(parts)
 
 
