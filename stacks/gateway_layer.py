@@ -36,7 +36,9 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
         import pulumi_aws as aws
 
         vpc_link_cluster = ext.cluster or next(c.name for c in config.clusters if isinstance(c, EksClusterSpec))
-        providers["aws"] = aws.Provider(f"{name}-aws", region=ext.region)
+        # The VPC link, NLB and API live in the EKS cluster's account and region: use its provider.
+        eks = clusters[vpc_link_cluster].component
+        providers["aws"] = eks.get_provider("aws:apigatewayv2/api:Api") or aws.Provider(f"{name}-aws", region=ext.region)
     else:
         import pulumi_gcp as gcp
 
