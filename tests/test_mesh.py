@@ -116,9 +116,12 @@ def test_install_order(dev: Program) -> None:
 
 
 def test_every_istio_custom_resource_depends_on_the_base_chart(any_stack: tuple[str, Program]) -> None:
-    _, program = any_stack
+    stack, program = any_stack
     crs = [r for r in program.k8s_objects() if ".istio.io/" in r.type]
     assert crs
+    if stack_config(stack).get("meshgate:istio", {}).get("install") is False:  # preinstalled Istio: its CRDs exist
+        assert not program.releases()
+        return
     for cr in crs:
         cluster_base = [b for b in program.releases() if b.get("chart") == "base" and b.provider == cr.provider]
         assert len(cluster_base) == 1, cr.name
