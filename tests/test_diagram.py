@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components.gateways.edge import MESH_SERVICES
 from stacks.config import Scenario, StackConfig
 from stacks.pipeline import diagram
 from stacks.pipeline.diagram import LOCALHOST, MTLS, PLAINTEXT, TLS_OUTSIDE_MESH, TrafficModel, traffic_model
@@ -208,7 +209,7 @@ def _component_hops(m: TrafficModel, cfg: StackConfig) -> list[object]:
     """The hop list the scenario's gateway component exports (`hops` output), for the same config."""
     from components.gateways import external, gateway_api, in_cluster, in_cluster_mesh
 
-    remote = any(a.cluster != cfg.gateway_cluster for a in cfg.apis)
+    remote = list(dict.fromkeys(a.cluster for a in cfg.apis if a.cluster != cfg.gateway_cluster))
     if m.scenario is Scenario.EXTERNAL_GATEWAY:
         assert cfg.external_gateway is not None
         eks = [c.name for c in cfg.clusters if c.kind == "eks"]
@@ -237,7 +238,7 @@ def test_hops_agree_with_what_the_gateway_components_export(scenario: Scenario) 
         source, target, mtls, tls = (getattr(hop, k) for k in ("source", "target", "mtls", "tls"))
         if source == "client":
             continue
-        if source == "backend":  # service to service
+        if target == MESH_SERVICES:  # service to service
             assert all(e.mtls for e in m.edges if e.source.startswith("sc_") and e.target.startswith("sc_"))
         elif scenario is Scenario.EXTERNAL_GATEWAY and str(target).startswith("Istio ingress ("):
             cluster = str(target)[len("Istio ingress (") : -1]

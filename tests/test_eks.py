@@ -71,6 +71,11 @@ def inside(program: Program, component_name: str) -> list[Resource]:
     return found
 
 
+def of_type_inside(program: Program, component_name: str, type_: str) -> list[Resource]:
+    """Resources of `type_` registered by the EksCluster `component_name` (not by the gateway layer)."""
+    return [r for r in inside(program, component_name) if r.type == type_]
+
+
 @pytest.fixture(params=["staging", "prod"])
 def stack(request: pytest.FixtureRequest) -> tuple[str, Program]:
     """(stack name, its Program) for each stack file with an EKS cluster."""
@@ -87,7 +92,7 @@ def test_all_five_control_plane_log_types_into_a_retained_log_group_created_firs
         ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     )
     assert tuple(cluster.get("enabledClusterLogTypes")) == CONTROL_PLANE_LOG_TYPES
-    log_group = program.one("aws:cloudwatch/logGroup:LogGroup")
+    (log_group,) = of_type_inside(program, eks_name(name), "aws:cloudwatch/logGroup:LogGroup")
     assert log_group.get("name") == f"/aws/eks/{eks_name(name)}/cluster"
     assert log_group.get("retentionInDays", 0) >= 30
     assert program.depends_on(cluster, log_group), "EKS would create the log group itself, without retention"
@@ -197,7 +202,7 @@ def test_private_only_stack_sizes_disk_and_picks_arm_ami_for_graviton(private_on
 
 def test_nodes_carry_cluster_and_node_security_groups(stack: tuple[str, Program]) -> None:
     name, program = stack
-    node_sg = program.one("aws:ec2/securityGroup:SecurityGroup")
+    (node_sg,) = of_type_inside(program, eks_name(name), "aws:ec2/securityGroup:SecurityGroup")
     cluster_sg = f"{eks_name(name)}-cluster-csg"  # the mock's cluster.vpcConfig.clusterSecurityGroupId
     assert sorted(program.one(TEMPLATE).get("vpcSecurityGroupIds")) == sorted([cluster_sg, f"{node_sg.name}-id"])
 
@@ -205,7 +210,7 @@ def test_nodes_carry_cluster_and_node_security_groups(stack: tuple[str, Program]
 @pytest.mark.parametrize("port", [443, 10250, 15012, 15017])
 def test_control_plane_reaches_nodes_on_webhook_kubelet_and_xds_ports(stack: tuple[str, Program], port: int) -> None:
     name, program = stack
-    node_sg = program.one("aws:ec2/securityGroup:SecurityGroup")
+    (node_sg,) = of_type_inside(program, eks_name(name), "aws:ec2/securityGroup:SecurityGroup")
     rules = [
         r
         for r in program.of_type(INGRESS)
@@ -219,8 +224,8 @@ def test_control_plane_reaches_nodes_on_webhook_kubelet_and_xds_ports(stack: tup
 
 
 def test_no_ingress_from_anywhere_and_no_ssh(stack: tuple[str, Program]) -> None:
-    _, program = stack
-    ingress = program.of_type(INGRESS)
+    name, program = stack
+    ingress = of_type_inside(program, eks_name(name), INGRESS)  # the gateway layer adds its own (NodePorts)
     assert ingress
     for rule in ingress:
         assert "cidrIpv4" not in rule.plain and "cidrIpv6" not in rule.plain, rule.name
@@ -228,7 +233,7 @@ def test_no_ingress_from_anywhere_and_no_ssh(stack: tuple[str, Program]) -> None
         assert rule.get("fromPort") != 22, rule.name
     default_sg = program.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
     assert not default_sg.get("ingress") and not default_sg.get("egress")
-    node_sg = program.one("aws:ec2/securityGroup:SecurityGroup")
+    (node_sg,) = of_type_inside(program, eks_name(name), "aws:ec2/securityGroup:SecurityGroup")
     self_rule = [r for r in ingress if r.get("referencedSecurityGroupId") == f"{node_sg.name}-id"]
     assert len(self_rule) == 1 and self_rule[0].get("ipProtocol") == "-1"
 
