@@ -51,6 +51,13 @@ def test_kong_chart_db_less_80_443_only_admin_internal(scenario: str) -> None:
         assert r.get("values.controller.ingressController.ingressClass") == "kong"
 
 
+def test_proxy_is_an_nlb_on_aws_only() -> None:
+    assert kong(run(cloud("in-cluster-gateway"))).get("values.gateway.proxy.annotations") == {
+        "service.beta.kubernetes.io/aws-load-balancer-type": "nlb"
+    }
+    assert kong(run(single("in-cluster-gateway"))).get("values.gateway.proxy.annotations") == {}
+
+
 def test_replicas_come_from_the_config() -> None:
     assert kong(run(single("in-cluster-gateway"))).get("values.gateway.replicaCount") == 1
     prod = run(cloud("in-cluster-gateway-mesh"))

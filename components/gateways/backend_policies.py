@@ -42,6 +42,7 @@ class Backend:
 
     @property
     def selector(self) -> dict[str, str]:
+        """Pod labels of the backend workload: `app: <service>` (Istio's convention; demo workloads carry it)."""
         return {"app": self.service}
 
 

@@ -38,11 +38,6 @@ class Route:
         return f"{self.service}.{self.namespace}.svc.cluster.local"
 
     @property
-    def backend_labels(self) -> dict[str, str]:
-        """Pod labels that select the backend workload (`app: <service>`, Istio's convention)."""
-        return {"app": self.service}
-
-    @property
     def paths(self) -> list[str]:
         """The prefix as exact + sub-path patterns (`/orders`, `/orders/*`), for Istio policies."""
         return [self.path, f"{self.path.rstrip('/')}/*"]
@@ -87,10 +82,3 @@ def clusters_hosting(all_routes: list[Route]) -> list[str]:
     """Clusters that run at least one backend, in catalogue order."""
     return list(dict.fromkeys(r.cluster for r in all_routes))
 
-
-def backends(all_routes: list[Route]) -> list[Route]:
-    """One route per distinct backend (cluster, namespace, service, port)."""
-    seen: dict[tuple[str, str, str, int], Route] = {}
-    for r in all_routes:
-        seen.setdefault((r.cluster, r.namespace, r.service, r.port), r)
-    return list(seen.values())

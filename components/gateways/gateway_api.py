@@ -15,7 +15,12 @@ import pulumi_kubernetes as k8s
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
-from components.gateways.objects import custom_resource, gateway_namespace, load_balancer_address
+from components.gateways.objects import (
+    custom_resource,
+    gateway_namespace,
+    load_balancer_address,
+    load_balancer_annotations,
+)
 from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
 from components.mesh.handle import MeshHandle
 from components.policies.authorization import allow_nothing
@@ -31,7 +36,6 @@ TLS_SECRET = "meshgate-gateway-tls"
 NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 RATE_LIMIT_DESCRIPTOR = "meshgate-api"
 UNLIMITED_TOKENS = 1_000_000_000
-AWS_NLB_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 WAIT_SECONDS = 600
 
 
@@ -276,7 +280,7 @@ class GatewayApiGateway(pulumi.ComponentResource):
             spec.namespace,
             gateway_spec(
                 list(dict.fromkeys(r.namespace for r in args.routes)),
-                AWS_NLB_ANNOTATIONS if cluster.cloud == "aws" else {},
+                load_balancer_annotations(cluster),
             ),
             cluster=cluster,
             parent=self,

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 
 from components.gateways.catalogue import Route
-from components.gateways.objects import load_balancer_address
+from components.gateways.objects import load_balancer_address, load_balancer_annotations
 from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
 from components.mesh.gateway import INGRESS_PORTS, IstioGateway, IstioGatewayArgs
 from components.mesh.handle import MeshHandle
@@ -24,7 +24,6 @@ NAMESPACE = "istio-ingress"
 gateway namespace (`meshgate:gateway.namespace`, scenarios 2-4)."""
 GATEWAY_NAME = "meshgate-ingress"
 TLS_SECRET = "meshgate-ingress-tls"
-AWS_NLB_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 
 
 def node_port_values(node_ports: dict[int, int]) -> dict[str, Any]:
@@ -97,7 +96,7 @@ class IstioIngress(pulumi.ComponentResource):
                 release_name=RELEASE_NAME,
                 kind="ingress",
                 service_type="NodePort" if args.node_ports else "LoadBalancer",
-                service_annotations=AWS_NLB_ANNOTATIONS if cluster.cloud == "aws" and not args.node_ports else {},
+                service_annotations={} if args.node_ports else load_balancer_annotations(cluster),
                 extra_values=node_port_values(args.node_ports) if args.node_ports else {},
                 replicas=args.replicas,
             ),

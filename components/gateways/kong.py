@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.objects import gateway_namespace, load_balancer_address
+from components.gateways.objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
 
 KONG_CHART_REPO = "https://charts.konghq.com"
@@ -66,7 +66,7 @@ def namespace_labels(mesh: MeshHandle, in_mesh: bool) -> dict[str, str]:
     return dict(mesh.injection_labels) if in_mesh else {"istio-injection": "disabled"}
 
 
-def kong_values(release: str, replicas: int, in_mesh: bool) -> dict[str, Any]:
+def kong_values(release: str, replicas: int, in_mesh: bool, proxy_annotations: dict[str, str]) -> dict[str, Any]:
     """Values for `kong/ingress`: DB-less gateway, proxy LoadBalancer on 80/443 only, admin API internal."""
     annotations = pod_annotations(in_mesh)
     resources = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
@@ -82,6 +82,7 @@ def kong_values(release: str, replicas: int, in_mesh: bool) -> dict[str, Any]:
         "proxy": {
             "enabled": True,
             "type": "LoadBalancer",
+            "annotations": proxy_annotations,
             "nameOverride": proxy_service_name(release),
             "http": {"enabled": True, "servicePort": 80, "containerPort": 8000},
             "tls": {"enabled": True, "servicePort": 443, "containerPort": 8443},
@@ -151,7 +152,9 @@ class KongGateway(pulumi.ComponentResource):
             version=args.chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=KONG_CHART_REPO),
             namespace=args.namespace,
-            values=kong_values(RELEASE_NAME, args.replicas, args.in_mesh),
+            values=kong_values(
+                RELEASE_NAME, args.replicas, args.in_mesh, load_balancer_annotations(cluster)
+            ),
             timeout=HELM_TIMEOUT_SECONDS,
             cleanup_on_fail=True,
             max_history=5,

@@ -11,6 +11,12 @@ import pulumi_kubernetes as k8s
 from components.clusters.handle import ClusterHandle
 
 MANAGED_LABELS = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "meshgate"}
+AWS_NLB_ANNOTATIONS = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+
+
+def load_balancer_annotations(cluster: ClusterHandle) -> dict[str, str]:
+    """Annotations of a public gateway LoadBalancer Service: an NLB on AWS (the in-tree default is a Classic ELB)."""
+    return dict(AWS_NLB_ANNOTATIONS) if cluster.cloud == "aws" else {}
 
 
 def custom_resource(
