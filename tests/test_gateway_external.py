@@ -236,3 +236,19 @@ def test_external_gateway_on_a_kubeconfig_cluster() -> None:
     program = run(single("external-gateway"))
     assert program.of_type("gcp:apigateway/gateway:Gateway")
     assert ingress_releases(program)["local"].get("values.service.type") == "LoadBalancer"
+
+
+def test_gcp_gateway_on_a_kubeconfig_cluster_loads_no_aws_sdk() -> None:
+    import subprocess
+    import sys
+
+    from harness import ROOT
+
+    code = (
+        "import sys; sys.path[:0] = ['tests', '.'];"
+        "from gateway_helpers import run, single; run(single('external-gateway'));"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'pulumi_aws');"
+        "print(','.join(bad)); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -17,10 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.clusters.aws_tags import aws_tags
-
-STATUS_PORT = 15021
-NODE_PORTS: dict[int, int] = {STATUS_PORT: 30021, 80: 30080, 443: 30443}
-"""Ingress Service port -> fixed NodePort (inside the default 30000-32767 range)."""
+from components.gateways.istio_ingress import NODE_PORTS, STATUS_PORT
 
 HEALTH_PATH = "/healthz/ready"
 

@@ -11,10 +11,9 @@ from typing import Any
 
 import pulumi
 
-from components.gateways.aws_ingress_nlb import NODE_PORTS
 from components.gateways.catalogue import Route, clusters_hosting
 from components.gateways.edge import BACKENDS, Edge, Hop, same_url_for_all, service_to_service
-from components.gateways.istio_ingress import NAMESPACE, IstioIngress, IstioIngressArgs
+from components.gateways.istio_ingress import NAMESPACE, NODE_PORTS, IstioIngress, IstioIngressArgs
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec
 
@@ -100,7 +99,11 @@ class ExternalGateway(pulumi.ComponentResource):
         endpoints: dict[str, pulumi.Output[str]] = {args.external.kind: endpoint}
         for cluster, address in public.items():
             endpoints[f"ingress-{cluster}"] = address.apply(lambda a: f"https://{a}" if a else "")
-        self.edge = Edge(endpoints=endpoints, route_urls=same_url_for_all(args.routes, endpoint), hops=hops(args.external.kind, private, hosting))
+        self.edge = Edge(
+            endpoints=endpoints,
+            route_urls=same_url_for_all(args.routes, endpoint),
+            hops=hops(args.external.kind, private, hosting),
+        )
         self.register_outputs({"endpoint": endpoint})
 
     def _aws(

@@ -19,6 +19,9 @@ from components.mesh.handle import MeshHandle
 from components.policies.base import NETWORKING_API, istio_resource
 
 RELEASE_NAME = "istio-ingressgateway"
+STATUS_PORT = 15021
+NODE_PORTS: dict[int, int] = {STATUS_PORT: 30021, 80: 30080, 443: 30443}
+"""Ingress Service port -> fixed NodePort (default 30000-32767 range), for a load balancer Pulumi owns."""
 NAMESPACE = "istio-ingress"
 """Scenario 1's ingress namespace: its own, so no object in it is shared with another scenario's
 gateway namespace (`meshgate:gateway.namespace`, scenarios 2-4)."""
