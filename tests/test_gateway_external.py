@@ -252,3 +252,23 @@ def test_gcp_gateway_on_a_kubeconfig_cluster_loads_no_aws_sdk() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c["meshgate:apis"][1].update(auth="key"), r"^meshgate:apis\[1\]\.auth key is not supported by externalGateway aws-http-api"),
+        (lambda c: c["meshgate:jwt"].pop("audiences"), r"^meshgate:jwt\.audiences is required by externalGateway aws-http-api"),
+        (lambda c: c["meshgate:externalGateway"].update(region="eu-west-1"), r"^meshgate:externalGateway\.region is 'eu-west-1', but the VPC link"),
+    ],
+)
+def test_what_aws_http_api_cannot_do_is_rejected_before_any_resource(change: Any, message: str) -> None:
+    import pulumi
+    from harness import evaluate
+
+    config = cloud("external-gateway")
+    change(config)
+    record: list[Any] = []
+    with pytest.raises(pulumi.RunError, match=message):
+        evaluate(config, record=record)
+    assert record == []
