@@ -57,7 +57,7 @@
 #     and the bridge's main. Its version string is 5.6.2+meshgate.tls-857b38cd
 #     (the pulumi_tls SDK's version, build metadata marking our build).
 #
-# Environment for the engine (tests/engine/conftest.py sets these):
+# Environment for the engine (tests/engine/engine_project.py sets these):
 #   PATH="$BIN:$PATH" PULUMI_SKIP_UPDATE_CHECK=true \
 #   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true \
 #   PULUMI_BACKEND_URL=file://<dir> PULUMI_CONFIG_PASSPHRASE=<x>

@@ -1,4 +1,6 @@
-"""Engine tier helpers: which Pulumi engine runs (`find_engine`) and a throw-away project (`Project`).
+"""Engine tier helpers and fixtures: which Pulumi engine runs (`find_engine`, fixture `engine`) and a
+throw-away project (`Project`, fixture `render_project`). Test modules import the fixtures (there is no
+conftest.py here: a second `conftest` module would shadow tests/conftest.py for `from conftest import`).
 
 Engine, in this order:
 1. `MESHGATE_ENGINE_BIN`: a directory holding `pulumi` and its plugins (scripts/test.sh sets it
@@ -22,8 +24,9 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+import pytest
 from pulumi import automation as auto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +145,35 @@ def copy_project(target: Path, stacks: tuple[str, ...]) -> Path:
     # Pulumi.yaml and policy/PulumiPolicy.yaml name the virtualenv `.venv` / `../.venv`.
     (target / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
     return target
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    try:
+        return find_engine()
+    except EngineUnavailable as err:
+        pytest.fail(str(err), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def render_project(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    """The `render` stack's project copy and an empty `file://` backend (module-scoped)."""
+    base = tmp_path_factory.mktemp("engine")
+    state = base / "state"
+    state.mkdir()
+    keep = () if engine.built_here else ("PULUMI_HOME",)  # a user's CLI keeps its plugins
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_") or k in keep}
+    env.update(engine.env)
+    env.update(
+        {
+            "PULUMI_BACKEND_URL": f"file://{state}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        }
+    )
+    if engine.built_here:  # keep the CLI's own files out of ~/.pulumi
+        env["PULUMI_HOME"] = str(base / "pulumi-home")
+    yield Project(dir=copy_project(base / "project", ("render",)), env=env, engine=engine)

@@ -2,7 +2,7 @@
 TLS providers, policy pack), driven by the pipeline command and the Automation API.
 
 `lifecycle` runs the whole sequence once, in order, on a throw-away copy of the project and
-backend (tests/engine/conftest.py) and records what every step returned; each test asserts on
+backend (tests/engine/engine_project.py) and records what every step returned; each test asserts on
 its steps. The expected values come from the same program evaluated under mocks
 (`harness.evaluate_stack("render")`), so the engine and the unit tier must agree.
 """
@@ -17,7 +17,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 import pytest
 import yaml
-from engine_project import Project
+from engine_project import Project, engine, render_project  # noqa: F401  (fixtures)
 from harness import Program, evaluate_stack, secret_paths
 from pulumi import automation as auto
 from pulumi.runtime import rpc
