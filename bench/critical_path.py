@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from harness import Program, Resource  # noqa: E402
+from tests.harness import Program, Resource  # noqa: E402
 
 # type prefix -> (seconds, source). First matching prefix wins; order from specific to generic.
 DURATIONS: list[tuple[str, float, str]] = [

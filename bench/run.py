@@ -21,10 +21,10 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 PY = sys.executable
 
-from harness import STACK_FILES, evaluate_stack  # noqa: E402
+from tests.harness import STACK_FILES, evaluate_stack  # noqa: E402
 
 from bench.critical_path import DURATIONS, analyse  # noqa: E402
 
@@ -131,6 +131,8 @@ def scaling(quick: bool) -> dict[str, Any]:
         row = [p for p in kube if p["clusters"] == c and p["apis"] <= 100]
         fits["in_apis_10_100"] = fits.get("in_apis_10_100", {})
         fits["in_apis_10_100"][str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row])
+        row = [p for p in kube if p["clusters"] == c and p["apis"] >= 100]
+        fits.setdefault("in_apis_100_1000", {})[str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
     for a in apis:
         row = [p for p in kube if p["apis"] == a]
         fits["in_clusters"][str(a)] = _fit([p["clusters"] for p in row], [p["median_s"] for p in row])
@@ -257,6 +259,8 @@ def report(results: dict[str, Any]) -> str:
     lines += ["", "Fitted growth exponents (log-log least squares of time):", ""]
     lines += [f"- in APIs (all measured API counts), per cluster count: " + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits["in_apis"].items())]
     lines += [f"- in APIs 10→100 only: " + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits["in_apis_10_100"].items())]
+    lines += [f"- in APIs 100→1000 only (local slope at the top of the range): "
+              + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits.get("in_apis_100_1000", {}).items() if e is not None)]
     lines += [f"- in clusters, per API count: " + ", ".join(f"{a} APIs: {_f(e)}" for a, e in fits["in_clusters"].items())]
     lines += [f"- in clusters, eks/gke mix at 10 APIs: {_f(fits['in_clusters_eks_gke_10'])}"]
     lines += [f"- time vs resource count (all kubeconfig points): {_f(fits['time_vs_resources'])}; "
@@ -296,7 +300,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small grid, 3 repeats (~1 min)")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--report-only", action="store_true", help="re-render RESULTS.md and plots from results.json")
     args = parser.parse_args()
+    if args.report_only:
+        results = json.loads((BENCH / "results.json").read_text())
+        fits = results["scaling"]["fits"]
+        kube = [p for p in results["scaling"]["points"] if p["mix"] == "kubeconfig"]
+        for c in sorted({p["clusters"] for p in kube}):
+            row = [p for p in kube if p["clusters"] == c and p["apis"] >= 100]
+            fits.setdefault("in_apis_100_1000", {})[str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
+        results["plots"] = plots(results)
+        (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        (BENCH / "RESULTS.md").write_text(report(results))
+        return
     repeats = 3 if args.quick else max(args.repeats, 5)
     start = time.perf_counter()
     results: dict[str, Any] = {

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from harness import evaluate, evaluate_stack  # noqa: E402
+from tests.harness import evaluate, evaluate_stack  # noqa: E402
 
 from bench.synthetic import config  # noqa: E402
 
