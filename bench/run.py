@@ -251,7 +251,7 @@ def report(results: dict[str, Any]) -> str:
               "Scenario in-cluster-gateway-mesh, `istio.multicluster` for >1 cluster, APIs round-robin over clusters, one demo "
               "service per API, auth cycling jwt/key/none. `kubeconfig` clusters isolate the mesh/gateway layers; `eks-gke` "
               "alternates EKS and GKE clusters. Time = median in-process evaluation (3 runs ≤100 APIs, 1 run at 1000); "
-              "memory = peak RSS of the worker process (`resource.getrusage`).",
+              "memory = peak RSS (Linux `VmHWM`, reset after the harness import, so it covers evaluation and the SDK modules it loads lazily); growth = peak minus RSS before evaluation.",
               "", "| clusters | APIs | mix | resources | time (s) | peak RSS (MB) | RSS growth during evaluation (MB) |",
               "|---:|---:|---|---:|---:|---:|---:|"]
     for p in sc["points"]:
