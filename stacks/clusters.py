@@ -57,7 +57,9 @@ def _existing(spec: KubeconfigClusterSpec, protect: bool) -> Any:
 
 
 def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, component: Any) -> k8s.Provider:
-    opts = pulumi.ResourceOptions(depends_on=[component])
+    # A cluster component may narrow what the provider waits for (EKS: network + nodes, not CoreDNS);
+    # by default it waits for the whole component.
+    opts = pulumi.ResourceOptions(depends_on=getattr(component, "provider_dependencies", [component]))
     if isinstance(spec, KubeconfigClusterSpec):
         return k8s.Provider(
             f"{spec.name}-k8s",

@@ -75,3 +75,13 @@ def test_dev_adopts_the_current_context_without_creating_cloud_resources(dev: Pr
     assert evaluate_stack("dev", {"clusters": [{"name": "local", "kind": "kubeconfig", "context": "kind-mesh"}]}).one(
         "pulumi:providers:kubernetes", "local-k8s"
     ).plain["context"] == "kind-mesh"
+
+
+def test_kubernetes_objects_do_not_wait_for_coredns(prod: Program) -> None:
+    """CoreDNS is created after the nodes; waiting for it would add a minute to every mesh chain."""
+    provider = prod.one("pulumi:providers:kubernetes", "aws-east-k8s")
+    index = prod.by_urn()
+    reached = {index[u].name for u in prod.ancestors(provider.urn) if u in index}
+    assert "aws-east-addon-coredns" in {r.name for r in prod.resources}
+    assert "aws-east-addon-coredns" not in reached
+    assert any(index[u].type == "aws:ec2/vpc:Vpc" for u in prod.ancestors(provider.urn) if u in index)

@@ -199,6 +199,17 @@ def test_scenario3_upstream_services_are_annotated_by_patches_not_by_workloads()
             assert "annotations" not in service[0].get("metadata")
 
 
+def test_scenario3_each_route_waits_for_its_own_backend_patch_only() -> None:
+    """O(APIs) edges: an Ingress depending on every patch made evaluation quadratic in APIs."""
+    for program in programs("in-cluster-gateway-mesh"):
+        patches = {p.urn: p for p in program.of_type("kubernetes:core/v1:ServicePatch")}
+        assert len(patches) >= 2
+        for ingress in kind(program, "Ingress"):
+            backend = ingress.get("spec.rules.0.http.paths.0.backend.service.name")
+            waited = [patches[u] for u in ingress.dependencies if u in patches]
+            assert [p.get("metadata.name") for p in waited] == [backend], ingress.name
+
+
 def test_scenario3_default_deny_and_allow_only_kong() -> None:
     for program in programs("in-cluster-gateway-mesh"):
         policies = kind(program, "AuthorizationPolicy")

@@ -226,6 +226,9 @@ class EksCluster(pulumi.ComponentResource):
         )
 
         self.network = spec.network_name
+        # What Kubernetes objects wait for: the whole network (so on destroy every load balancer goes
+        # before it) and the nodes — not the CoreDNS add-on, which would add a minute to every chain.
+        self.provider_dependencies: list[pulumi.Resource] = [network, nodes]
         self.cluster_name = cluster.name
         self.api_server = cluster.endpoint
         self.ca_data = cluster.certificate_authority.apply(lambda ca: ca.data or "")

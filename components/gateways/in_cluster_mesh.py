@@ -76,17 +76,15 @@ class InClusterMeshGateway(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        patches: list[pulumi.Resource] = []
+        patches: dict[tuple[str, str], pulumi.Resource] = {}
         for namespace, service in dict.fromkeys((r.namespace, r.service) for r in args.routes):
             owner = args.services.get((namespace, service))
-            patches.append(
-                k8s.core.v1.ServicePatch(
-                    f"{cluster.name}-{namespace}-{service}-service-upstream",
-                    metadata=k8s.meta.v1.ObjectMetaPatchArgs(
-                        name=service, namespace=namespace, annotations={SERVICE_UPSTREAM: "true"}
-                    ),
-                    opts=cluster.opts(self, [owner if owner is not None else args.namespaces[(args.cluster, namespace)]]),
-                )
+            patches[(namespace, service)] = k8s.core.v1.ServicePatch(
+                f"{cluster.name}-{namespace}-{service}-service-upstream",
+                metadata=k8s.meta.v1.ObjectMetaPatchArgs(
+                    name=service, namespace=namespace, annotations={SERVICE_UPSTREAM: "true"}
+                ),
+                opts=cluster.opts(self, [owner if owner is not None else args.namespaces[(args.cluster, namespace)]]),
             )
         KongRoutes(
             KONG_ROUTES,
@@ -96,7 +94,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
                 namespaces=local_namespaces(args.namespaces, args.cluster),
                 release=kong.release,
                 preserve_host=False,
-                after=patches,
+                backend_after=patches,
             ),
             pulumi.ResourceOptions(parent=self),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import pulumi
@@ -83,7 +83,14 @@ class KongRoutesArgs:
     namespaces: Mapping[str, pulumi.Resource]
     release: pulumi.Resource
     preserve_host: bool
-    after: Sequence[pulumi.Resource] = ()  # e.g. the service-upstream patches of scenario 3
+    backend_after: Mapping[tuple[str, str], pulumi.Resource] = field(default_factory=dict)
+    """Per backend (namespace, service): what its route waits for, e.g. scenario 3's service-upstream patch."""
+
+
+def backend_after(args: KongRoutesArgs, route: Route) -> list[pulumi.Resource]:
+    """Only the route's own backend's prerequisites: O(APIs) edges, not APIs²."""
+    own = args.backend_after.get((route.namespace, route.service))
+    return [own] if own is not None else []
 
 
 class KongRoutes(pulumi.ComponentResource):
@@ -141,6 +148,6 @@ class KongRoutes(pulumi.ComponentResource):
                         )
                     ],
                 ),
-                opts=cluster.opts(self, [*after, *args.after, *created]),
+                opts=cluster.opts(self, [*after, *backend_after(args, route), *created]),
             )
         self.register_outputs({"ingresses": sorted(self.ingresses), "plugins": sorted(self.plugins)})
