@@ -13,6 +13,7 @@ import pulumi
 
 from components.gateways.catalogue import routes
 from components.gateways.edge import Edge, curl_lines, hops_output
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps
 from stacks.clusters import BuiltCluster
@@ -59,54 +60,28 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
     return component.edge
 
 
-def _in_cluster(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
-    from components.gateways.in_cluster import InClusterGateway, InClusterGatewayArgs
+def _in_cluster_edge(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
+    """Scenarios 2, 3 and 4: a gateway inside the gateway cluster, one component per scenario."""
+    from components.gateways.gateway_api import GatewayApiGateway
+    from components.gateways.in_cluster import InClusterGateway
+    from components.gateways.in_cluster_mesh import InClusterMeshGateway
 
-    home = config.gateway_cluster
-    return InClusterGateway(
-        "in-cluster-gateway",
-        InClusterGatewayArgs(
-            routes=routes(config),
-            meshes=meshes,
-            cluster=home,
-            namespaces=_namespaces(workloads),
-            gateway=config.gateway,
-        ),
-    ).edge
-
-
-def _in_cluster_mesh(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
-    from components.gateways.in_cluster_mesh import InClusterMeshGateway, InClusterMeshGatewayArgs
-
+    component = {
+        Scenario.IN_CLUSTER_GATEWAY: InClusterGateway,
+        Scenario.IN_CLUSTER_GATEWAY_MESH: InClusterMeshGateway,
+        Scenario.GATEWAY_API: GatewayApiGateway,
+    }[config.scenario]
     home = config.gateway_cluster
     apps = workloads.get(home)
-    return InClusterMeshGateway(
-        "in-cluster-gateway-mesh",
-        InClusterMeshGatewayArgs(
-            routes=routes(config),
-            meshes=meshes,
-            cluster=home,
-            namespaces=_namespaces(workloads),
-            services=apps.services if apps is not None else {},
-            gateway=config.gateway,
-        ),
-    ).edge
-
-
-def _gateway_api(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
-    from components.gateways.gateway_api import GatewayApiGateway, GatewayApiGatewayArgs
-
-    home = config.gateway_cluster
-    return GatewayApiGateway(
-        "gateway-api",
-        GatewayApiGatewayArgs(
-            routes=routes(config),
-            meshes=meshes,
-            cluster=home,
-            namespaces=_namespaces(workloads),
-            gateway=config.gateway,
-        ),
-    ).edge
+    args = InClusterEdgeArgs(
+        routes=routes(config),
+        meshes=meshes,
+        cluster=home,
+        namespaces=_namespaces(workloads),
+        gateway=config.gateway,
+        services=apps.services if apps is not None else {},
+    )
+    return component(config.scenario.value, args).edge
 
 
 def build_gateway_layer(
@@ -119,12 +94,8 @@ def build_gateway_layer(
     scenario = config.scenario
     if scenario is Scenario.EXTERNAL_GATEWAY:
         edge = _external(config, clusters, meshes)
-    elif scenario is Scenario.IN_CLUSTER_GATEWAY:
-        edge = _in_cluster(config, meshes, workloads)
-    elif scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:
-        edge = _in_cluster_mesh(config, meshes, workloads)
     else:
-        edge = _gateway_api(config, meshes, workloads)
+        edge = _in_cluster_edge(config, meshes, workloads)
     pulumi.export("endpoints", edge.endpoints)
     pulumi.export("curl", curl_lines(routes(config), edge))
     pulumi.export("hops", hops_output(edge.hops))

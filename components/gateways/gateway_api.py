@@ -6,14 +6,14 @@ local rate limits enforced there) -> backend over STRICT mTLS (ALLOW only the ga
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
 from components.gateways.objects import (
     custom_resource,
@@ -22,11 +22,9 @@ from components.gateways.objects import (
     load_balancer_annotations,
 )
 from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
-from components.mesh.handle import MeshHandle
 from components.policies.authorization import allow_nothing
 from components.policies.base import SECURITY_API, istio_resource
 from components.policies.request_authentication import request_authentication
-from stacks.config import GatewaySpec
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
@@ -220,17 +218,6 @@ def hops(remote_clusters: list[str]) -> list[Hop]:
     ]
 
 
-@dataclass(frozen=True)
-class GatewayApiGatewayArgs:
-    """Routes, meshes, the gateway's cluster, the app namespaces, the gateway settings."""
-
-    routes: list[Route]
-    meshes: dict[str, MeshHandle]
-    cluster: str
-    namespaces: Namespaces  # app namespaces of every cluster
-    gateway: GatewaySpec
-
-
 class GatewayApiGateway(pulumi.ComponentResource):
     """Gateway API CRDs (pinned standard channel, optional), an Istio-class `Gateway`, one `HTTPRoute` per API,
     JWT + path authorization and Envoy local rate limits on the gateway, default-deny + ALLOW from
@@ -245,7 +232,7 @@ class GatewayApiGateway(pulumi.ComponentResource):
 
     edge: Edge
 
-    def __init__(self, name: str, args: GatewayApiGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: InClusterEdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:GatewayApiGateway", name, None, opts)
         mesh = args.meshes[args.cluster]
         cluster = mesh.cluster

@@ -5,17 +5,13 @@ client -> Kong (LoadBalancer 80/443) -> backend pod (plaintext on the backend po
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
-from components.gateways.catalogue import Route
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.edge import BACKENDS, Edge, Hop, https_url, same_url_for_all, service_to_service
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
-from components.mesh.handle import MeshHandle
-from stacks.config import GatewaySpec
 
 
 def hops() -> list[Hop]:
@@ -32,24 +28,13 @@ def hops() -> list[Hop]:
     ]
 
 
-@dataclass(frozen=True)
-class InClusterGatewayArgs:
-    """Routes (all in the gateway's cluster), the meshes, the gateway's cluster, app namespaces, gateway settings."""
-
-    routes: list[Route]
-    meshes: dict[str, MeshHandle]
-    cluster: str
-    namespaces: Namespaces  # app namespaces of every cluster
-    gateway: GatewaySpec
-
-
 class InClusterGateway(pulumi.ComponentResource):
     """Kong with sidecar injection disabled, its Ingress routes and plugins, and the backend exceptions:
     PERMISSIVE on exactly the backend ports, JWT validated by the backend sidecar for `auth: jwt`."""
 
     edge: Edge
 
-    def __init__(self, name: str, args: InClusterGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: InClusterEdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:InClusterGateway", name, None, opts)
         mesh = args.meshes[args.cluster]
         kong = KongGateway(

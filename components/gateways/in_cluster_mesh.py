@@ -6,19 +6,14 @@ client -> Kong (LoadBalancer 80/443; inbound bypasses the sidecar) -> Kong's sid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Mapping
-
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs, Namespaces
-from components.gateways.catalogue import Route
+from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
-from components.mesh.handle import MeshHandle
-from stacks.config import GatewaySpec
 
 SERVICE_UPSTREAM = "ingress.kubernetes.io/service-upstream"
 
@@ -38,18 +33,6 @@ def hops(remote_clusters: list[str]) -> list[Hop]:
     ]
 
 
-@dataclass(frozen=True)
-class InClusterMeshGatewayArgs:
-    """Routes, meshes, the gateway's cluster, the app namespaces, its backend Services, the gateway settings."""
-
-    routes: list[Route]
-    meshes: dict[str, MeshHandle]
-    cluster: str
-    namespaces: Namespaces  # app namespaces of every cluster
-    services: Mapping[tuple[str, str], pulumi.Resource]
-    gateway: GatewaySpec
-
-
 class InClusterMeshGateway(pulumi.ComponentResource):
     """Kong in the mesh: injected namespace, Service-VIP upstreams, default-deny + ALLOW from Kong.
 
@@ -61,7 +44,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
 
     edge: Edge
 
-    def __init__(self, name: str, args: InClusterMeshGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: InClusterEdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:InClusterMeshGateway", name, None, opts)
         mesh = args.meshes[args.cluster]
         cluster = mesh.cluster
