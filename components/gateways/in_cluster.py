@@ -37,17 +37,7 @@ class InClusterGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: InClusterEdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:InClusterGateway", name, None, opts)
         mesh = args.meshes[args.cluster]
-        kong = KongGateway(
-            KONG,
-            KongGatewayArgs(
-                mesh=mesh,
-                namespace=args.gateway.namespace,
-                replicas=args.gateway.replicas,
-                chart_version=args.gateway.kong_chart_version,
-                in_mesh=False,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
+        kong = KongGateway(KONG, KongGatewayArgs.for_edge(args, in_mesh=False), pulumi.ResourceOptions(parent=self))
         KongRoutes(
             KONG_ROUTES,
             KongRoutesArgs(

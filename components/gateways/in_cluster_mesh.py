@@ -48,17 +48,7 @@ class InClusterMeshGateway(pulumi.ComponentResource):
         super().__init__("meshgate:gateways:InClusterMeshGateway", name, None, opts)
         mesh = args.meshes[args.cluster]
         cluster = mesh.cluster
-        kong = KongGateway(
-            KONG,
-            KongGatewayArgs(
-                mesh=mesh,
-                namespace=args.gateway.namespace,
-                replicas=args.gateway.replicas,
-                chart_version=args.gateway.kong_chart_version,
-                in_mesh=True,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
+        kong = KongGateway(KONG, KongGatewayArgs.for_edge(args, in_mesh=True), pulumi.ResourceOptions(parent=self))
         patches: dict[tuple[str, str], pulumi.Resource] = {}
         for namespace, service in dict.fromkeys((r.namespace, r.service) for r in args.routes):
             owner = args.services.get((namespace, service))

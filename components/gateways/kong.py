@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gateways.objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
+
+if TYPE_CHECKING:
+    from components.gateways.in_cluster_args import InClusterEdgeArgs
 
 KONG_CHART_REPO = "https://charts.konghq.com"
 KONG_CHART = "ingress"
@@ -121,6 +124,17 @@ class KongGatewayArgs:
     replicas: int
     chart_version: str
     in_mesh: bool
+
+    @classmethod
+    def for_edge(cls, edge: InClusterEdgeArgs, in_mesh: bool) -> KongGatewayArgs:
+        """Kong in the gateway cluster of a scenario-2/3 edge, settings from `meshgate:gateway`."""
+        return cls(
+            mesh=edge.meshes[edge.cluster],
+            namespace=edge.gateway.namespace,
+            replicas=edge.gateway.replicas,
+            chart_version=edge.gateway.kong_chart_version,
+            in_mesh=in_mesh,
+        )
 
 
 class KongGateway(pulumi.ComponentResource):
