@@ -9,8 +9,10 @@ All defaults live in this module.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
+import typing
 from enum import Enum
 from typing import Annotated, Any, Literal, Mapping, Union
 
@@ -31,6 +33,16 @@ DEFAULT_ISTIO_VERSION = "1.24.2"
 DEFAULT_GATEWAY_API_VERSION = "v1.2.1"
 DEFAULT_KONG_CHART_VERSION = "0.24.0"  # kong/ingress (Kong Gateway 3.9, kong/kong chart 3.2.0)
 DEFAULT_DEMO_IMAGE = "ghcr.io/mccutchen/go-httpbin:2.15.0"
+
+
+_FORMS: dict[str, tuple[str, str]] = {}
+"""pattern -> (the expected form in words, an example): what a pattern error tells the user."""
+
+
+def _pattern(regex: str, form: str, example: str) -> str:
+    """A field pattern whose mismatch message shows `form` and `example` (registered in _FORMS)."""
+    _FORMS[regex] = (form, example)
+    return regex
 
 
 class ConfigError(Exception):
@@ -176,15 +188,15 @@ class EksClusterSpec(_ClusterBase):
     """An EKS cluster in its own VPC."""
 
     kind: Literal["eks"]
-    region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")
+    region: str = Field(pattern=_pattern(r"^[a-z]{2}(-[a-z]+)+-\d$", "an AWS region", "us-east-1"))
     vpc_cidr: VpcCidr = Field(description="private /16-/20; must not overlap another cluster's")
-    kubernetes_version: str = Field(default="1.31", pattern=r"^1\.\d{2}$")
+    kubernetes_version: str = Field(default="1.31", pattern=_pattern(r"^1\.\d{2}$", "1.<minor>", "1.31"))
     availability_zones: int = Field(default=2, ge=2, le=3)
     nodes: EksNodes = EksNodes()
     endpoint_public_access_cidrs: list[Cidr] = Field(
         default_factory=list, description="CIDRs allowed to the public API endpoint; empty = private endpoint only"
     )
-    admin_principal_arns: list[Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$")]] = Field(
+    admin_principal_arns: list[Annotated[str, Field(pattern=_pattern(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", "an IAM role or user ARN", "arn:aws:iam::123456789012:role/platform-admins"))]] = Field(
         default_factory=list
     )
 
@@ -193,8 +205,8 @@ class GkeClusterSpec(_ClusterBase):
     """A regional, private GKE Standard cluster in its own VPC."""
 
     kind: Literal["gke"]
-    project: str = Field(pattern=r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$")
-    region: str = Field(pattern=r"^[a-z]+(-[a-z]+)+\d$")
+    project: str = Field(pattern=_pattern(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", "a GCP project ID (6-30 lowercase letters, digits, '-')", "acme-prod"))
+    region: str = Field(pattern=_pattern(r"^[a-z]+(-[a-z]+)+\d$", "a GCP region", "us-central1"))
     vpc_cidr: VpcCidr
     master_cidr: Cidr = Field(default="172.16.0.0/28", description="/28 for the private control plane")
     master_authorized_networks: list[Cidr] = Field(
@@ -229,14 +241,14 @@ class TracingSpec(_Model):
 class IstioSpec(_Model):
     """How Istio is installed in every cluster."""
 
-    version: str = Field(default=DEFAULT_ISTIO_VERSION, pattern=r"^1\.\d+\.\d+$")
+    version: str = Field(default=DEFAULT_ISTIO_VERSION, pattern=_pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", "1.24.2"))
     chart_repo: str = ISTIO_CHART_REPO
     mesh_id: DnsLabel = Field(default="meshgate", description="global.meshID, shared by every cluster")
-    trust_domain: str = Field(default="cluster.local", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    trust_domain: str = Field(default="cluster.local", pattern=_pattern(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "a DNS name", "cluster.local"))
     multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")
     revision: str | None = Field(
         default=None,
-        pattern=r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$",
+        pattern=_pattern(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-24-2"),
         description="istiod revision for canary upgrades, e.g. `1-24-2`; namespaces get `istio.io/rev`",
     )
     access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
@@ -255,7 +267,7 @@ class GatewaySpec(_Model):
     namespace: DnsLabel = "meshgate-gateway"
     replicas: int = Field(default=2, ge=1, le=50)
     kong_chart_version: str = DEFAULT_KONG_CHART_VERSION
-    gateway_api_version: str = Field(default=DEFAULT_GATEWAY_API_VERSION, pattern=r"^v1\.\d+\.\d+$")
+    gateway_api_version: str = Field(default=DEFAULT_GATEWAY_API_VERSION, pattern=_pattern(r"^v1\.\d+\.\d+$", "v1.<minor>.<patch>", "v1.2.1"))
     install_gateway_api_crds: bool = True
 
 
@@ -270,7 +282,7 @@ class ExternalGatewaySpec(_Model):
 
 class JwtSpec(_Model):
     issuer: str = Field(min_length=1)
-    jwks_uri: str = Field(pattern=r"^https://")
+    jwks_uri: str = Field(pattern=_pattern(r"^https://", "an https:// URL", "https://auth.example.com/.well-known/jwks.json"))
     audiences: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="accepted `aud` values; required by externalGateway aws-http-api"
     )
@@ -342,7 +354,8 @@ class StackConfig(_Model):
 
 # ---------------------------------------------------------------- parsing
 
-_DISCRIMINATOR_TAGS = {"eks", "gke", "kubeconfig"}
+_KIND_TAG: dict[type[BaseModel], str] = {EksClusterSpec: "eks", GkeClusterSpec: "gke", KubeconfigClusterSpec: "kubeconfig"}
+_DISCRIMINATOR_TAGS = set(_KIND_TAG.values())
 
 
 def key_path(loc: tuple[Any, ...]) -> str:
@@ -366,13 +379,38 @@ def key_path(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models a field's value can be: itself, list items, union members (Annotated unwrapped)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _known_keys(parent: tuple[Any, ...]) -> list[str]:
+    """The keys a user may write at `parent` (a pydantic error location without its last part)."""
+    models: list[type[BaseModel]] = [StackConfig]
+    for part in parent:
+        if isinstance(part, int):
+            continue
+        tagged = [m for m in models if _KIND_TAG.get(m) == part]
+        if tagged:
+            models = tagged
+            continue
+        fields = [f for m in models for n, f in m.model_fields.items() if part in (n, f.alias)]
+        models = [m for f in fields for m in _models_in(f.annotation)]
+    return sorted({f.alias or n for m in models for n, f in m.model_fields.items()})
+
+
 def _reason(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     msg = str(error["msg"])
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "is not a known key (check the spelling; see README 'Configuration')"
+        loc = tuple(error["loc"])
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1, cutoff=0.6)
+        hint = f"did you mean {key_path(loc[:-1] + (close[0],))}?" if close else "see README 'Configuration'"
+        return f"is not a known key ({hint})"
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
         return f"must be one of {expected} or 1-4 (got {error.get('input')!r})"
@@ -381,7 +419,9 @@ def _reason(error: Mapping[str, Any]) -> str:
     if kind == "union_tag_not_found":
         return "needs a kind: 'eks', 'gke' or 'kubeconfig'"
     if kind == "string_pattern_mismatch":
-        return f"has an invalid value {error.get('input')!r}"
+        pattern = str(error.get("ctx", {}).get("pattern", ""))
+        form, example = _FORMS.get(pattern, (f"a value matching {pattern}", ""))
+        return f"has an invalid value {error.get('input')!r}: expected {form}" + (f", e.g. {example}" if example else "")
     if kind == "literal_error":
         return f"must be {error.get('ctx', {}).get('expected')} (got {error.get('input')!r})"
     if msg.startswith("Value error, "):
@@ -416,14 +456,17 @@ def parse_raw(raw: Mapping[str, Any]) -> StackConfig:
         if ":" in key:
             namespace, _, short = key.partition(":")
             if namespace != NAMESPACE:
-                continue
+                if difflib.get_close_matches(namespace.lower(), [NAMESPACE], cutoff=0.75):
+                    raise ConfigError(key, f"is not in the {NAMESPACE} namespace (did you mean {NAMESPACE}:{short}?)")
+                continue  # another provider's or project's key (aws:region, pulumi:tags...)
         else:
             short = key
         values[short] = _decode(value)
     try:
         config = StackConfig.model_validate(values)
     except ValidationError as err:
-        errors = sorted(err.errors(), key=lambda e: [str(p) for p in e["loc"]])
+        # Unknown keys first: a misspelt key also makes the key it meant "required".
+        errors = sorted(err.errors(), key=lambda e: (e["type"] != "extra_forbidden", [str(p) for p in e["loc"]]))
         first = errors[0]
         message = f"{_reason(first)}"
         if len(errors) > 1:
@@ -439,4 +482,4 @@ def load() -> StackConfig:
 
     raw = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
-    return parse_raw({k: v for k, v in raw.items() if k.startswith(f"{NAMESPACE}:")})
+    return parse_raw(raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Hashable, Sequence
 
 import yaml
 
@@ -38,14 +38,55 @@ def raw_config(stack: str, overrides: Sequence[Override] = (), root: Path = ROOT
         raise StackFileError(
             f"{path.name} not found in {root} (stacks: {', '.join(known_stacks(root)) or 'none'})"
         )
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise StackFileError(f"{path.name} is not valid YAML: {err}") from None
+    document = read_yaml(path) or {}
     config = document.get("config") if isinstance(document, dict) else None
     if config is not None and not isinstance(config, dict):
         raise StackFileError(f"{path.name}: `config:` must be a mapping")
     return apply_overrides(config or {}, overrides)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one silently)."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)  # pyright: ignore[reportUnknownMemberType]
+        line = key_node.start_mark.line + 1
+        if isinstance(key, Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (first at line {seen[key]}; YAML would keep only the last)",
+                key_node.start_mark,
+            )
+        if isinstance(key, Hashable):
+            seen[key] = line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a stack file strictly; every problem is one StackFileError line `<file>:<line>: <what>`."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise StackFileError(
+            f"{path.name}:{line}: not UTF-8 (byte 0x{data[err.start]:02x} at column {column}); save the file as UTF-8"
+        ) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
+        what = " ".join(str(err.problem or err.context or "invalid YAML").split())
+        raise StackFileError(f"{where}: {what}") from None
+    except yaml.YAMLError as err:
+        raise StackFileError(f"{path.name}: not valid YAML: {' '.join(str(err).split())}") from None
 
 
 def load_config(stack: str, overrides: Sequence[Override] = (), root: Path = ROOT) -> StackConfig:
