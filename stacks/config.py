@@ -14,6 +14,7 @@ import ipaddress
 import json
 import typing
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Union
 
 from pydantic import (
@@ -22,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
 )
 from pydantic.alias_generators import to_camel
@@ -331,9 +333,24 @@ class StackConfig(_Model):
     gateway: GatewaySpec = GatewaySpec()
     external_gateway: ExternalGatewaySpec | None = Field(default=None, description="scenario external-gateway only")
     apis: list[ApiSpec] = Field(default_factory=list, description="the API catalogue: one route per entry in every scenario")
+    api_directory: str | None = Field(
+        default=None,
+        min_length=1,
+        description="directory (relative to the project) of API files, `*.yaml`: each holds one `apis` entry or a list; "
+        "added after `meshgate:apis` (docs/performance.md#large-catalogues)",
+    )
     services: list[ServiceSpec] = Field(default_factory=list, description="optional demo workloads the APIs route to")
     jwt: JwtSpec | None = Field(default=None, description="default issuer/JWKS for APIs with auth: jwt")
     protect: bool = Field(default=False, description="protect clusters and networks from `pulumi destroy`")
+    _api_origins: list[str | None] = PrivateAttr(default_factory=list)
+
+    def api_key(self, index: int, field: str) -> str:
+        """The key naming `apis[index].field` in messages: `meshgate:apis[i].field`, or `<file>:<line>: field`
+        for an entry read from `meshgate:apiDirectory`."""
+        origin = self._api_origins[index] if index < len(self._api_origins) else None
+        if origin is None:
+            return f"{NAMESPACE}:apis[{index}].{field}"
+        return f"{origin}: {field}"
 
     def cluster(self, name: str) -> EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec:
         return next(c for c in self.clusters if c.name == name)
@@ -444,12 +461,15 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def parse_raw(raw: Mapping[str, Any]) -> StackConfig:
+def parse_raw(raw: Mapping[str, Any], base_dir: Path | None = None) -> StackConfig:
     """Validate a mapping of config keys (``scenario`` or ``meshgate:scenario``) into a StackConfig.
 
-    Raises ConfigError with one message naming the offending key.
+    `meshgate:apiDirectory` is read relative to `base_dir` (the project; default: the current
+    directory, which is the project when Pulumi runs the program). Raises ConfigError with one
+    message naming the offending key (or file and line).
     """
     from stacks import config_rules
+    from stacks.api_files import load_api_directory
 
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -462,6 +482,13 @@ def parse_raw(raw: Mapping[str, Any]) -> StackConfig:
         else:
             short = key
         values[short] = _decode(value)
+    origins: list[str | None] = []
+    directory = values.get("apiDirectory", values.get("api_directory"))
+    inline = values.get("apis", [])
+    if isinstance(directory, str) and directory.strip() and isinstance(inline, list):
+        from_files = load_api_directory(directory.strip(), base_dir or Path.cwd())
+        values["apis"] = [*inline, *(f.spec for f in from_files)]
+        origins = [None] * len(inline) + [f.origin for f in from_files]
     try:
         config = StackConfig.model_validate(values)
     except ValidationError as err:
@@ -472,6 +499,7 @@ def parse_raw(raw: Mapping[str, Any]) -> StackConfig:
         if len(errors) > 1:
             message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         raise ConfigError(key_path(tuple(first["loc"])), message) from None
+    config._api_origins = origins
     config_rules.check(config)
     return config
 

@@ -24,8 +24,8 @@ def check(config: StackConfig) -> None:
     _unique([c.name for c in config.clusters], f"{K}:clusters", "name")
     _cidrs_do_not_overlap(config)
     _cluster_references(config)
-    _unique([a.name for a in config.apis], f"{K}:apis", "name")
-    _unique([a.path for a in config.apis], f"{K}:apis", "path")
+    _unique_apis(config, "name")
+    _unique_apis(config, "path")
     _unique([f"{s.cluster}/{s.namespace}/{s.name}" for s in config.services], f"{K}:services", "name")
     _node_ranges(config)
     _jwt(config)
@@ -41,6 +41,19 @@ def _unique(values: Sequence[str], list_key: str, field: str) -> None:
             raise ConfigError(
                 f"{list_key}[{i}].{field}",
                 f"duplicates {list_key}[{seen[value]}].{field} ({value!r}); each must be unique",
+            )
+        seen[value] = i
+
+
+def _unique_apis(config: StackConfig, field: str) -> None:
+    """Names and paths are unique across `meshgate:apis` and every file of `meshgate:apiDirectory`."""
+    seen: dict[str, int] = {}
+    for i, api in enumerate(config.apis):
+        value = str(getattr(api, field))
+        if value in seen:
+            raise ConfigError(
+                config.api_key(i, field),
+                f"duplicates {config.api_key(seen[value], field)} ({value!r}); each must be unique",
             )
         seen[value] = i
 
@@ -79,7 +92,7 @@ def _cluster_references(config: StackConfig) -> None:
     if config.external_gateway is not None:
         known(f"{K}:externalGateway.cluster", config.external_gateway.cluster)
     for i, api in enumerate(config.apis):
-        known(f"{K}:apis[{i}].cluster", api.cluster)
+        known(config.api_key(i, "cluster"), api.cluster)
     for i, svc in enumerate(config.services):
         known(f"{K}:services[{i}].cluster", svc.cluster)
 
@@ -97,7 +110,7 @@ def _jwt(config: StackConfig) -> None:
     for i, api in enumerate(config.apis):
         if api.auth == "jwt" and api.jwt is None and config.jwt is None:
             raise ConfigError(
-                f"{K}:apis[{i}].jwt",
+                config.api_key(i, "jwt"),
                 "is required when auth is jwt (or set meshgate:jwt with issuer and jwksUri for all APIs)",
             )
 
@@ -131,7 +144,7 @@ def _scenario(config: StackConfig) -> None:
         for i, api in enumerate(config.apis):
             if api.cluster != gateway_cluster:
                 raise ConfigError(
-                    f"{K}:apis[{i}].cluster",
+                    config.api_key(i, "cluster"),
                     f"is {api.cluster!r}, but in scenario in-cluster-gateway the gateway runs outside the mesh "
                     f"in {gateway_cluster!r} and cannot reach other clusters; use scenario "
                     "in-cluster-gateway-mesh (3) with istio.multicluster: true",
@@ -140,7 +153,7 @@ def _scenario(config: StackConfig) -> None:
         for i, api in enumerate(config.apis):
             if api.cluster != gateway_cluster:
                 raise ConfigError(
-                    f"{K}:apis[{i}].cluster",
+                    config.api_key(i, "cluster"),
                     f"is {api.cluster!r}, but the gateway runs in {gateway_cluster!r}; reaching another cluster "
                     "needs meshgate:istio.multicluster: true",
                 )
@@ -160,18 +173,18 @@ def _gateway_capabilities(config: StackConfig) -> None:
     for i, api in enumerate(config.apis):
         if api.auth == "key" and ext is not None and ext.kind == "aws-http-api":
             raise ConfigError(
-                f"{K}:apis[{i}].auth",
+                config.api_key(i, "auth"),
                 "key is not supported by externalGateway aws-http-api (HTTP APIs have no API keys); "
                 "use jwt, or externalGateway gcp-api-gateway",
             )
         if api.auth == "key" and scenario is Scenario.GATEWAY_API:
             raise ConfigError(
-                f"{K}:apis[{i}].auth",
+                config.api_key(i, "auth"),
                 "key is not supported by scenario gateway-api (Istio has no API-key authentication); "
                 "use jwt, or an API gateway (scenarios 1-3)",
             )
         if api.auth == "jwt" and ext is not None and ext.kind == "aws-http-api" and not config.jwt_for(api).audiences:
-            key = f"{K}:apis[{i}].jwt.audiences" if api.jwt is not None else f"{K}:jwt.audiences"
+            key = config.api_key(i, "jwt.audiences") if api.jwt is not None else f"{K}:jwt.audiences"
             raise ConfigError(key, "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)")
 
 

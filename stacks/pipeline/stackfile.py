@@ -91,4 +91,4 @@ def read_yaml(path: Path) -> Any:
 
 def load_config(stack: str, overrides: Sequence[Override] = (), root: Path = ROOT) -> StackConfig:
     """Validated config of `stack`; raises StackFileError, OverrideError or stacks.config.ConfigError."""
-    return parse_raw(raw_config(stack, overrides, root))
+    return parse_raw(raw_config(stack, overrides, root), base_dir=root)
