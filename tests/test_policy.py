@@ -299,6 +299,8 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("cloudwatch-log-retention", "aws:cloudwatch/logGroup:LogGroup", _set("retentionInDays", _DELETE)),
     ("lb-internal", "aws:lb/loadBalancer:LoadBalancer", _set("internal", False)),
     ("apigateway-access-logs", "aws:apigatewayv2/stage:Stage", _set("accessLogSettings", _DELETE)),
+    ("cloud-names-within-limits", "aws:lb/targetGroup:TargetGroup", _set("name", "aws-east-ingress-nlb-tg-80-a1b2c3d")),
+    ("cloud-names-within-limits", "gcp:compute/network:Network", _set("name", "Gcp_Central_Net")),
     ("gke-private-nodes", GKE, _set("privateClusterConfig.enablePrivateNodes", False)),
     ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "0.0.0.0/0"}])),
     ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig", _DELETE)),

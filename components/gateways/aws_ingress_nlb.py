@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.clusters.aws_tags import aws_tags
 from components.gateways.istio_ingress import NODE_PORTS, STATUS_PORT
+from components.naming import bounded_name
 
 HEALTH_PATH = "/healthz/ready"
 
@@ -49,8 +50,11 @@ class IngressNlb(pulumi.ComponentResource):
         super().__init__("meshgate:gateways:IngressNlb", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         cluster = args.cluster
+        # Explicit names (load balancers and target groups: 32 characters), salted with what
+        # forces a replacement, so a replacement gets a new name and is created first.
         self.load_balancer = aws.lb.LoadBalancer(
             f"{name}-nlb",
+            name=bounded_name(cluster, "ingress", limit=32, salt="internal/network"),
             internal=True,
             load_balancer_type="network",
             subnets=args.private_subnet_ids,
@@ -65,6 +69,7 @@ class IngressNlb(pulumi.ComponentResource):
             node_port = NODE_PORTS[port]
             group = aws.lb.TargetGroup(
                 f"{name}-tg-{port}",
+                name=bounded_name(cluster, "ingress", str(port), limit=32, salt=f"{node_port}/TCP/instance"),
                 port=node_port,
                 protocol="TCP",
                 target_type="instance",

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.gateways.catalogue import Route
+from components.naming import bounded_name
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 REQUIRED_SERVICES = ("apigateway.googleapis.com", "servicemanagement.googleapis.com", "servicecontrol.googleapis.com")
@@ -169,7 +170,8 @@ class GcpApiGateway(pulumi.ComponentResource):
         config = gcp.apigateway.ApiConfig(
             f"{name}-config",
             api=api.api_id,
-            api_config_id_prefix=f"{name}-",
+            # The provider appends a 26-character unique id; config ids are at most 63 characters.
+            api_config_id_prefix=f"{bounded_name(name, limit=63 - 26 - 1)}-",
             project=args.project,
             openapi_documents=[
                 gcp.apigateway.ApiConfigOpenapiDocumentArgs(

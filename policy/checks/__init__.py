@@ -3,7 +3,7 @@
 Resource checks take `(resource_type, props)` and return violation messages; stack checks
 take the stack's resources (with their dependency edges) and return `Violation`s. Modules:
 `aws`, `gcp` (cloud hardening), `kubernetes` (pod security, Services, Helm releases,
-credentials, providers), `istio` (mTLS, authorization, gateways, CRD ordering) and
+credentials, providers), `istio` (mTLS, authorization, gateways, CRD ordering), `names` (cloud name limits) and
 `teardown` (load balancers before networks).
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import aws, gcp, istio, kubernetes, teardown
+from . import aws, gcp, istio, kubernetes, names, teardown
 from .model import Check, Level, StackCheck, StackResource, Violation
 
-RESOURCE_CHECKS: tuple[Check, ...] = (*aws.CHECKS, *gcp.CHECKS, *kubernetes.CHECKS, *istio.CHECKS)
+RESOURCE_CHECKS: tuple[Check, ...] = (*aws.CHECKS, *gcp.CHECKS, *names.CHECKS, *kubernetes.CHECKS, *istio.CHECKS)
 STACK_CHECKS: tuple[StackCheck, ...] = (*istio.STACK_CHECKS, *teardown.STACK_CHECKS)
 ALL: tuple[Check | StackCheck, ...] = (*RESOURCE_CHECKS, *STACK_CHECKS)
 BY_ID: dict[str, Check | StackCheck] = {c.id: c for c in ALL}
