@@ -112,15 +112,26 @@ def _graph(program: Program) -> tuple[dict[str, Resource], dict[str, set[str]], 
     return {u: index[u] for u in deps}, deps, explicit
 
 
+EGRESS = "meshgate:clusters:EgressAddresses"
+
+
 def _owner(program: Program) -> dict[str, str]:
     """The cluster each custom resource belongs to ('' = global), via its k8s provider or top component."""
     index = program.by_urn()
-    clusters = {r.name for r in program.resources if r.type.startswith("meshgate:clusters:") and r.parent not in index}
+    clusters = {
+        r.name
+        for r in program.resources
+        if r.type.startswith("meshgate:clusters:") and r.type != EGRESS and r.parent not in index
+    }
 
     def top(r: Resource) -> Resource:
         while r.parent in index:
             r = index[r.parent]
         return r
+
+    def cluster_of(component: Resource) -> str:
+        # A cluster's static egress addresses (registered before and outside it) belong to that cluster.
+        return component.name.removesuffix("-egress") if component.type == EGRESS else component.name
 
     owner: dict[str, str] = {}
     for r in program.resources:
@@ -133,8 +144,8 @@ def _owner(program: Program) -> dict[str, str]:
         if provider is not None and provider.type == "pulumi:providers:kubernetes":
             owner[r.urn] = owner[r.provider]
         else:
-            t = top(r)
-            owner[r.urn] = t.name if t.name in clusters else ""
+            t = cluster_of(top(r))
+            owner[r.urn] = t if t in clusters else ""
     return owner
 
 

@@ -301,7 +301,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small grid, 3 repeats (~1 min)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--report-only", action="store_true", help="re-render RESULTS.md and plots from results.json")
+    parser.add_argument(
+        "--critical-path-only", action="store_true", help="rerun only the critical-path section (~30 s) and re-render"
+    )
     args = parser.parse_args()
+    if args.critical_path_only:
+        results = json.loads((BENCH / "results.json").read_text())
+        results["critical_path"] = critical_paths()
+        results["plots"] = plots(results)
+        (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        (BENCH / "RESULTS.md").write_text(report(results))
+        return
     if args.report_only:
         results = json.loads((BENCH / "results.json").read_text())
         fits = results["scaling"]["fits"]

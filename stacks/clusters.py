@@ -12,40 +12,101 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.clusters.egress import GKE_NAT_ADDRESSES, AllowedSource, EgressAddresses, EgressAddressesArgs
 from components.clusters.handle import ClusterHandle
 from stacks.config import EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec, StackConfig
+
+CloudSpec = EksClusterSpec | GkeClusterSpec
 
 
 @dataclass(frozen=True)
 class BuiltCluster:
-    """A cluster component (cloud-specific outputs) and its cloud-neutral handle."""
+    """A cluster component (cloud-specific outputs), its cloud-neutral handle and its static egress addresses."""
 
     handle: ClusterHandle
     component: Any
+    egress: EgressAddresses | None = None
 
 
-def _eks(spec: EksClusterSpec, protect: bool) -> Any:
-    import pulumi_aws as aws
+def _cloud_provider(spec: CloudSpec) -> pulumi.ProviderResource:
+    """The explicit provider of a cloud cluster: region (and project) from its config entry."""
+    if isinstance(spec, EksClusterSpec):
+        import pulumi_aws as aws
 
+        return aws.Provider(f"{spec.name}-aws", region=spec.region)
+    import pulumi_gcp as gcp
+
+    return gcp.Provider(f"{spec.name}-gcp", project=spec.project, region=spec.region)
+
+
+def nat_address_count(spec: CloudSpec) -> int:
+    """Static egress addresses of a cluster: one per NAT gateway on EKS (one per AZ), a fixed number on GKE."""
+    return spec.availability_zones if isinstance(spec, EksClusterSpec) else GKE_NAT_ADDRESSES
+
+
+def build_egress(config: StackConfig, providers: dict[str, pulumi.ProviderResource]) -> dict[str, EgressAddresses]:
+    """Static egress addresses of every cloud cluster, registered before (and outside) the clusters."""
+    egress: dict[str, EgressAddresses] = {}
+    for spec in config.clusters:
+        if isinstance(spec, (EksClusterSpec, GkeClusterSpec)):
+            gke = isinstance(spec, GkeClusterSpec)
+            egress[spec.name] = EgressAddresses(
+                f"{spec.name}-egress",
+                EgressAddressesArgs(
+                    cluster=spec.name,
+                    cloud="gcp" if gke else "aws",
+                    count=nat_address_count(spec),
+                    protect=config.protect,
+                    region=spec.region if gke else None,
+                    project=spec.project if isinstance(spec, GkeClusterSpec) else None,
+                ),
+                pulumi.ResourceOptions(providers=[providers[spec.name]]),
+            )
+    return egress
+
+
+def api_allowlist(spec: CloudSpec, config: StackConfig, egress: dict[str, EgressAddresses]) -> list[AllowedSource]:
+    """Who may reach a cluster's public API endpoint: its configured CIDRs and, in a
+    multi-cluster mesh, every peer's egress addresses (each istiod reads its peers' API servers)."""
+    configured = (
+        spec.endpoint_public_access_cidrs if isinstance(spec, EksClusterSpec) else spec.master_authorized_networks
+    )
+    allowed = [AllowedSource(f"meshgate-authorized-{i}", cidr) for i, cidr in enumerate(configured)]
+    if config.istio.multicluster:
+        for peer, addresses in egress.items():
+            if peer != spec.name:
+                allowed += [AllowedSource(f"peer-{peer}-nat-{i}", cidr) for i, cidr in enumerate(addresses.cidrs)]
+    return allowed
+
+
+def _eks(spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource) -> Any:
     from components.clusters.eks import EksCluster, EksClusterArgs
 
-    provider = aws.Provider(f"{spec.name}-aws", region=spec.region)
     return EksCluster(
         spec.name,
-        EksClusterArgs(spec=spec, protect=protect),
+        EksClusterArgs(
+            spec=spec,
+            protect=config.protect,
+            nat_allocation_ids=egress[spec.name].ids,
+            api_allowlist=[a.cidr for a in api_allowlist(spec, config, egress)],
+        ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
 
 
-def _gke(spec: GkeClusterSpec, protect: bool) -> Any:
-    import pulumi_gcp as gcp
-
+def _gke(spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource) -> Any:
     from components.clusters.gke import GkeCluster, GkeClusterArgs
 
-    provider = gcp.Provider(f"{spec.name}-gcp", project=spec.project, region=spec.region)
+    own = egress[spec.name]
     return GkeCluster(
         spec.name,
-        GkeClusterArgs(spec=spec, protect=protect),
+        GkeClusterArgs(
+            spec=spec,
+            protect=config.protect,
+            nat_addresses=own.ids,
+            prerequisites=own.apis,
+            authorized_networks=api_allowlist(spec, config, egress),
+        ),
         pulumi.ResourceOptions(providers={"gcp": provider}),
     )
 
@@ -79,13 +140,17 @@ def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, com
 
 
 def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
-    """Create every configured cluster; clusters never depend on each other."""
+    """Create every configured cluster; clusters never depend on each other, only on egress addresses."""
+    providers = {
+        spec.name: _cloud_provider(spec) for spec in config.clusters if isinstance(spec, (EksClusterSpec, GkeClusterSpec))
+    }
+    egress = build_egress(config, providers)
     built: dict[str, BuiltCluster] = {}
     for spec in config.clusters:
         if isinstance(spec, EksClusterSpec):
-            component = _eks(spec, config.protect)
+            component = _eks(spec, config, egress, providers[spec.name])
         elif isinstance(spec, GkeClusterSpec):
-            component = _gke(spec, config.protect)
+            component = _gke(spec, config, egress, providers[spec.name])
         else:
             component = _existing(spec, config.protect)
         handle = ClusterHandle(
@@ -98,5 +163,5 @@ def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
             provider=_provider(spec, component),
             rendered=isinstance(spec, KubeconfigClusterSpec) and spec.render_directory is not None,
         )
-        built[spec.name] = BuiltCluster(handle=handle, component=component)
+        built[spec.name] = BuiltCluster(handle=handle, component=component, egress=egress.get(spec.name))
     return built

@@ -205,6 +205,10 @@ def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, A
         outputs["resources"] = [{"autoscalingGroups": [{"name": f"{name}-asg"}]}]
     if typ == "aws:ec2/launchTemplate:LaunchTemplate":
         outputs["latestVersion"] = 1
+    if typ == "aws:ec2/eip:Eip":
+        outputs.update({"allocationId": f"eipalloc-{name}", "publicIp": _fake_ip("52.0.0.0", name)})
+    if typ == "gcp:compute/address:Address":
+        outputs["address"] = _fake_ip("34.0.0.0", name)
     if typ == "aws:ec2/vpc:Vpc":
         outputs["id"] = f"{name}-id"
     if typ == "aws:lb/loadBalancer:LoadBalancer":
@@ -240,6 +244,15 @@ def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, A
     if typ == "kubernetes:helm.sh/v3:Release":
         outputs["status"] = {"namespace": inputs.get("namespace", ""), "name": inputs.get("name", name)}
     return outputs
+
+
+def _fake_ip(base: str, name: str) -> str:
+    """A stable fake public address derived from a resource name."""
+    import hashlib
+    import ipaddress
+
+    offset = int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % 65534 + 1
+    return str(ipaddress.IPv4Address(base) + offset)
 
 
 def _fake_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:

@@ -113,12 +113,15 @@ def test_secrets_envelope_encrypted_with_a_rotating_kms_key(stack: tuple[str, Pr
     assert program.depends_on(cluster, kms_policy)
 
 
-def test_endpoint_private_and_public_only_from_configured_cidrs(stack: tuple[str, Program]) -> None:
+def test_endpoint_private_and_public_only_from_configured_cidrs_and_peers(stack: tuple[str, Program]) -> None:
     name, program = stack
     vpc_config = program.one(CLUSTER).get("vpcConfig")
     assert vpc_config["endpointPrivateAccess"] is True
     assert vpc_config["endpointPublicAccess"] is True
-    assert vpc_config["publicAccessCidrs"] == eks_entry(name)["endpointPublicAccessCidrs"]
+    configured = eks_entry(name)["endpointPublicAccessCidrs"]
+    assert vpc_config["publicAccessCidrs"][: len(configured)] == configured
+    peers = vpc_config["publicAccessCidrs"][len(configured) :]  # prod's multi-cluster mesh: the GKE NAT address
+    assert len(peers) == (1 if name == "prod" else 0) and all(p.endswith("/32") for p in peers)
     assert "0.0.0.0/0" not in vpc_config["publicAccessCidrs"]
 
 
@@ -375,7 +378,6 @@ PROTECTED_TYPES = {
     SUBNET,
     NAT,
     "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/eip:Eip",
     CLUSTER,
     NODE_GROUP,
     "aws:kms/key:Key",
@@ -389,6 +391,8 @@ def test_prod_protects_network_cluster_nodes_and_key(prod: Program) -> None:
     assert all(r.protect for r in protected), [r.name for r in protected if not r.protect]
     # routes, rules and add-ons stay replaceable
     assert not any(r.protect for r in resources if r.type in (ADDON, INGRESS, "aws:ec2/route:Route"))
+    eips = prod.of_type("aws:ec2/eip:Eip")  # the static egress addresses live outside the cluster component
+    assert eips and all(e.protect for e in eips)
 
 
 def test_unprotected_stack_protects_nothing(staging: Program) -> None:

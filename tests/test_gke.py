@@ -77,9 +77,12 @@ def test_private_nodes_with_public_endpoint_and_configured_master_cidr(stack: st
     }
 
 
-def test_master_authorized_networks_are_exactly_the_configured_ones(prod: Program, synthetic: Program) -> None:
+def test_master_authorized_networks_are_the_configured_ones_and_the_peers(prod: Program, synthetic: Program) -> None:
     man = prod.one(CLUSTER).get("masterAuthorizedNetworksConfig")
-    assert [b["cidrBlock"] for b in man["cidrBlocks"]] == gke_entry("prod")["masterAuthorizedNetworks"]
+    configured = [b["cidrBlock"] for b in man["cidrBlocks"] if b["displayName"].startswith("meshgate-authorized-")]
+    assert configured == gke_entry("prod")["masterAuthorizedNetworks"]
+    others = {b["displayName"] for b in man["cidrBlocks"]} - {f"meshgate-authorized-{i}" for i in range(len(configured))}
+    assert others == {f"peer-aws-east-nat-{i}" for i in range(3)}  # multi-cluster: the EKS peer's NAT EIPs
     assert man["gcpPublicCidrsAccessEnabled"] is False
     # None configured: the block is still set, with no CIDR (public endpoint closed to everyone).
     empty = synthetic.one(CLUSTER).get("masterAuthorizedNetworksConfig")
@@ -172,7 +175,7 @@ def test_cloud_nat_gives_private_nodes_egress_in_the_cluster_region(staging: Pro
     assert network.get("autoCreateSubnetworks") is False and network.get("routingMode") == "REGIONAL"
     assert router.get("region") == region and router.get("network") == f"{network.name}-id"
     assert nat.get("router") == router.get("name") and nat.get("region") == region
-    assert nat.get("natIpAllocateOption") == "AUTO_ONLY"
+    assert nat.get("natIpAllocateOption") == "MANUAL_ONLY"  # static addresses peers can allow
     assert nat.get("sourceSubnetworkIpRangesToNat") == "ALL_SUBNETWORKS_ALL_IP_RANGES"
     assert nat.get("logConfig") == {"enable": True, "filter": "ERRORS_ONLY"}
     subnet = staging.one(SUBNET)
@@ -269,7 +272,9 @@ def test_every_gcp_resource_is_a_child_using_the_clusters_provider(synthetic: Pr
     gcp = [r for r in synthetic.resources if r.type.startswith("gcp:")]
     assert len(gcp) >= 15
     assert {r.provider for r in gcp} == {provider.urn}
-    assert {r.parent for r in gcp} == {component.urn}
+    egress = synthetic.one("meshgate:clusters:EgressAddresses")
+    assert {r.parent for r in gcp} == {component.urn, egress.urn}
+    assert {r.type for r in gcp if r.parent == egress.urn} == {"gcp:compute/address:Address", "gcp:projects/service:Service"}
     assert not [r for r in synthetic.resources if r.type.startswith("aws:")]
 
 

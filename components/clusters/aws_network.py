@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -55,12 +56,17 @@ def cluster_discovery_tag(cluster: str) -> str:
 
 @dataclass(frozen=True)
 class AwsNetworkArgs:
-    """What the network is for: the cluster it is tagged for, its CIDR, its AZ count."""
+    """What the network is for: the cluster it is tagged for, its CIDR, its AZ count.
+
+    `nat_allocation_ids`: the Elastic IPs (`EgressAddresses`, created before the cluster) the
+    NAT gateways use, one per NAT gateway.
+    """
 
     cluster_name: str
     cidr: str
     az_count: int
     protect: bool
+    nat_allocation_ids: Sequence[pulumi.Input[str]]
 
 
 def _zone(names: list[str], index: int, wanted: int) -> str:
@@ -73,7 +79,7 @@ def _zone(names: list[str], index: int, wanted: int) -> str:
 
 
 class AwsNetwork(pulumi.ComponentResource):
-    """A VPC over N AZs: public subnets (IGW, one NAT gateway per AZ) and private subnets routed through their AZ's NAT.
+    """A VPC over N AZs: public subnets (IGW, one NAT gateway per AZ on a given static EIP) and private subnets routed through their AZ's NAT.
 
     The default security group is emptied, DNS support and hostnames are on (required by the
     EKS private endpoint). Subnets carry the Kubernetes load-balancer discovery tags.
@@ -147,15 +153,9 @@ class AwsNetwork(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{cluster}-public-{i}-rta", subnet_id=pub.id, route_table_id=public_rt.id, opts=child
             )
-            eip = aws.ec2.Eip(
-                f"{cluster}-nat-{i}-eip",
-                domain="vpc",
-                tags=aws_tags(cluster, f"{cluster}-nat-{i}"),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[igw]),
-            )
             nat = aws.ec2.NatGateway(
                 f"{cluster}-nat-{i}",
-                allocation_id=eip.allocation_id,
+                allocation_id=args.nat_allocation_ids[i],
                 subnet_id=pub.id,
                 connectivity_type="public",
                 tags=aws_tags(cluster, f"{cluster}-nat-{i}"),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -39,10 +40,17 @@ AWS_CLI_HINT = (
 
 @dataclass(frozen=True)
 class EksClusterArgs:
-    """The validated `meshgate:clusters[i]` entry and whether to protect the long-lived resources."""
+    """The validated `meshgate:clusters[i]` entry and whether to protect the long-lived resources.
+
+    `nat_allocation_ids`: the cluster's static egress EIPs (`EgressAddresses`), one per NAT
+    gateway. `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs,
+    the deployer's, peers' egress addresses); empty = private endpoint only.
+    """
 
     spec: EksClusterSpec
     protect: bool
+    nat_allocation_ids: Sequence[pulumi.Input[str]]
+    api_allowlist: Sequence[pulumi.Input[str]] = field(default_factory=list)
 
 
 def access_entry_slug(principal_arn: str) -> str:
@@ -94,7 +102,13 @@ class EksCluster(pulumi.ComponentResource):
 
         network = AwsNetwork(
             f"{name}-network",
-            AwsNetworkArgs(cluster_name=name, cidr=spec.vpc_cidr, az_count=spec.availability_zones, protect=args.protect),
+            AwsNetworkArgs(
+                cluster_name=name,
+                cidr=spec.vpc_cidr,
+                az_count=spec.availability_zones,
+                protect=args.protect,
+                nat_allocation_ids=args.nat_allocation_ids,
+            ),
             child,
         )
 
@@ -124,7 +138,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        public_cidrs = list(spec.endpoint_public_access_cidrs)
+        public_cidrs = list(args.api_allowlist)
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
             name=name,

@@ -7,7 +7,9 @@ Address plan, carved deterministically from the cluster's `vpcCidr` (any /16 to 
     upper half                  -> pods      (secondary range `pods`)       10.20.128.0/17
 
 Private nodes have no external IPs: Cloud Router + Cloud NAT give them egress (image pulls
-from registries outside Google), Private Google Access covers Google APIs.
+from registries outside Google), Private Google Access covers Google APIs. Cloud NAT uses
+only the static addresses reserved before the cluster (`MANUAL_ONLY`, see
+`components/clusters/egress.py`), so peers can allow them by address.
 """
 
 from __future__ import annotations
@@ -60,10 +62,12 @@ def create_network(
     spec: GkeClusterSpec,
     parent: pulumi.Resource,
     protect: bool,
+    nat_addresses: Sequence[pulumi.Input[str]],
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> GkeNetwork:
     """Create the custom-mode VPC, the regional subnetwork and Cloud NAT as children of `parent`.
 
+    `nat_addresses` are the self links of the reserved egress addresses Cloud NAT uses;
     `depends_on` are the resources the network waits for (the Compute Engine API).
     """
     ranges = carve_ranges(spec.vpc_cidr)
@@ -111,7 +115,8 @@ def create_network(
         name=f"{name}-nat",
         router=router.name,
         region=spec.region,
-        nat_ip_allocate_option="AUTO_ONLY",
+        nat_ip_allocate_option="MANUAL_ONLY",
+        nat_ips=list(nat_addresses),
         source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
         log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
         opts=unprotected,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
 
+from components.clusters.egress import AllowedSource
 from components.clusters.gcp_network import PODS_RANGE, SERVICES_RANGE, create_network
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 from stacks.config import GkeClusterSpec
 
-# APIs the cluster needs; left enabled on destroy (other workloads in the project may use them).
-REQUIRED_APIS = ("compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com")
+# APIs the cluster needs besides the Compute Engine API (enabled with its egress addresses,
+# components/clusters/egress.py); left enabled on destroy (other workloads in the project may use them).
+REQUIRED_APIS = ("container.googleapis.com", "iam.googleapis.com")
 
 # The minimal roles of a GKE node service account (Google's "least privilege" guidance).
 NODE_ROLES = (
@@ -40,10 +43,19 @@ GKE_AUTH = ExecAuth(
 
 @dataclass(frozen=True)
 class GkeClusterArgs:
-    """What a GkeCluster is built from: its stack config entry and whether to protect it."""
+    """What a GkeCluster is built from: its stack config entry and whether to protect it.
+
+    `nat_addresses`: self links of the static egress addresses Cloud NAT uses
+    (`EgressAddresses`); `prerequisites`: what the network waits for (the Compute Engine API
+    enabled with them); `authorized_networks`: everything the control plane's public
+    endpoint admits (configured CIDRs, the deployer's, peers' egress addresses).
+    """
 
     spec: GkeClusterSpec
     protect: bool
+    nat_addresses: Sequence[pulumi.Input[str]]
+    prerequisites: Sequence[pulumi.Resource] = ()
+    authorized_networks: Sequence[AllowedSource] = field(default_factory=list)
 
 
 def node_account_id(name: str) -> str:
@@ -93,7 +105,14 @@ class GkeCluster(pulumi.ComponentResource):
             )
             for api in REQUIRED_APIS
         ]
-        net = create_network(name, spec, parent=self, protect=args.protect, depends_on=apis)
+        net = create_network(
+            name,
+            spec,
+            parent=self,
+            protect=args.protect,
+            nat_addresses=args.nat_addresses,
+            depends_on=[*args.prerequisites, *apis],
+        )
 
         account = gcp.serviceaccount.Account(
             f"{name}-nodes",
@@ -150,9 +169,9 @@ class GkeCluster(pulumi.ComponentResource):
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                 cidr_blocks=[
                     gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
-                        cidr_block=cidr, display_name=f"meshgate-authorized-{index}"
+                        cidr_block=network.cidr, display_name=network.name
                     )
-                    for index, cidr in enumerate(spec.master_authorized_networks)
+                    for network in args.authorized_networks
                 ],
                 gcp_public_cidrs_access_enabled=False,
             ),
