@@ -263,10 +263,10 @@ def test_engine_environment() -> None:
             engine.engine_environment(missing)
 
 
-def test_missing_pulumi_cli_is_an_engine_failure(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_pulumi_cli_is_a_setup_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     state = tmp_path / "state"
-    with pytest.raises(engine.EngineError, match="Pulumi CLI was not found"):
+    with pytest.raises(engine.SetupError, match="Pulumi CLI was not found"):
         engine.open_stack("dev", {"PULUMI_BACKEND_URL": f"file://{state}", "PULUMI_CONFIG_PASSPHRASE": ""}, True)
     assert state.is_dir()  # the file backend's directory is created first
 

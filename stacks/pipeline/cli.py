@@ -57,8 +57,17 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    commands: dict[str, argparse.ArgumentParser]  # the subcommands' parsers, by name (top-level parser only)
+
     def error(self, message: str) -> Any:  # argparse would print and exit; the caller reports instead
         raise UsageError(message)
+
+
+def usage_for(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
+    """The usage line of the subcommand named in `argv` (the top-level one without a known command)."""
+    commands: dict[str, argparse.ArgumentParser] = getattr(parser, "commands", {})
+    name = next((a for a in argv if a in commands), None)
+    return (commands[name] if name else parser).format_usage().rstrip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+    parser.commands = sub.choices  # pyright: ignore[reportAttributeAccessIssue]
 
     def command(name: str, help_text: str, *, stack_required: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(
@@ -131,12 +141,13 @@ def main(
     out = stdout or sys.stdout
     console = Console(file=stderr or sys.stderr, highlight=False)
     json_mode = "--json" in argv
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        args = parser.parse_args(argv)
     except UsageError as err:
         report = Report(command=_command_in(argv), stack=None).fail(ExitCode.USAGE, "usage", str(err))
         if not json_mode:
-            console.print(build_parser().format_usage().rstrip(), markup=False)
+            console.print(usage_for(parser, argv), markup=False)
         return _finish(report, json_mode, out, console)
     if confirm is None and not json_mode and sys.stdin.isatty() and console.is_terminal:
         confirm = lambda question: Confirm.ask(question, console=console, default=False)  # noqa: E731
@@ -145,7 +156,7 @@ def main(
 
 
 def _command_in(argv: Sequence[str]) -> str:
-    names = {"preview", "up", "refresh", "destroy", "outputs", "diagram"}
+    names = getattr(build_parser(), "commands", {})
     return next((a for a in argv if a in names), "")
 
 
@@ -179,6 +190,7 @@ class _Runner:
         self.json = bool(args.json)
         self.report = Report(command=args.command, stack=args.stack)
         self.state = ProgressState()
+        self._started: float | None = None  # when the engine operation itself started
 
     def run(self) -> Report:
         try:
@@ -221,11 +233,11 @@ class _Runner:
         if needs_yes and (self.json or self.confirm is None):
             raise UsageError(f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)")
         env = engine.engine_environment(self.environ)
-        started = time.monotonic()
         try:
             self._engine_steps(op, overrides, options, env, needs_yes)
-        finally:
-            self.report.duration_seconds = time.monotonic() - started
+        finally:  # only an operation that started has a duration (no "Duration: 0.0s" before a setup error)
+            if self._started is not None:
+                self.report.duration_seconds = time.monotonic() - self._started
 
     def _engine_steps(
         self, op: Op, overrides: list[Override], options: RunOptions, env: dict[str, str], needs_yes: bool
@@ -252,6 +264,7 @@ class _Runner:
             }
         if needs_yes and not self._confirmed(op, stack, options, plan):
             raise EngineError(f"{op.value} cancelled: confirmation declined, nothing was changed")
+        self._started = time.monotonic()
         outcome = self._with_progress(
             f"{op.value} {args.stack}",
             hint,

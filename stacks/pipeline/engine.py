@@ -129,9 +129,9 @@ def open_stack(stack_name: str, env: Mapping[str, str], create: bool) -> StackOp
             return auto.create_or_select_stack(stack_name, work_dir=str(ROOT), opts=opts)
         return auto.select_stack(stack_name, work_dir=str(ROOT), opts=opts)
     except FileNotFoundError as err:
-        raise EngineError(
-            f"the Pulumi CLI was not found ({err.filename or 'pulumi'}); install it or put the engine built by "
-            "scripts/build-engine.sh on PATH"
+        raise SetupError(
+            f"the Pulumi CLI was not found ({err.filename or 'pulumi'}); run `eval \"$(bash scripts/env.sh)\"` "
+            "(puts the engine on PATH, building it once if needed) or install the Pulumi CLI"
         ) from None
     except auto.StackNotFoundError:
         raise EngineError(f"stack {stack_name!r} does not exist in {env.get('PULUMI_BACKEND_URL')}") from None
