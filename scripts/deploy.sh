@@ -1,25 +1,23 @@
 #!/usr/bin/env bash
-# Deploy a stack (default: dev, onto the current kubeconfig context) with state in a local file
-# backend: no cloud account, no Pulumi Cloud login.
-#   scripts/deploy.sh [stack] [extra pipeline args...]      e.g. scripts/deploy.sh dev --json
+# Deploy a stack (default: dev, onto your kubeconfig context) with state in a local file backend:
+# no cloud account, no Pulumi Cloud login.
+#   scripts/deploy.sh [stack] [--yes] [extra pipeline args...]     e.g. scripts/deploy.sh dev
+# Steps: install requirements.txt and policy/requirements.txt (the policy pack) into .venv; set up
+# the shared environment (scripts/env.sh: engine on PATH, state in .pulumi-state/); print the
+# clusters the stack deploys to and refuse (exit 2) when a kubeconfig context is missing; then
+# `up`, which shows the preview and asks before applying. --yes skips the question (CI; also
+# needed without a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stack="${1:-dev}"; shift || true
+stack=dev
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack="$1"; shift; fi
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r policy/requirements.txt
 
-# The Pulumi CLI: the one on PATH, else the engine built from its Go modules (cached after the first build).
-if ! command -v pulumi >/dev/null 2>&1; then
-  PATH="$(bash scripts/build-engine.sh | tail -n 1):$PATH"
-  export PATH
-fi
+eval "$(bash scripts/env.sh)"
 
-export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.pulumi-state}"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-}"
-export PULUMI_SKIP_UPDATE_CHECK=true
-mkdir -p .pulumi-state
-
-exec .venv/bin/python -m stacks.pipeline up --stack "$stack" --yes "$@"
+.venv/bin/python -m stacks.pipeline.targets --stack "$stack"
+exec .venv/bin/python -m stacks.pipeline up --stack "$stack" "$@"
