@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build a local Pulumi engine (CLI, Python language host, Kubernetes and TLS
 # providers) from Go modules fetched through the Go module proxy, for
-# DESIGN.md §5 tier 5 (tests/engine/, `pytest -m engine`). docs/engine.md has
+# the real-engine tier (tests/engine/, `pytest -m engine`). docs/engine.md has
 # the whole story; the essentials:
 #
 #   PATH="$(bash scripts/build-engine.sh | tail -1):$PATH"
@@ -66,9 +66,8 @@
 # kubernetes is expected to have version >=4.34.2, but has
 # 4.25.0-alpha.1768448096+f47bc2d6".
 #
-# Cost on 2 cores: see docs/engine.md (cold ~20 min, ~4 GB Go module cache
-# kept under the cache root; the Go build cache is deleted on success;
-# binaries ~350 MB); cached re-run ~0.01 s.
+# Cost (time, disk, what is kept under the cache root): measured once, in
+# docs/engine.md, "Time, disk, cache"; the Go build cache is deleted on success.
 #
 # Environment knobs:
 #   MESHGATE_ENGINE_CACHE       cache root (default $HOME/.cache/meshgate-engine)
@@ -88,7 +87,7 @@ TLS_BRIDGE_VERSION="v3.120.0"
 # replaces of a dependency are ignored, so the wrapper repeats it.
 TLS_PLUGIN_SDK_FORK="v2.0.0-20250923233607-7f1981c8674a"
 TLS_VERSION="5.6.2+meshgate.tls-857b38cd"
-MIN_GO_MINOR=26   # pkg/v3 v3.274.1 declares go 1.26.6
+MIN_GO="1.26.6"  # pkg/v3 v3.274.1 declares go 1.26.6 (README and docs/engine.md quote this; a test checks)
 RECIPE_REV=1      # bump when this script changes what the engine component produces
 TLS_RECIPE_REV=1  # same, for the TLS component
 
@@ -143,10 +142,11 @@ if (( CACHED_ONLY )); then
 fi
 
 # ---------------------------------------------------------------- preflight
-command -v go >/dev/null || die "go is not installed (need Go >= 1.$MIN_GO_MINOR)"
+command -v go >/dev/null || die "go is not installed (need Go >= $MIN_GO)"
 GO_VER="$(go env GOVERSION)"
-[[ "$GO_VER" =~ ^go1\.([0-9]+) ]] || die "cannot parse Go version '$GO_VER'"
-(( BASH_REMATCH[1] >= MIN_GO_MINOR )) || die "Go $GO_VER is too old: pulumi pkg/v3 $PULUMI_GO_VERSION needs go1.$MIN_GO_MINOR"
+[[ "$GO_VER" =~ ^go([0-9]+\.[0-9]+(\.[0-9]+)?) ]] || die "cannot parse Go version '$GO_VER'"
+[[ "$(printf '%s\n' "$MIN_GO" "${BASH_REMATCH[1]}" | sort -V | head -n 1)" == "$MIN_GO" ]] \
+  || die "Go $GO_VER is too old: pulumi pkg/v3 $PULUMI_GO_VERSION needs go$MIN_GO (GOTOOLCHAIN=local: no download)"
 command -v flock >/dev/null || die "flock (util-linux) is required"
 
 mkdir -p "$ROOT"
@@ -216,7 +216,7 @@ mkdir -p "$WORK/cli"
 cat >"$WORK/cli/go.mod" <<EOF
 module meshgate.invalid/engine/cli
 
-go 1.26.6
+go $MIN_GO
 
 require (
 	github.com/pulumi/pulumi/pkg/v3 $PULUMI_GO_VERSION
@@ -235,7 +235,7 @@ mkdir -p "$WORK/langhost"
 cat >"$WORK/langhost/go.mod" <<EOF
 module meshgate.invalid/engine/langhost
 
-go 1.26.6
+go $MIN_GO
 
 require github.com/pulumi/pulumi/sdk/v3 $PULUMI_GO_VERSION
 

@@ -1,0 +1,168 @@
+"""Every number README and docs quote is checked against the one place it comes from.
+
+Sources: the code (timeouts, requests, pins in scripts/build-engine.sh), the policy pack, the
+test corpora, bench/results.json (performance), docs/engine.md (the engine build's cost, stated
+there only). When a test here fails, update the document, not the test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from harness import ROOT, Program, evaluate_stack
+
+README = (ROOT / "README.md").read_text()
+ENGINE_DOC = (ROOT / "docs" / "engine.md").read_text()
+SECURITY_DOC = (ROOT / "docs" / "security.md").read_text()
+BUILD_ENGINE = (ROOT / "scripts" / "build-engine.sh").read_text()
+
+# The Istio sidecar's requests when the chart value is not set: istiod chart values.yaml,
+# `global.proxy.resources.requests` (istio/istio manifests/charts/istio-control/istio-discovery,
+# docs/upstream-facts.md). meshgate sets no proxy resources, so every injected pod gets these.
+ISTIO_SIDECAR_REQUESTS = {"cpu": "100m", "memory": "128Mi"}
+
+
+def _script_value(name: str) -> str:
+    match = re.search(rf'^{name}="([^"]+)"', BUILD_ENGINE, re.M)
+    assert match, name
+    return match.group(1)
+
+
+# --------------------------------------------------------------------------- prerequisites
+
+
+def test_go_version_is_the_one_the_build_needs() -> None:
+    minimum = _script_value("MIN_GO")
+    assert f"Go {minimum}+" in README
+    assert re.findall(r"Go (1\.\d+(?:\.\d+)?)\+", README) == [minimum]  # no other Go version claimed
+    assert f"\ngo {minimum}\n" not in BUILD_ENGINE  # the wrapper modules use $MIN_GO, not a copy
+
+
+def test_pulumi_cli_version_matches_the_pin() -> None:
+    pin = _script_value("PULUMI_GO_VERSION")
+    assert re.findall(r"Pulumi CLI \((v[\d.]+)\)", README) == [pin]
+    assert f"`github.com/pulumi/pulumi/pkg/v3/cmd/pulumi` @ {pin}" in ENGINE_DOC
+
+
+def test_the_engine_builds_cost_is_stated_once_in_docs_engine() -> None:
+    """Build minutes and cache size appear in docs/engine.md's table only; README and the script refer to it."""
+    for text, name in ((README, "README.md"), (BUILD_ENGINE, "build-engine.sh")):
+        for sentence in re.split(r"(?<=[.;)])\s", text):
+            if re.search(r"build", sentence, re.I) and re.search(r"\bengine\b", sentence, re.I):
+                assert not re.search(r"~?\d+ ?(min\b|minutes|GB)", sentence), (name, sentence)
+    assert "docs/engine.md#time-disk-cache" in README
+    table = ENGINE_DOC.split("## Time, disk, cache", 1)[1].split("\n\n", 3)[2]
+    parts = [re.search(rf"\| {label}, cold[^|]*\| (\d+) min (\d+) s", table) for label in ("CLI \\+ language host \\+ Kubernetes provider", "TLS provider")]
+    assert all(parts), table
+    total_s = sum(int(m.group(1)) * 60 + int(m.group(2)) for m in parts if m)
+    whole = re.search(r"\| Whole cold build \| ~(\d+) min", table)
+    assert whole and int(whole.group(1)) == round(total_s / 60), (whole, total_s)
+    outside = ENGINE_DOC.replace(table, "")
+    assert not re.search(r"~\d+ min", outside), "build minutes outside the table of docs/engine.md"
+
+
+def test_kongs_release_timeout_as_quoted() -> None:
+    from components.gateways.kong import HELM_TIMEOUT_SECONDS
+
+    assert f"full timeout ({HELM_TIMEOUT_SECONDS // 60} minutes)" in README
+
+
+def _cpu_m(value: str) -> int:
+    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
+
+
+def _mem_mi(value: str) -> int:
+    units = {"Mi": 1, "Gi": 1024}
+    return int(value[:-2]) * units[value[-2:]]
+
+
+def _dev_requests(program: Program) -> tuple[int, int, dict[str, int]]:
+    """CPU (m) and memory (Mi) requested by the dev stack's pods, from the recorded resources."""
+    injected = {
+        r.inputs["metadata"]["name"]
+        for r in program.of_type("kubernetes:core/v1:Namespace")
+        if (r.inputs["metadata"].get("labels") or {}).get("istio-injection") == "enabled"
+    }
+    pods: list[tuple[str, int, dict[str, str], bool]] = []  # what, replicas, requests, sidecar
+    for r in program.of_type("kubernetes:apps/v1:Deployment"):
+        spec = r.inputs["spec"]
+        namespace = r.inputs["metadata"].get("namespace")
+        for c in spec["template"]["spec"]["containers"]:
+            pods.append((r.name, int(spec["replicas"]), c["resources"]["requests"], namespace in injected))
+    for r in program.of_type("kubernetes:helm.sh/v3:Release"):
+        values, chart = r.inputs.get("values") or {}, r.inputs.get("chart")
+        if chart == "istiod":
+            pods.append(("istiod", 1, values["pilot"]["resources"]["requests"], False))  # chart default: 1 replica
+        if chart == "ingress":  # kong/ingress: the proxy and the controller, in the Kong namespace
+            in_mesh = r.inputs["namespace"] in injected
+            gateway, controller = values["gateway"], values["controller"]
+            pods.append(("kong proxy", int(gateway["replicaCount"]), gateway["resources"]["requests"], in_mesh))
+            pods.append((
+                "kong controller", int(controller["replicaCount"]),
+                controller["ingressController"]["resources"]["requests"], in_mesh,
+            ))
+    cpu = mem = 0
+    counts: dict[str, int] = {}
+    for what, replicas, requests, sidecar in pods:
+        cpu += replicas * (_cpu_m(requests["cpu"]) + (_cpu_m(ISTIO_SIDECAR_REQUESTS["cpu"]) if sidecar else 0))
+        mem += replicas * (_mem_mi(requests["memory"]) + (_mem_mi(ISTIO_SIDECAR_REQUESTS["memory"]) if sidecar else 0))
+        counts[what] = replicas
+    return cpu, mem, counts
+
+
+def test_the_dev_cluster_size_is_computed_from_the_program() -> None:
+    cpu, mem, counts = _dev_requests(evaluate_stack("dev"))
+    assert {"istiod", "kong proxy", "kong controller"} <= set(counts)
+    assert f"**{cpu}m CPU and {mem} MiB memory**" in README, (cpu, mem)
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def test_policy_pack_counts() -> None:
+    from policy.checks import RESOURCE_CHECKS, STACK_CHECKS
+
+    checks = [*RESOURCE_CHECKS, *STACK_CHECKS]
+    mandatory = sum(1 for c in checks if c.level.name == "MANDATORY")
+    advisory = len(checks) - mandatory
+    assert f"of {len(checks)} checks" in README and f"({mandatory} mandatory, {advisory} advisory)" in README
+    assert (
+        f"{len(checks)} checks: {len(RESOURCE_CHECKS)} per resource, {len(STACK_CHECKS)} over the whole stack; "
+        f"{mandatory} mandatory, {advisory} advisory." in SECURITY_DOC
+    )
+
+
+def test_bad_input_corpus_counts() -> None:
+    import test_bad_input
+    import test_config
+
+    parser, program = len(test_config.BAD), len(test_bad_input.CASES)
+    assert f"bad-input corpus ({parser + program} invalid configs" in README
+    assert f"rejects {parser} bad configs at the parser" in SECURITY_DOC
+    assert f"runs\n{program} more kinds" in SECURITY_DOC or f"runs {program} more kinds" in SECURITY_DOC
+
+
+# --------------------------------------------------------------------------- performance
+
+RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
+
+
+def _row(label: str) -> list[str]:
+    line = next(line for line in README.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")][1:4]
+
+
+@pytest.mark.parametrize(("index", "stack"), list(enumerate(["dev", "staging", "prod"])))
+def test_performance_table_is_bench_results_json(index: int, stack: str) -> None:
+    evaluation, path = RESULTS["evaluation"][stack], RESULTS["critical_path"][stack]
+    assert _row("resources")[index] == str(evaluation["resources"])
+    assert _row("cold evaluation (fresh process, median of 5)")[index] == f"{evaluation['cold_median_s']:.2f} s"
+    assert _row("warm evaluation")[index] == f"{evaluation['warm_median_s']:.2f} s"
+    estimate = _row("estimated `pulumi up` / lower bound")[index]
+    expected = f"{path['estimated_s'] / 60:.1f} / {path['lower_bound_s'] / 60:.1f} min"
+    if path["ratio"] > 1:
+        expected += f" ({path['ratio']:.3f})"
+    assert estimate == expected
