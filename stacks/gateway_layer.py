@@ -17,7 +17,8 @@ from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps
 from stacks.clusters import BuiltCluster
-from stacks.config import EksClusterSpec, Scenario, StackConfig
+from stacks.config import Scenario, StackConfig
+from stacks.hops import vpc_link_cluster as vpc_link
 
 
 def _namespaces(workloads: dict[str, ClusterApps]) -> Mapping[tuple[str, str], pulumi.Resource]:
@@ -36,7 +37,8 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
     if ext.kind == "aws-http-api":
         import pulumi_aws as aws
 
-        vpc_link_cluster = ext.cluster or next(c.name for c in config.clusters if isinstance(c, EksClusterSpec))
+        vpc_link_cluster = vpc_link(config)
+        assert vpc_link_cluster is not None
         # The VPC link, NLB and API live in the EKS cluster's account and region: use its provider.
         eks = clusters[vpc_link_cluster].component
         providers["aws"] = eks.get_provider("aws:apigatewayv2/api:Api") or aws.Provider(f"{name}-aws", region=ext.region)

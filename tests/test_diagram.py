@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from components.gateways.edge import MESH_SERVICES
+from components.gateways.edge import hops_output
+from harness import evaluate
 from stacks.config import Scenario, StackConfig
+from stacks.hops import scenario_hops
 from stacks.pipeline import diagram
-from stacks.pipeline.diagram import LOCALHOST, MTLS, PLAINTEXT, TLS_OUTSIDE_MESH, TrafficModel, traffic_model
+from stacks.pipeline.diagram import LOCALHOST, MTLS, PASSTHROUGH, PLAINTEXT, TLS_OUTSIDE_MESH, TrafficModel, traffic_model
 from stacks.pipeline.overrides import parse_override
-from stacks.pipeline.stackfile import load_config
+from stacks.pipeline.stackfile import load_config, raw_config
 
 
 def model(stack: str, *overrides: str) -> TrafficModel:
@@ -35,8 +37,12 @@ def test_scenario_1_external_gateway_then_ingress_outside_the_mesh_then_mtls() -
     assert ids(m.of_kind("ingress-gateway")) == ["ingress_aws_east", "ingress_gcp_central"]
     client = m.edge("client", "external_gateway")
     assert not client.mtls and client.label == TLS_OUTSIDE_MESH
-    vpc_link = m.edge("external_gateway", "ingress_aws_east")  # VPC link -> internal NLB :80
+    vpc_link = m.edge("external_gateway", "ingress_aws_east")  # VPC link -> internal NLB :80 -> NodePort
     assert not vpc_link.mtls and vpc_link.label.startswith(PLAINTEXT) and "outside mesh" in vpc_link.label
+    # the VPC-link ingress is a NodePort Service behind the internal NLB, not a LoadBalancer on 80/443
+    private = m.node("ingress_aws_east").label
+    assert "NodePorts 30080/30443" in private and "internal NLB" in private and "80/443" not in private
+    assert "LoadBalancer 80/443" in m.node("ingress_gcp_central").label
     internet = m.edge("external_gateway", "ingress_gcp_central")  # HTTPS to the GKE public ingress
     assert not internet.mtls and internet.label == TLS_OUTSIDE_MESH
     assert m.edge("ingress_aws_east", "sc_aws_east_shop_orders").mtls
@@ -68,8 +74,8 @@ def test_scenario_2_kong_outside_the_mesh_calls_services_in_plaintext() -> None:
         hop = m.edge("kong", backend)
         assert not hop.mtls and hop.label == PLAINTEXT
     assert "kong_sidecar" not in ids(list(m.nodes))  # no sidecar on Kong
-    between = m.edge("sc_local_shop_orders", "sc_local_shop_payments")
-    assert between.mtls and between.bidirectional  # services among themselves: STRICT mTLS
+    # orders and payments do not call each other: no edge between them
+    assert not [e for e in m.edges if e.source.startswith("sc_") and e.target.startswith("sc_")]
     assert not m.of_kind("ingress-gateway") and not m.of_kind("external-gateway")
 
 
@@ -82,13 +88,16 @@ def test_scenario_3_kong_sidecar_bypassed_inbound_mtls_outbound_across_networks(
     assert not local.mtls and local.label == LOCALHOST
     assert m.node("kong_sidecar").kind == "sidecar" and m.node("kong_sidecar").cluster == "aws-east"
     assert m.edge("kong_sidecar", "sc_aws_east_shop_orders").mtls  # same cluster: direct
-    # catalog runs in gcp-central: through that network's east-west gateway, mTLS all the way
-    assert m.edge("kong_sidecar", "ew_gcp_central").mtls
-    assert m.edge("ew_gcp_central", "sc_gcp_central_shop_catalog").mtls
-    assert not [e for e in m.edges if (e.source, e.target) == ("kong_sidecar", "sc_gcp_central_shop_catalog")]
-    link = m.edge("ew_aws_east", "ew_gcp_central")
-    assert link.mtls and link.bidirectional and link.label.startswith(MTLS)
-    assert sorted(n.cluster or "" for n in m.of_kind("eastwest-gateway")) == ["aws-east", "gcp-central"]
+    # catalog runs in gcp-central: ONE mTLS connection from Kong's sidecar to catalog's sidecar,
+    # passed through (not terminated) by gcp-central's east-west gateway
+    remote = m.edge("kong_sidecar", "sc_gcp_central_shop_catalog")
+    assert remote.mtls and remote.via == "ew_gcp_central"
+    assert not [e for e in m.edges if "ew_" in e.source or e.target.startswith("ew_")]  # no hop ends at a gateway
+    assert [n.cluster for n in m.of_kind("eastwest-gateway")] == ["gcp-central"]  # only the one on a path
+    drawn = diagram.links(m)
+    assert ("kong_sidecar", "ew_gcp_central", True, remote.label) in drawn
+    assert ("ew_gcp_central", "sc_gcp_central_shop_catalog", True, PASSTHROUGH) in drawn
+    assert not [link for link in drawn if link[0].startswith("ew_") and link[1].startswith("ew_")]
 
 
 def test_scenario_4_istio_gateway_api_gateway_then_mtls() -> None:
@@ -97,8 +106,8 @@ def test_scenario_4_istio_gateway_api_gateway_then_mtls() -> None:
     assert gateway.id == "istio_gateway" and "Gateway API" in gateway.label and gateway.cluster == "aws-east"
     assert not m.edge("client", "istio_gateway").mtls
     assert m.edge("istio_gateway", "sc_aws_east_shop_orders").mtls
-    assert m.edge("istio_gateway", "ew_gcp_central").mtls
-    assert m.edge("ew_gcp_central", "sc_gcp_central_shop_catalog").mtls
+    remote = m.edge("istio_gateway", "sc_gcp_central_shop_catalog")
+    assert remote.mtls and remote.via == "ew_gcp_central"
     assert "kong" not in ids(list(m.nodes))
 
 
@@ -119,7 +128,8 @@ def test_every_service_has_its_sidecar_and_only_the_edge_and_localhost_hops_are_
                 assert edge.source in ("client", "external_gateway", "kong") or edge.target.startswith("svc_"), edge
             else:
                 assert edge.label.startswith(MTLS)
-                assert m.node(edge.source).kind in ("sidecar", "ingress-gateway", "api-gateway", "eastwest-gateway")
+                assert m.node(edge.source).kind in ("sidecar", "ingress-gateway", "api-gateway")
+                assert m.node(edge.target).kind == "sidecar"
 
 
 def test_demo_services_without_an_api_still_appear_in_their_cluster() -> None:
@@ -142,17 +152,16 @@ def test_mermaid_flowchart_has_subgraphs_solid_mtls_and_dotted_plaintext() -> No
     assert '  subgraph cluster_gcp_central["gcp-central · gke · network gcp-net"]' in lines
     assert lines.count("  end") == 2
     edges = [EDGE.match(line) for line in lines if EDGE.match(line)]
-    assert len(edges) == len(m.edges)
-    for match, edge in zip(edges, m.edges):
+    drawn = diagram.links(m)
+    assert len(edges) == len(drawn) == len(m.edges) + 1  # the remote hop: two arrows, one connection
+    for match, (source, target, mtls, label) in zip(edges, drawn):
         assert match is not None
-        source, arrow, label, target = match.groups()
-        assert (source, label, target) == (edge.source, edge.label, edge.target)
-        assert ("." not in arrow) == edge.mtls  # dotted exactly when not mTLS
-        assert arrow.startswith("<") == edge.bidirectional
-    assert '  kong_sidecar -->|"mTLS"| ew_gcp_central' in lines
+        assert match.groups() == (source, "-->" if mtls else "-.->", label, target)  # dotted exactly when not mTLS
+    assert '  kong_sidecar -->|"mTLS (one connection, via east-west gateway)"| ew_gcp_central' in lines
+    assert '  ew_gcp_central -->|"SNI passthrough, same connection"| sc_gcp_central_shop_catalog' in lines
     assert '  kong -.->|"plaintext (localhost)"| kong_sidecar' in lines
     green = next(line for line in lines if line.startswith("  linkStyle") and "#2e7d32" in line)
-    assert sorted(int(i) for i in green.split()[1].split(",")) == [i for i, e in enumerate(m.edges) if e.mtls]
+    assert sorted(int(i) for i in green.split()[1].split(",")) == [i for i, link in enumerate(drawn) if link[2]]
 
 
 def test_mermaid_escapes_quotes_in_labels() -> None:
@@ -169,7 +178,7 @@ def test_dot_has_clusters_and_styles() -> None:
     assert "  subgraph cluster_aws_east {" in text and "  subgraph cluster_gcp_central {" in text
     assert 'external_gateway -> ingress_aws_east [label="plaintext (VPC link, outside mesh)", style=dashed' in text
     assert 'ingress_aws_east -> sc_aws_east_shop_orders [label="mTLS", style=solid' in text
-    assert text.count(" -> ") == len(m.edges)
+    assert text.count(" -> ") == len(diagram.links(m))
     assert text.rstrip().endswith("}")
 
 
@@ -205,48 +214,44 @@ def test_every_scenario_has_a_docs_example() -> None:
     assert all(isinstance(config(stack, *o), StackConfig) for stack, o in diagram.DOC_EXAMPLES.values())
 
 
-def _component_hops(m: TrafficModel, cfg: StackConfig) -> list[object]:
-    """The hop list the scenario's gateway component exports (`hops` output), for the same config."""
-    from components.gateways import external, gateway_api, in_cluster, in_cluster_mesh
-
-    remote = list(dict.fromkeys(a.cluster for a in cfg.apis if a.cluster != cfg.gateway_cluster))
-    if m.scenario is Scenario.EXTERNAL_GATEWAY:
-        assert cfg.external_gateway is not None
-        eks = [c.name for c in cfg.clusters if c.kind == "eks"]
-        private = (cfg.external_gateway.cluster or eks[0]) if cfg.external_gateway.kind == "aws-http-api" else None
-        return list(external.hops(cfg.external_gateway.kind, private, list(dict.fromkeys(a.cluster for a in cfg.apis))))
-    if m.scenario is Scenario.IN_CLUSTER_GATEWAY:
-        return list(in_cluster.hops())
-    if m.scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:
-        return list(in_cluster_mesh.hops(remote))
-    return list(gateway_api.hops(remote))
+STACKS = [(stack, ()) for stack in ("dev", "staging", "prod", "render")] + [
+    (stack, tuple(o)) for stack, o in diagram.DOC_EXAMPLES.values()
+]
 
 
-@pytest.mark.parametrize("scenario", list(Scenario))
-def test_hops_agree_with_what_the_gateway_components_export(scenario: Scenario) -> None:
-    """The diagram and the stack's `hops` output describe the same protection on every hop."""
-    stack, overrides = diagram.DOC_EXAMPLES[scenario]
-    cfg = config(stack, *overrides)
+@pytest.mark.parametrize(("stack", "overrides"), STACKS, ids=[f"{s}{'+' if o else ''}{'/'.join(o)}" for s, o in STACKS])
+def test_the_diagram_draws_exactly_the_hops_the_stack_exports(stack: str, overrides: tuple[str, ...]) -> None:
+    """The `hops` output (the gateway component's list, under mocks) is what the diagram is drawn from,
+    and every drawn edge other than sidecar -> app on localhost is one of its hops."""
+    parsed = [parse_override(o) for o in overrides]
+    cfg = load_config(stack, parsed)
+    hops = scenario_hops(cfg)
+    exported = evaluate(raw_config(stack, parsed), stack=stack).plain_outputs["hops"]
+    assert exported == hops_output(hops)
     m = traffic_model(cfg)
-    hops = _component_hops(m, cfg)
-    client_hop = next(h for h in hops if getattr(h, "source") == "client")
-    (client_edge,) = [e for e in m.edges if e.source == "client"]
-    assert client_edge.mtls is getattr(client_hop, "mtls") is False
-    assert client_edge.label.startswith(TLS_OUTSIDE_MESH if getattr(client_hop, "tls") else PLAINTEXT)
-    edge_node = client_edge.target
-    for hop in hops:
-        source, target, mtls, tls = (getattr(hop, k) for k in ("source", "target", "mtls", "tls"))
-        if source == "client":
-            continue
-        if target == MESH_SERVICES:  # service to service
-            assert all(e.mtls for e in m.edges if e.source.startswith("sc_") and e.target.startswith("sc_"))
-        elif scenario is Scenario.EXTERNAL_GATEWAY and str(target).startswith("Istio ingress ("):
-            cluster = str(target)[len("Istio ingress (") : -1]
-            edge = m.edge(edge_node, f"ingress_{cluster.replace('-', '_')}")
-            assert edge.mtls is mtls is False
-            assert edge.label.startswith(TLS_OUTSIDE_MESH if tls else PLAINTEXT)
-        else:  # the gateway (or its sidecar) towards the backends
-            outbound = [e for e in m.edges if e.source in (edge_node, "kong_sidecar") and e.target.startswith(("sc_", "ew_"))]
-            if scenario is Scenario.EXTERNAL_GATEWAY:
-                outbound = [e for e in m.edges if e.source.startswith("ingress_")]
-            assert outbound and all(e.mtls is mtls for e in outbound), (hop, outbound)
+    drawn = [e for e in m.edges if e.label != LOCALHOST or (e.source, e.target) == ("kong", "kong_sidecar")]
+    assert len(drawn) == sum(_edges_for(cfg, h) for h in hops)
+    assert sorted(e.mtls for e in drawn) == sorted(h.mtls for h in hops for _ in range(_edges_for(cfg, h)))
+    assert sum(e.via is not None for e in m.edges) == sum(_edges_for(cfg, h) for h in hops if h.via)
+
+
+def _edges_for(cfg: StackConfig, hop: object) -> int:
+    """How many diagram edges a hop becomes: one per API backend it reaches, else one (Kong's hop
+    into its own sidecar adds the localhost edge)."""
+    source, target = str(getattr(hop, "source")), str(getattr(hop, "target"))
+    if target == "backends":  # the backends in the source's cluster
+        home = source[len("Istio ingress (") : -1] if source.startswith("Istio ingress (") else cfg.gateway_cluster
+        return len({(a.cluster, a.service.namespace, a.service.name) for a in cfg.apis if a.cluster == home})
+    if target.startswith("backends ("):
+        return len({(a.cluster, a.service.namespace, a.service.name) for a in cfg.apis if a.cluster == target[10:-1]})
+    return 2 if target == "Kong + Envoy sidecar" else 1
+
+
+@pytest.mark.parametrize(("stack", "overrides"), STACKS, ids=[f"{s}{'+' if o else ''}{'/'.join(o)}" for s, o in STACKS])
+def test_no_invented_connections(stack: str, overrides: tuple[str, ...]) -> None:
+    """No service-to-service edge (the config does not say who calls whom) and no east-west to
+    east-west connection (Istio's multi-network model has none)."""
+    m = model(stack, *overrides)
+    for source, target, _, _ in diagram.links(m):
+        assert not (source.startswith("sc_") and target.startswith("sc_")), (source, target)
+        assert not (source.startswith("ew_") and target.startswith("ew_")), (source, target)

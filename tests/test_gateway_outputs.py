@@ -45,7 +45,7 @@ def test_dev_outputs() -> None:
 def _hops(program: Program) -> list[dict[str, object]]:
     hops = program.plain_outputs["hops"]
     for hop in hops:
-        assert set(hop) == {"from", "to", "mtls", "tls", "note"}
+        assert set(hop) - {"via"} == {"from", "to", "mtls", "tls", "note"}
         assert isinstance(hop["mtls"], bool) and isinstance(hop["tls"], bool)
     return hops
 
@@ -71,9 +71,12 @@ def test_hops_scenarios_3_and_4_are_mtls_after_the_edge(scenario: str) -> None:
     hops = _hops(run(cloud(scenario)))
     assert hops[0]["from"] == "client" and hops[0]["mtls"] is False and hops[0]["tls"] is True
     assert all(h["mtls"] for h in hops[1:])
-    assert "east-west gateway (gcp-central)" in {h["to"] for h in hops}
+    # a backend in the other network: one mTLS connection through its east-west gateway, not two hops
+    (remote,) = [h for h in hops if h.get("via")]
+    assert (remote["to"], remote["via"], remote["mtls"]) == ("backends (gcp-central)", "east-west gateway (gcp-central)", True)
+    assert not [h for h in hops if "east-west" in str(h["to"]) or "east-west" in str(h["from"])]
     single_cluster = _hops(run(single(scenario)))
-    assert not [h for h in single_cluster if "east-west" in str(h["to"])]
+    assert not [h for h in single_cluster if "via" in h]
 
 
 def test_outputs_are_deterministic() -> None:

@@ -2,7 +2,7 @@
 
 The NLB a `LoadBalancer` Service would get is created by a cloud controller, so its listener
 ARN (which an API Gateway VPC-link integration needs) is unknown to the program, and
-`pulumi destroy` cannot order its deletion (DESIGN.md §4). Here Pulumi owns the NLB: the
+`pulumi destroy` cannot order its deletion (docs/upstream-facts.md#teardown-and-state). Here Pulumi owns the NLB: the
 ingress Service is a NodePort on fixed ports, the node group's Auto Scaling group is
 attached to instance target groups, and the node security group admits the VPC on those
 ports. Every resource depends on the cluster's subnets, so it is deleted before the VPC.

@@ -1,7 +1,8 @@
 """What a scenario hands back to the stack: public endpoints, curl lines, and the hop list.
 
-The hop list makes the article's pros/cons concrete: for each hop of a request, whether
-it is protected by Istio mTLS (`mtls`), by one-way TLS only (`tls`), or by nothing.
+The hop list makes the article's pros/cons concrete: for each hop of a request through the
+gateway, whether it is protected by Istio mTLS (`mtls`), by one-way TLS only (`tls`), or by
+nothing. It lists only the connections a request makes; `diagram` draws the same list.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ class Hop:
     mtls: bool
     tls: bool
     note: str
+    via: str | None = None  # a passthrough on the way that does not terminate the connection
 
     def as_output(self) -> dict[str, object]:
-        return {"from": self.source, "to": self.target, "mtls": self.mtls, "tls": self.tls or self.mtls, "note": self.note}
+        out: dict[str, object] = {"from": self.source, "to": self.target, "mtls": self.mtls, "tls": self.tls or self.mtls, "note": self.note}
+        if self.via is not None:
+            out["via"] = self.via
+        return out
 
 
 @dataclass
@@ -67,25 +72,33 @@ def curl_lines(routes: list[Route], edge: Edge) -> pulumi.Output[dict[str, str]]
 
 
 BACKENDS = "backends"
-MESH_SERVICES = "other mesh services"
 
 
-def service_to_service() -> Hop:
-    """The hop every scenario shares: backends calling other services of the mesh."""
-    return Hop(BACKENDS, MESH_SERVICES, mtls=True, tls=True, note="service-to-service inside the mesh: STRICT mTLS")
+def backends(cluster: str) -> str:
+    """The hop-list name of the API backends in another cluster than the gateway's."""
+    return f"{BACKENDS} ({cluster})"
+
+
+def east_west(cluster: str) -> str:
+    """The hop-list name of a cluster's east-west gateway."""
+    return f"east-west gateway ({cluster})"
 
 
 def into_mesh(gateway: str, remote_clusters: list[str], note: str) -> list[Hop]:
-    """A gateway inside the mesh calling the backends: local ones directly, others through the
-    east-west gateway of their cluster's network, which passes the mTLS connection through unopened."""
+    """A gateway inside the mesh calling the backends: local ones directly; a backend in another
+    network over ONE mTLS connection to its sidecar, which that network's east-west gateway
+    (port 15443, AUTO_PASSTHROUGH) routes by SNI without terminating it (Istio multi-network)."""
     found = [Hop(gateway, BACKENDS, mtls=True, tls=True, note=note)]
     for cluster in remote_clusters:
-        east_west = f"east-west gateway ({cluster})"
         found.append(
-            Hop(gateway, east_west, mtls=True, tls=True, note="mTLS to the other network's gateway (AUTO_PASSTHROUGH, SNI routing)")
-        )
-        found.append(
-            Hop(east_west, f"{BACKENDS} ({cluster})", mtls=True, tls=True, note="the same mTLS connection, end to end")
+            Hop(
+                gateway,
+                backends(cluster),
+                mtls=True,
+                tls=True,
+                note=f"{note}; one connection end to end, passed through by SNI at the east-west gateway (:15443)",
+                via=east_west(cluster),
+            )
         )
     return found
 

@@ -12,17 +12,25 @@ from typing import Any
 import pulumi
 
 from components.gateways.catalogue import Route, clusters_hosting
-from components.gateways.edge import BACKENDS, Edge, Hop, same_url_for_all, service_to_service
+from components.gateways.edge import BACKENDS, Edge, Hop, same_url_for_all
 from components.gateways.istio_ingress import NAMESPACE, NODE_PORTS, IstioIngress, IstioIngressArgs
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec
 
 
+EXTERNAL_GATEWAY_NAMES = {"aws-http-api": "AWS API Gateway (HTTP API)", "gcp-api-gateway": "GCP API Gateway"}
+
+
+def ingress_name(cluster: str) -> str:
+    """The hop-list name of a cluster's Istio ingress gateway."""
+    return f"Istio ingress ({cluster})"
+
+
 def hops(kind: str, private_cluster: str | None, clusters: list[str]) -> list[Hop]:
-    gateway = "AWS API Gateway (HTTP API)" if kind == "aws-http-api" else "GCP API Gateway"
+    gateway = EXTERNAL_GATEWAY_NAMES[kind]
     found = [Hop("client", gateway, mtls=False, tls=True, note="HTTPS with the cloud's managed certificate")]
     for cluster in clusters:
-        ingress = f"Istio ingress ({cluster})"
+        ingress = ingress_name(cluster)
         if cluster == private_cluster:
             found.append(
                 Hop(
@@ -30,7 +38,8 @@ def hops(kind: str, private_cluster: str | None, clusters: list[str]) -> list[Ho
                     ingress,
                     mtls=False,
                     tls=False,
-                    note="VPC link -> internal NLB -> ingress NodePort :80; private to the VPC but outside the mesh",
+                    note=f"VPC link -> internal NLB :80 -> ingress NodePort {NODE_PORTS[80]}; private to the VPC "
+                    "but outside the mesh",
                 )
             )
         else:
@@ -45,10 +54,7 @@ def hops(kind: str, private_cluster: str | None, clusters: list[str]) -> list[Ho
                 )
             )
     for cluster in clusters:
-        found.append(
-            Hop(f"Istio ingress ({cluster})", BACKENDS, mtls=True, tls=True, note="inside the mesh: STRICT mTLS")
-        )
-    found.append(service_to_service())
+        found.append(Hop(ingress_name(cluster), BACKENDS, mtls=True, tls=True, note="inside the mesh: STRICT mTLS"))
     return found
 
 

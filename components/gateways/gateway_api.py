@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
 from components.gateways.in_cluster_args import InClusterEdgeArgs
-from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
+from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all
 from components.gateways.objects import (
     custom_resource,
     gateway_namespace,
@@ -214,7 +214,6 @@ def hops(remote_clusters: list[str]) -> list[Hop]:
         *into_mesh(
             GATEWAY_NODE, remote_clusters, "STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"
         ),
-        service_to_service(),
     ]
 
 

@@ -9,7 +9,7 @@ import pulumi
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.in_cluster_args import InClusterEdgeArgs
-from components.gateways.edge import BACKENDS, Edge, Hop, https_url, same_url_for_all, service_to_service
+from components.gateways.edge import BACKENDS, Edge, Hop, https_url, same_url_for_all
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 
@@ -24,7 +24,6 @@ def hops() -> list[Hop]:
             tls=False,
             note="plaintext: Kong has no sidecar; only the backend port is PERMISSIVE (workload-scoped PeerAuthentication)",
         ),
-        service_to_service(),
     ]
 
 

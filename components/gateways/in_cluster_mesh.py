@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.in_cluster_args import InClusterEdgeArgs
-from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all, service_to_service
+from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 
@@ -29,7 +29,6 @@ def hops(remote_clusters: list[str]) -> list[Hop]:
             remote_clusters,
             "Kong's sidecar -> backend sidecar: STRICT mTLS; AuthorizationPolicy allows only Kong's principal",
         ),
-        service_to_service(),
     ]
 
 

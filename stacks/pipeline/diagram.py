@@ -1,19 +1,14 @@
 """Traffic-path diagrams from the stack config alone: a model of nodes and hops, rendered as Mermaid or DOT.
 
-`traffic_model(config)` draws what a request crosses in the stack's scenario (DESIGN.md §1):
-client, external gateway, ingress/API gateway, Envoy sidecars, services per cluster and,
-for a multi-cluster mesh, the east-west gateways. Every edge says whether Istio mTLS
-protects it. Hop semantics follow the article:
-
-- external-gateway: client -> cloud API gateway (TLS) -> Istio ingress of the backend's cluster
-  (NOT in the mesh: plaintext through the AWS VPC link, TLS over the internet elsewhere)
-  -> services (mTLS).
-- in-cluster-gateway: client -> Kong (outside the mesh) -> services in PLAINTEXT.
-- in-cluster-gateway-mesh: client -> Kong (sidecar inbound bypassed) -> Kong's sidecar -> services (mTLS).
-- gateway-api: client -> Istio gateway (Gateway API) -> services (mTLS).
-
-Between services: mTLS (STRICT). A service in another network is reached through that
-network's east-west gateway (port 15443, AUTO_PASSTHROUGH), still mTLS end to end.
+`traffic_model(config)` draws the hop list the scenario's gateway component exports as the
+`hops` stack output (`stacks.hops.scenario_hops`), expanded to boxes per cluster: every hop
+becomes one edge; "backends" become the API backends' Envoy sidecars (each with its
+application behind it on localhost). Only connections a request through the gateway makes are
+drawn — no edge between services (which of them call each other is not in the config), and
+none between east-west gateways: in Istio's multi-network model a client sidecar opens ONE
+mTLS connection to the remote sidecar, which the remote network's east-west gateway (port
+15443, AUTO_PASSTHROUGH) routes by SNI without terminating it. Such a hop is drawn through the
+east-west gateway as one connection.
 """
 
 from __future__ import annotations
@@ -24,7 +19,13 @@ import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
-from stacks.config import EksClusterSpec, Scenario, StackConfig
+from components.gateways import external as external_gateway
+from components.gateways.edge import BACKENDS, Hop, backends, east_west
+from components.gateways.gateway_api import GATEWAY_NODE
+from components.gateways.in_cluster_mesh import KONG_NODE
+from components.gateways.istio_ingress import NODE_PORTS
+from stacks.config import Scenario, StackConfig
+from stacks.hops import scenario_hops, vpc_link_cluster
 
 NodeKind = Literal[
     "client", "external-gateway", "ingress-gateway", "api-gateway", "sidecar", "service", "eastwest-gateway"
@@ -34,6 +35,7 @@ MTLS = "mTLS"
 PLAINTEXT = "plaintext"
 TLS_OUTSIDE_MESH = "TLS (outside mesh)"
 LOCALHOST = "plaintext (localhost)"
+PASSTHROUGH = "SNI passthrough, same connection"
 
 SCENARIO_TITLES = {
     Scenario.EXTERNAL_GATEWAY: "Scenario 1: API gateway with Istio ingress",
@@ -41,7 +43,6 @@ SCENARIO_TITLES = {
     Scenario.IN_CLUSTER_GATEWAY_MESH: "Scenario 3: API gateway with Envoy proxy",
     Scenario.GATEWAY_API: "Scenario 4: Istio gateway (Kubernetes Gateway API)",
 }
-_EXTERNAL_LABELS = {"aws-http-api": "AWS API Gateway (HTTP API)", "gcp-api-gateway": "GCP API Gateway"}
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,17 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A hop: `mtls` says whether Istio mutual TLS protects it; `label` is what the diagram prints."""
+    """A connection: `mtls` says whether Istio mutual TLS protects it; `label` is what the diagram prints.
+
+    `via` names a node the connection passes through without being terminated (an east-west
+    gateway): drawn as two segments, it is still one connection.
+    """
 
     source: str
     target: str
     mtls: bool
     label: str
-    bidirectional: bool = False
+    via: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,96 +140,128 @@ def _services(config: StackConfig) -> list[_Service]:
     return list(found.values())
 
 
+def _label(hop: Hop) -> str:
+    """The edge label of a hop: what protects it, and the detail a reader needs."""
+    if hop.mtls:
+        return f"{MTLS} (one connection, via east-west gateway)" if hop.via else MTLS
+    if hop.tls:
+        return f"{TLS_OUTSIDE_MESH}, sidecar inbound bypassed" if "bypassed" in hop.note else TLS_OUTSIDE_MESH
+    return f"{PLAINTEXT} (VPC link, outside mesh)" if "VPC link" in hop.note else PLAINTEXT
+
+
 class _Builder:
+    """Maps the hop list's names onto diagram nodes."""
+
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
-        self.multicluster = config.istio.multicluster
         self.services = _services(config)
+        self.private = vpc_link_cluster(config)
+        self.gateway_cluster = config.gateway_cluster
 
     def node(self, node: Node) -> str:
         if all(n.id != node.id for n in self.nodes):
             self.nodes.append(node)
         return node.id
 
-    def edge(self, source: str, target: str, mtls: bool, label: str, bidirectional: bool = False) -> None:
-        if all((e.source, e.target) != (source, target) for e in self.edges):
-            self.edges.append(Edge(source, target, mtls, label, bidirectional))
+    def edge(self, edge: Edge) -> None:
+        if all((e.source, e.target) != (edge.source, edge.target) for e in self.edges):
+            self.edges.append(edge)
 
-    def eastwest(self, cluster: str) -> str:
-        return self.node(Node(_id("ew", cluster), "East-west gateway<br/>:15443 AUTO_PASSTHROUGH", "eastwest-gateway", cluster))
-
-    def mesh_hop(self, source: str, source_cluster: str, service: _Service) -> None:
-        """An mTLS hop from a sidecar/gateway to a service; through its east-west gateway if remote."""
-        if service.cluster == source_cluster or not self.multicluster:
-            self.edge(source, service.sidecar, True, MTLS)
-        else:
-            ew = self.eastwest(service.cluster)
-            self.edge(source, ew, True, MTLS)
-            self.edge(ew, service.sidecar, True, MTLS)
-
-    def api_backends(self, cluster: str | None = None) -> list[_Service]:
+    def api_backends(self, cluster: str) -> list[_Service]:
         wanted = {(a.cluster, a.service.namespace, a.service.name) for a in self.config.apis}
-        return [
-            s
-            for s in self.services
-            if (s.cluster, s.namespace, s.name) in wanted and (cluster is None or s.cluster == cluster)
-        ]
+        return [s for s in self.services if (s.cluster, s.namespace, s.name) in wanted and s.cluster == cluster]
+
+    def ingress(self, cluster: str) -> str:
+        if cluster == self.private:
+            ports = f"NodePorts {NODE_PORTS[80]}/{NODE_PORTS[443]}<br/>behind the internal NLB"
+        else:
+            ports = "LoadBalancer 80/443"
+        return self.node(Node(_id("ingress", cluster), f"Istio ingress gateway<br/>{ports}", "ingress-gateway", cluster))
+
+    def source(self, name: str) -> tuple[str, str | None]:
+        """(node id, cluster) of a hop's source; the cluster is where its plain "backends" live."""
+        if name == "client":
+            return self.node(Node("client", "Client", "client")), None
+        if name in external_gateway.EXTERNAL_GATEWAY_NAMES.values():
+            return self.node(Node("external_gateway", name, "external-gateway")), None
+        cluster = self.gateway_cluster
+        if name == "Kong":
+            return self.node(Node("kong", "Kong API gateway<br/>(no sidecar, outside mesh)", "api-gateway", cluster)), cluster
+        if name == KONG_NODE:  # Kong and its sidecar: a request leaves through the sidecar
+            self.node(Node("kong", "Kong API gateway", "api-gateway", cluster))
+            return self.node(Node("kong_sidecar", "Envoy sidecar (Kong)", "sidecar", cluster)), cluster
+        if name == GATEWAY_NODE:
+            label = "Istio gateway<br/>(Gateway API, gatewayClassName: istio)"
+            return self.node(Node("istio_gateway", label, "api-gateway", cluster)), cluster
+        for box in self.config.clusters:
+            if name == external_gateway.ingress_name(box.name):
+                return self.ingress(box.name), box.name
+        raise ValueError(f"hop source {name!r} has no diagram node")
+
+    def entry(self, name: str) -> str:
+        """The node a hop into `name` arrives at (Kong with a sidecar: Kong itself)."""
+        node, _ = self.source(name)
+        return "kong" if name == KONG_NODE else node
+
+    def targets(self, name: str, home: str | None) -> list[_Service] | None:
+        """The backends a hop to `name` reaches, or None when `name` is a single node."""
+        if name == BACKENDS and home is not None:
+            return self.api_backends(home)
+        for box in self.config.clusters:
+            if name == backends(box.name):
+                return self.api_backends(box.name)
+        return None
+
+    def hop(self, hop: Hop) -> None:
+        source, home = self.source(hop.source)
+        reached = self.targets(hop.target, home)
+        if reached is None:
+            self.edge(Edge(source, self.entry(hop.target), hop.mtls, _label(hop)))
+            if hop.target == KONG_NODE:  # Kong hands every request to its own sidecar
+                self.edge(Edge("kong", "kong_sidecar", False, LOCALHOST))
+            return
+        via = None
+        if hop.via is not None:
+            cluster = next(c.name for c in self.config.clusters if east_west(c.name) == hop.via)
+            via = self.node(Node(_id("ew", cluster), "East-west gateway<br/>:15443 AUTO_PASSTHROUGH", "eastwest-gateway", cluster))
+        for svc in reached:
+            self.edge(Edge(source, svc.sidecar, hop.mtls, _label(hop), via))
 
 
 def traffic_model(config: StackConfig) -> TrafficModel:
-    """The traffic paths of `config`'s scenario (see the module docstring for the hop semantics)."""
+    """The traffic paths of `config`'s scenario: its hop list, drawn (see the module docstring)."""
     b = _Builder(config)
-    client = b.node(Node("client", "Client", "client"))
-    scenario = config.scenario
-    gateway_cluster = config.gateway_cluster
-    if scenario is Scenario.EXTERNAL_GATEWAY:
-        ext = config.external_gateway
-        assert ext is not None, "validated by config_rules"
-        external = b.node(Node("external_gateway", _EXTERNAL_LABELS[ext.kind], "external-gateway"))
-        b.edge(client, external, False, TLS_OUTSIDE_MESH)
-        vpc_link_cluster = ext.cluster or next(
-            (c.name for c in config.clusters if isinstance(c, EksClusterSpec)), None
-        )
-        for cluster in dict.fromkeys(s.cluster for s in b.api_backends()):
-            ingress = b.node(Node(_id("ingress", cluster), "Istio ingress gateway<br/>80/443", "ingress-gateway", cluster))
-            private = ext.kind == "aws-http-api" and cluster == vpc_link_cluster
-            b.edge(external, ingress, False, f"{PLAINTEXT} (VPC link, outside mesh)" if private else TLS_OUTSIDE_MESH)
-            for svc in b.api_backends(cluster):
-                b.edge(ingress, svc.sidecar, True, MTLS)
-    elif scenario is Scenario.IN_CLUSTER_GATEWAY:
-        kong = b.node(Node("kong", "Kong API gateway<br/>(no sidecar, outside mesh)", "api-gateway", gateway_cluster))
-        b.edge(client, kong, False, TLS_OUTSIDE_MESH)
-        for svc in b.api_backends():
-            b.edge(kong, svc.sidecar, False, PLAINTEXT)
-    elif scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:
-        kong = b.node(Node("kong", "Kong API gateway", "api-gateway", gateway_cluster))
-        kong_sidecar = b.node(Node("kong_sidecar", "Envoy sidecar (Kong)", "sidecar", gateway_cluster))
-        b.edge(client, kong, False, f"{TLS_OUTSIDE_MESH}, sidecar inbound bypassed")
-        b.edge(kong, kong_sidecar, False, LOCALHOST)
-        for svc in b.api_backends():
-            b.mesh_hop(kong_sidecar, gateway_cluster, svc)
-    else:
-        gateway = b.node(Node("istio_gateway", "Istio gateway<br/>(Gateway API, gatewayClassName: istio)", "api-gateway", gateway_cluster))
-        b.edge(client, gateway, False, TLS_OUTSIDE_MESH)
-        for svc in b.api_backends():
-            b.mesh_hop(gateway, gateway_cluster, svc)
+    for hop in scenario_hops(config):
+        b.hop(hop)
     for svc in b.services:
         b.node(Node(svc.sidecar, f"Envoy sidecar<br/>{svc.name}", "sidecar", svc.cluster))
         b.node(Node(svc.app, f"{svc.name}.{svc.namespace}:{svc.port}", "service", svc.cluster))
-        b.edge(svc.sidecar, svc.app, False, LOCALHOST)
-    for cluster in config.clusters:  # service to service: STRICT mTLS between neighbours in a cluster
-        local = [s for s in b.services if s.cluster == cluster.name]
-        for left, right in zip(local, local[1:]):
-            b.edge(left.sidecar, right.sidecar, True, MTLS, bidirectional=True)
-    if b.multicluster:
-        names = [c.name for c in config.clusters]
-        for i, left in enumerate(names):
-            for right in names[i + 1 :]:
-                b.edge(b.eastwest(left), b.eastwest(right), True, f"{MTLS} (cross-network)", bidirectional=True)
+        b.edge(Edge(svc.sidecar, svc.app, False, LOCALHOST))
+    scenario = config.scenario
     boxes = tuple(ClusterBox(c.name, c.kind, c.network_name) for c in config.clusters)
     return TrafficModel(scenario, SCENARIO_TITLES[scenario], boxes, tuple(b.nodes), tuple(b.edges))
+
+
+# --------------------------------------------------------------------------- drawing
+
+Link = tuple[str, str, bool, str]  # source, target, mtls, label
+
+
+def links(model: TrafficModel) -> list[Link]:
+    """The arrows to draw: one per edge; an edge through a passthrough node as two arrows (its
+    label up to the node, then "SNI passthrough, same connection"), the first shared per node."""
+    drawn: list[Link] = []
+    for edge in model.edges:
+        if edge.via is None:
+            drawn.append((edge.source, edge.target, edge.mtls, edge.label))
+            continue
+        first = (edge.source, edge.via, edge.mtls, edge.label)
+        if first not in drawn:
+            drawn.append(first)
+        drawn.append((edge.via, edge.target, edge.mtls, PASSTHROUGH))
+    return drawn
 
 
 # --------------------------------------------------------------------------- Mermaid
@@ -264,14 +301,9 @@ def mermaid(model: TrafficModel) -> str:
         lines.append("  end")
     mtls_links: list[int] = []
     other_links: list[int] = []
-    for index, edge in enumerate(model.edges):
-        if edge.mtls:
-            arrow = "<-->" if edge.bidirectional else "-->"
-            mtls_links.append(index)
-        else:
-            arrow = "<-.->" if edge.bidirectional else "-.->"
-            other_links.append(index)
-        lines.append(f'  {edge.source} {arrow}|"{_mermaid_text(edge.label)}"| {edge.target}')
+    for index, (source, target, mtls, label) in enumerate(links(model)):
+        (mtls_links if mtls else other_links).append(index)
+        lines.append(f'  {source} {"-->" if mtls else "-.->"}|"{_mermaid_text(label)}"| {target}')
     if mtls_links:
         lines.append(f"  linkStyle {','.join(map(str, mtls_links))} stroke:#2e7d32,stroke-width:2px")
     if other_links:
@@ -317,10 +349,9 @@ def dot(model: TrafficModel) -> str:
         for n in members:
             lines.append(f'    {n.id} [label="{_dot_text(n.label)}", shape={_DOT_SHAPES[n.kind]}];')
         lines.append("  }")
-    for edge in model.edges:
-        style = 'style=solid, color="#2e7d32", penwidth=2' if edge.mtls else 'style=dashed, color="#c62828"'
-        direction = ", dir=both" if edge.bidirectional else ""
-        lines.append(f'  {edge.source} -> {edge.target} [label="{_dot_text(edge.label)}", {style}{direction}];')
+    for source, target, mtls, label in links(model):
+        style = 'style=solid, color="#2e7d32", penwidth=2' if mtls else 'style=dashed, color="#c62828"'
+        lines.append(f'  {source} -> {target} [label="{_dot_text(label)}", {style}];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -344,7 +375,12 @@ def render_graphviz(model: TrafficModel, fmt: Literal["svg", "png"]) -> bytes:
 
 LEGEND = (
     "Solid green arrows are protected by Istio mutual TLS (`mTLS`); dotted red arrows are not "
-    "(`plaintext`, or one-way `TLS (outside mesh)`)."
+    "(`plaintext`, or one-way `TLS (outside mesh)`). The arrows are the `hops` stack output of "
+    "the scenario: the connections a request through the gateway makes. An arrow into an "
+    "east-west gateway continues as \"SNI passthrough, same connection\": one mTLS connection "
+    "from the caller's proxy to the remote sidecar. Calls between services are not drawn (the "
+    "config does not say which services call which); the mesh-wide STRICT PeerAuthentication "
+    "makes any of them mTLS."
 )
 
 
