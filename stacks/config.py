@@ -57,7 +57,7 @@ class ConfigError(Exception):
 
 
 class Scenario(str, Enum):
-    """The four gateway architectures (DESIGN.md §1); 1–4 are accepted as aliases."""
+    """The four gateway architectures (docs/upstream-facts.md#the-four-scenarios); 1–4 are accepted as aliases."""
 
     EXTERNAL_GATEWAY = "external-gateway"
     IN_CLUSTER_GATEWAY = "in-cluster-gateway"

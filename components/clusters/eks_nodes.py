@@ -12,12 +12,13 @@ import pulumi_aws as aws
 from components.clusters.aws_tags import aws_tags
 from stacks.config import EksNodes
 
-# Ports the control plane (EKS cluster security group) must reach on the nodes.
+# Ports the control plane (EKS cluster security group) must reach on the nodes
+# (Istio's: docs/upstream-facts.md#istio-ports-and-webhook-reachability).
 CONTROL_PLANE_TO_NODE_PORTS: dict[int, str] = {
     443: "webhooks and extension API servers on 443",
     10250: "kubelet API (logs, exec, metrics)",
-    15012: "istiod xDS / CA (DESIGN.md 4.7)",
-    15017: "istiod sidecar-injection and validation webhooks (DESIGN.md 4.7)",
+    15012: "istiod xDS / CA",
+    15017: "istiod sidecar-injection and validation webhooks",
 }
 
 ROOT_DEVICE = "/dev/xvda"  # root volume of the EKS-optimized Amazon Linux 2023 AMIs

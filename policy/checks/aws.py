@@ -256,7 +256,7 @@ CHECKS: tuple[Check, ...] = (
         "lb-internal",
         "Load balancers the program owns are internal; the edge is the API gateway, not the NLB.",
         Level.MANDATORY,
-        "DESIGN.md §4 scenario 1 (VPC link to an internal NLB)",
+        "docs/upstream-facts.md#scenario-1-the-external-gateway (VPC link to an internal NLB)",
         of_types(*LOAD_BALANCER),
         _internal_load_balancer,
     ),

@@ -129,7 +129,7 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         "teardown-load-balancers-before-network",
         "Load-balancer owners are deleted before their network: controller-owned ones (LoadBalancer Services, gateway releases, Gateway API Gateways) depend on the whole cluster network, program-owned ones (NLB, VPC link) on its VPC and, if public, its internet gateway.",
         Level.MANDATORY,
-        "pulumi-eks #194/#382 (destroy blocked by ELBs); DESIGN.md §4 reliability pitfalls",
+        "pulumi-eks #194/#382 (destroy blocked by ELBs); docs/upstream-facts.md#teardown-and-state",
         teardown_gaps,
     ),
 )
