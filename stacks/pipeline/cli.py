@@ -34,7 +34,8 @@ exit codes:
   0  success
   1  engine or deployment failure (including a declined confirmation)
   2  bad usage, bad stack config or environment not set up (nothing was run)
-  3  --expect-no-changes and the stack has changes (drift)
+  3  --expect-no-changes and there are changes (program vs recorded state;
+     drift only with preview --refresh, which reads the real resources first)
 
 environment:
   PULUMI_BACKEND_URL              state backend (default: file://<repo>/.pulumi-state)
@@ -96,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)")
         if expect:
             p.add_argument(
-                "--expect-no-changes", action="store_true", help="exit 3 if there are changes (drift check)"
+                "--expect-no-changes", action="store_true", help="exit 3 if there are changes against the recorded state (a drift check only with preview --refresh)"
             )
         if policy:
             p.add_argument(

@@ -23,7 +23,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILED = 1  # the engine or a deployment failed
     USAGE = 2  # bad arguments, bad stack config, environment not set up
-    CHANGES = 3  # --expect-no-changes and there are changes (drift)
+    CHANGES = 3  # --expect-no-changes and there are changes (drift only with preview --refresh)
 
 
 NO_CHANGE_OPS = frozenset({"same", "read", "discard", "read-replacement"})
