@@ -20,7 +20,7 @@ if command -v pulumi >/dev/null && [ "${MESHGATE_BUILD_ENGINE:-0}" != 1 ]; then
   # A user's machine: the installed CLI (tests/engine/engine_project.py picks it up from PATH).
   echo "using $(command -v pulumi) ($(pulumi version 2>/dev/null || echo '?')); MESHGATE_BUILD_ENGINE=1 builds the pinned engine instead"
 else
-  # CI: build the pinned engine from Go modules (~20 min cold on 2 cores, seconds once cached).
+  # CI: build the pinned engine from Go modules (cost: docs/engine.md, "Time, disk, cache"; cached afterwards).
   started=$(date +%s)
   if ! engine_bin="$(bash scripts/build-engine.sh | tail -n 1)" || [ ! -x "$engine_bin/pulumi" ]; then
     echo "ERROR: the Pulumi engine could not be built (scripts/build-engine.sh; its [build-engine] lines above say why)" >&2

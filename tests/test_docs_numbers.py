@@ -49,7 +49,9 @@ def test_pulumi_cli_version_matches_the_pin() -> None:
 
 def test_the_engine_builds_cost_is_stated_once_in_docs_engine() -> None:
     """Build minutes and cache size appear in docs/engine.md's table only; README and the script refer to it."""
-    for text, name in ((README, "README.md"), (BUILD_ENGINE, "build-engine.sh")):
+    others = [(README, "README.md"), (BUILD_ENGINE, "build-engine.sh"), ((ROOT / "scripts" / "test.sh").read_text(), "test.sh")]
+    others += [(p.read_text(), p.name) for p in (ROOT / "docs").glob("*.md") if p.name != "engine.md"]
+    for text, name in others:
         for sentence in re.split(r"(?<=[.;)])\s", text):
             if re.search(r"build", sentence, re.I) and re.search(r"\bengine\b", sentence, re.I):
                 assert not re.search(r"~?\d+ ?(min\b|minutes|GB)", sentence), (name, sentence)
