@@ -86,6 +86,7 @@ class FakeStack:
         self.keep_on_destroy = keep_on_destroy
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.config: list[tuple[str, str, bool, bool]] = []
+        self.pending: list[dict[str, Any]] = []
 
     @property
     def name(self) -> str:
@@ -106,23 +107,32 @@ class FakeStack:
         self._run("preview", on_event, target=target, policy_packs=policy_packs, refresh=refresh, color=color)
         return PreviewResult("", "", change_summary=dict(self.changes))  # type: ignore[arg-type]
 
-    def up(self, *, target=None, policy_packs=None, expect_no_changes=None, color=None, on_event=None) -> UpResult:  # type: ignore[no-untyped-def]
-        self._run("up", on_event, target=target, policy_packs=policy_packs, expect_no_changes=expect_no_changes, color=color)
+    def up(self, *, target=None, policy_packs=None, expect_no_changes=None, continue_on_error=None, color=None, on_event=None) -> UpResult:  # type: ignore[no-untyped-def]
+        self._run("up", on_event, target=target, policy_packs=policy_packs, expect_no_changes=expect_no_changes, color=color,
+                  **({"continue_on_error": continue_on_error} if continue_on_error else {}))
         return UpResult("", "", summary=summary(self.changes), outputs={"kubeconfigs": OutputValue({"local": KUBECONFIG_PLAINTEXT}, False)})
 
-    def refresh(self, *, target=None, expect_no_changes=None, color=None, on_event=None) -> RefreshResult:  # type: ignore[no-untyped-def]
-        self._run("refresh", on_event, target=target, expect_no_changes=expect_no_changes, color=color)
+    def refresh(self, *, target=None, expect_no_changes=None, clear_pending_creates=None, color=None, on_event=None) -> RefreshResult:  # type: ignore[no-untyped-def]
+        self._run("refresh", on_event, target=target, expect_no_changes=expect_no_changes, color=color,
+                  **({"clear_pending_creates": clear_pending_creates} if clear_pending_creates else {}))
         return RefreshResult("", "", summary=summary(self.changes))
 
-    def destroy(self, *, target=None, target_dependents=None, color=None, on_event=None) -> DestroyResult:  # type: ignore[no-untyped-def]
-        self._run("destroy", on_event, target=target, target_dependents=target_dependents, color=color)
+    def destroy(self, *, target=None, target_dependents=None, continue_on_error=None, color=None, on_event=None) -> DestroyResult:  # type: ignore[no-untyped-def]
+        self._run("destroy", on_event, target=target, target_dependents=target_dependents, color=color,
+                  **({"continue_on_error": continue_on_error} if continue_on_error else {}))
         doomed = set(target) if target else {r["urn"] for r in self.resources}
         doomed -= set(self.keep_on_destroy)
         self.resources = [r for r in self.resources if r["urn"] not in doomed]
         return DestroyResult("", "", summary=summary({"delete": len(doomed), "same": len(self.resources)}))
 
     def export_stack(self) -> Deployment:
-        return Deployment(version=3, deployment={"resources": [dict(r) for r in self.resources]})
+        return Deployment(
+            version=3,
+            deployment={"resources": [dict(r) for r in self.resources], "pending_operations": list(self.pending)},
+        )
+
+    def cancel(self) -> None:
+        self.calls.append(("cancel", {}))
 
 
 class Run:
@@ -483,7 +493,8 @@ def test_interactive_destroy_shows_the_plan_before_asking() -> None:
 
 def test_interrupt_is_reported_not_a_traceback() -> None:
     run = Run(["up", "--stack", "dev", "--yes", "--json"], FakeStack(error=KeyboardInterrupt()))  # type: ignore[arg-type]
-    assert run.code == 1 and "refresh --stack dev" in run.document["error"]["message"]
+    assert run.code == 1 and run.document["error"]["kind"] == "interrupted"
+    assert run.document["recovery"] == ["python -m stacks.pipeline up --stack dev --yes"]
 
 
 # --------------------------------------------------------------------------- diagram through the command

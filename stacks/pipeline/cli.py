@@ -21,13 +21,14 @@ from rich.prompt import Confirm
 
 from stacks.config import ConfigError
 from stacks.pipeline import diagram as diagrams
-from stacks.pipeline import engine
+from stacks.pipeline import engine, locks
 from stacks.pipeline.destroy_plan import DestroyPlan
-from stacks.pipeline.engine import EngineError, Op, OpenStack, Outcome, RunOptions, SetupError
+from stacks.pipeline.engine import EngineError, Interrupted, Op, OpenStack, Outcome, RunOptions, SetupError, StackLocked
 from stacks.pipeline.overrides import Override, OverrideError, parse_override
+from stacks.pipeline.processes import SUPERVISOR, Supervisor, checkpoints_skipped, handling_signals
 from stacks.pipeline.progress import ProgressDisplay, ProgressState
 from stacks.pipeline.report import ExitCode, Report, has_changes, mask, outputs_table, render_human
-from stacks.pipeline.stackfile import ROOT, StackFileError, load_config
+from stacks.pipeline.stackfile import ROOT, StackFileError, load_config, stack_file
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -36,6 +37,10 @@ exit codes:
   2  bad usage, bad stack config or environment not set up (nothing was run)
   3  --expect-no-changes and there are changes (program vs recorded state;
      drift only with preview --refresh, which reads the real resources first)
+  4  another run is changing the stack right now (its lock is held by a live process): nothing was run
+
+  A stack locked by a run that was killed is exit 2, with the command that unlocks it (`cancel`).
+  SIGINT/SIGTERM stop the engine gracefully (exit 1); a second signal stops it at once.
 
 environment:
   PULUMI_BACKEND_URL              state backend (default: file://<repo>/.pulumi-state)
@@ -46,6 +51,12 @@ environment:
 CONFIG_HELP = (
     "override a config value like `pulumi config set --path` (repeatable; persisted to the stack like "
     "`pulumi up --config`): meshgate:istio.version=1.24.3, meshgate:apis[0].rateLimitPerMinute=100"
+)
+
+CONTINUE_HELP = (
+    "keep going after a resource fails (Pulumi's --continue-on-error): independent resources are still "
+    "changed, dependents of the failed one are skipped; destroy still stops before phase 2 if the gateway "
+    "layer is not gone"
 )
 
 DOCS_DIAGRAMS = ROOT / "docs" / "diagrams"
@@ -111,12 +122,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--refresh", action="store_true",
         help="read the real state of every resource first (not saved): with --expect-no-changes, a drift check",
     )
-    engine_options(command("up", "create or update the stack's resources"), yes=True, expect=True, policy=True)
-    engine_options(command("refresh", "read the real state of the stack's resources"), yes=True, expect=True, policy=False)
-    engine_options(
-        command("destroy", "delete the stack's resources: gateway layer first, then the rest"),
-        yes=True, expect=False, policy=False,
+    up = command("up", "create or update the stack's resources")
+    engine_options(up, yes=True, expect=True, policy=True)
+    up.add_argument("--continue-on-error", action="store_true", help=CONTINUE_HELP)
+    refresh = command("refresh", "read the real state of the stack's resources")
+    engine_options(refresh, yes=True, expect=True, policy=False)
+    refresh.add_argument(
+        "--clear-pending-creates", action="store_true",
+        help="drop the creates a killed run left pending from the state (check the cloud first: docs/pipeline.md)",
     )
+    destroy = command("destroy", "delete the stack's resources: gateway layer first, then the rest")
+    engine_options(destroy, yes=True, expect=False, policy=False)
+    destroy.add_argument("--continue-on-error", action="store_true", help=CONTINUE_HELP)
+    cancel = command("cancel", "remove the lock a killed run left on the stack (pulumi cancel)")
+    cancel.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)")
     command("outputs", "print the stack outputs (secrets masked)")
     d = command("diagram", "draw the stack's traffic paths from its config (no engine)", stack_required=False)
     d.add_argument("--format", "-f", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
@@ -136,6 +155,7 @@ def main(
     stdout: IO[str] | None = None,
     stderr: IO[str] | None = None,
     confirm: Confirm_ | None = None,
+    supervisor: Supervisor = SUPERVISOR,
 ) -> int:
     """Run one command; return its exit code. Everything external is injectable for tests."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -152,7 +172,7 @@ def main(
         return _finish(report, json_mode, out, console)
     if confirm is None and not json_mode and sys.stdin.isatty() and console.is_terminal:
         confirm = lambda question: Confirm.ask(question, console=console, default=False)  # noqa: E731
-    runner = _Runner(args, open_stack, os.environ if environ is None else environ, out, console, confirm)
+    runner = _Runner(args, open_stack, os.environ if environ is None else environ, out, console, confirm, supervisor)
     return _finish(runner.run(), json_mode, out, console)
 
 
@@ -181,7 +201,12 @@ class _Runner:
         out: IO[str],
         console: Console,
         confirm: Confirm_ | None,
+        supervisor: Supervisor = SUPERVISOR,
     ) -> None:
+        self.supervisor = supervisor
+        self.known: set[str] = set()  # resources the run could touch: the state before it, a preview's plan
+        self.stack: engine.StackOps | None = None
+        self.env: dict[str, str] = {}
         self.args = args
         self.open_stack = open_stack
         self.environ = environ
@@ -198,6 +223,8 @@ class _Runner:
             overrides = [parse_override(a) for a in self.args.config]
             if self.args.command == "diagram":
                 self._diagram(overrides)
+            elif self.args.command == "cancel":
+                self._cancel(overrides)
             else:
                 assert self.args.stack is not None
                 load_config(self.args.stack, overrides)
@@ -206,19 +233,177 @@ class _Runner:
             self.report.fail(ExitCode.USAGE, "config", str(err))
         except (UsageError, SetupError) as err:
             self.report.fail(ExitCode.USAGE, "usage" if isinstance(err, UsageError) else "setup", str(err))
+        except StackLocked as err:
+            self._locked(err)
+        except (Interrupted, KeyboardInterrupt):
+            self._interrupted()
         except EngineError as err:
             self.report.fail(ExitCode.FAILED, "engine", str(err))
+            self._breakdown()
         except diagrams.GraphvizMissing as err:
             self.report.fail(ExitCode.USAGE, "setup", str(err))
-        except KeyboardInterrupt:
-            self.report.fail(
-                ExitCode.FAILED,
-                "engine",
-                "interrupted; the engine stops its operations gracefully. If resources are left pending, "
-                f"run `python -m stacks.pipeline refresh --stack {self.args.stack}`",
-            )
         self.report.diagnostics = [d.as_dict() for d in self.state.diagnostics]
         return self.report
+
+    # ------------------------------------------------------------------ faults
+
+    def _command(self, *words: str) -> str:
+        return " ".join(["python -m stacks.pipeline", *words, "--stack", str(self.args.stack)])
+
+    def _breakdown(self) -> None:
+        """Per-resource summary of a failed or interrupted engine run (nothing when the engine never ran)."""
+        if self.state.seen or self.state.finished or self.state.failed:
+            self.report.extra["resources"] = self.state.breakdown(self.known)
+
+    def _pending(self) -> list[dict[str, str]] | None:
+        if self.stack is None:
+            return None
+        try:
+            return engine.pending_operations(self.stack)
+        except EngineError:
+            return None
+
+    def _lock_holders(self) -> list[locks.LockHolder] | None:
+        """The stack's locks on a file:// backend (None when the backend cannot be read from here)."""
+        backend = self.env.get("PULUMI_BACKEND_URL", "")
+        if not backend.startswith("file://"):
+            return None
+        return locks.file_backend_locks(backend, str(self.args.stack).rsplit("/", 1)[-1])
+
+    def _recovery(self, lock_left: bool, pending: Sequence[Mapping[str, str]] | None) -> list[str]:
+        steps: list[str] = []
+        if lock_left:
+            steps.append(self._command("cancel") + " --yes")
+        if pending or pending is None:
+            steps.append(self._command("refresh") + " --yes --clear-pending-creates")
+        return steps
+
+    def _locked(self, err: StackLocked) -> None:
+        holders = err.holders
+        self.report.extra["lock"] = [h.as_dict() for h in holders]
+        who = "; ".join(h.describe() for h in holders) or "unknown holder"
+        name = self.args.stack
+        if err.busy:
+            self.report.fail(
+                ExitCode.BUSY, "busy",
+                f"another run is changing stack {name} right now (pulumi {who}); nothing was run. "
+                "Wait for it to end, then run this command again.",
+            )
+            return
+        pending = self._pending()
+        steps = self._recovery(True, pending) + [self._command(str(self.args.command)) + (" --yes" if self.args.command in ("up", "destroy", "refresh") else "")]
+        self.report.extra["pendingOperations"] = pending
+        self.report.extra["recovery"] = steps
+        if all(h.alive is False for h in holders) and holders:
+            why = f"by a run that is no longer running ({who}): it was killed before it could release the lock"
+        else:
+            why = (f"by {who}, which cannot be checked from this host: if that run is still going, wait for it; "
+                   "if it was killed")
+        self.report.fail(
+            ExitCode.USAGE, "locked",
+            f"stack {name} is locked {why}; nothing was run. Recover with: " + " && ".join(steps),
+        )
+
+    def _interrupted(self) -> None:
+        sup = self.supervisor
+        signals = sup.signals or ["SIGINT"]
+        op = str(self.args.command)
+        self._breakdown()
+        holders = self._lock_holders()
+        lock_left = sup.forced if holders is None else bool(holders)
+        pending = self._pending()
+        details: dict[str, Any] = {
+            "signals": signals,
+            "forced": sup.forced,
+            "forceRefused": sup.force_refused,
+            "lockLeft": lock_left if holders is not None or sup.forced else None,
+            "pendingOperations": pending,
+            "orphansStopped": sup.orphans_stopped,
+        }
+        self.report.extra["interrupted"] = details
+        done = self.state.completed
+        summary = ", ".join(f"{op_} {n}" for op_, n in sorted(done.items())) or "nothing"
+        if sup.forced:
+            what = (f"interrupted by {signals[0]}, then stopped at once by {signals[1] if len(signals) > 1 else signals[0]}: "
+                    "the engine and its plugins were killed")
+        elif op == "preview":
+            what = f"interrupted by {signals[0]}: the preview stopped (a preview changes nothing)"
+        else:
+            what = (f"interrupted by {signals[0]}: the engine finished the operations in flight, saved the state"
+                    + (" and released the lock" if not lock_left else ""))
+        text = f"{what}. Done: {summary}."
+        if pending:
+            text += f" {len(pending)} operation(s) were left pending in the state."
+        if lock_left:
+            text += " The stack's lock is left behind."
+        steps = self._recovery(lock_left, pending) if (lock_left or pending) else []
+        if op in ("up", "destroy", "refresh"):
+            steps.append(self._command(op) + " --yes")
+        self.report.extra["recovery"] = steps
+        if steps:
+            text += " Next: " + " && ".join(steps)
+        self.report.fail(ExitCode.FAILED, "interrupted", text)
+
+    def _on_signal(self, name: str, action: str) -> None:
+        if self.json:
+            return
+        messages = {
+            "cancel": f"{name} received: the engine finishes the operations in flight, saves the state and releases "
+            "the lock (as long as the slowest operation takes). Signal again to stop at once: that leaves the stack "
+            "locked, with the operations in flight pending (recovery: docs/pipeline.md).",
+            "force": f"{name} received again: killing the engine and its plugins now.",
+            "force-refused": f"{name} received again, but checkpoints are skipped (PULUMI_SKIP_CHECKPOINTS): the state "
+            "is only written when the engine stops, so stopping it now would lose the record of everything this run "
+            "created. Still waiting for the engine; SIGKILL stops it anyway, at that cost.",
+        }
+        if action in messages:
+            self.console.print(messages[action], style="yellow", highlight=False, markup=False, soft_wrap=True)
+
+    def _cancel(self, overrides: list[Override]) -> None:
+        if overrides:
+            raise UsageError("cancel takes no --config")
+        name = self.args.stack
+        if not stack_file(name).is_file():
+            raise StackFileError(f"Pulumi.{name.rsplit('/', 1)[-1]}.yaml not found")
+        if not self.args.yes and (self.json or self.confirm is None):
+            raise UsageError("cancel removes the stack's lock: pass --yes (there is no prompt in --json mode or without a terminal)")
+        self.env = engine.engine_environment(self.environ)
+        holders = self._lock_holders()
+        if holders is not None:
+            self.report.extra["lock"] = [h.as_dict() for h in holders]
+            live = [h for h in holders if h.alive]
+            if live:
+                raise StackLocked(
+                    "; ".join(h.describe() for h in live), live
+                )  # reported as busy: never unlock a run that is still going
+            if not holders:
+                self.report.extra["removed"] = False
+                self._after_unlock(f"stack {name} is not locked; nothing to do")
+                return
+        stack = self.open_stack(name, self.env, False)
+        self.stack = stack
+        if not self.args.yes:
+            assert self.confirm is not None
+            who = "; ".join(h.describe() for h in holders or []) or "whatever run holds it"
+            if not self.confirm(f"Remove the lock of stack {name} held by {who}? Only if that run is no longer running."):
+                raise EngineError("cancel declined: the lock is kept")
+        engine.cancel(stack)
+        self.report.extra["removed"] = True
+        self._after_unlock(f"removed the lock of stack {name}")
+
+    def _after_unlock(self, what: str) -> None:
+        if self.stack is None:
+            self.stack = self.open_stack(str(self.args.stack), self.env, False)
+        pending = self._pending()
+        self.report.extra["pendingOperations"] = pending
+        steps = self._recovery(False, pending) if pending else []
+        self.report.extra["recovery"] = steps
+        if not self.json:
+            self.console.print(what, highlight=False, markup=False)
+            for op in pending or []:
+                self.console.print(f"  pending: {op['type']} {op['urn']}", highlight=False, markup=False, soft_wrap=True)
+            if steps:
+                self.console.print("next (check the cloud for these resources first: docs/pipeline.md):", highlight=False)
 
     # ------------------------------------------------------------------ engine commands
 
@@ -229,13 +414,19 @@ class _Runner:
             policy_packs=tuple(self._policy_packs()),
             expect_no_changes=bool(getattr(args, "expect_no_changes", False)),
             refresh=bool(getattr(args, "refresh", False)),
+            continue_on_error=bool(getattr(args, "continue_on_error", False)),
+            clear_pending_creates=bool(getattr(args, "clear_pending_creates", False)),
         )
         needs_yes = op in (Op.UP, Op.REFRESH, Op.DESTROY) and not args.yes
         if needs_yes and (self.json or self.confirm is None):
             raise UsageError(f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)")
         env = engine.engine_environment(self.environ)
+        self.env = env
+        self.supervisor.reset()
+        self.supervisor.skip_checkpoints = checkpoints_skipped({**os.environ, **self.environ})
         try:
-            self._engine_steps(op, overrides, options, env, needs_yes)
+            with handling_signals(self.supervisor, self._on_signal):
+                self._engine_steps(op, overrides, options, env, needs_yes)
         finally:  # only an operation that started has a duration (no "Duration: 0.0s" before a setup error)
             if self._started is not None:
                 self.report.duration_seconds = time.monotonic() - self._started
@@ -245,6 +436,7 @@ class _Runner:
     ) -> None:
         args = self.args
         stack = self.open_stack(args.stack, env, op in (Op.PREVIEW, Op.UP, Op.REFRESH))
+        self.stack = stack
         if op is not Op.OUTPUTS:
             engine.apply_overrides(stack, overrides)
         if op is Op.OUTPUTS:
@@ -255,6 +447,7 @@ class _Runner:
             return
         resources = engine.state_resources(stack)
         hint = sum(1 for r in resources if r.get("type") != "pulumi:pulumi:Stack")
+        self.known = {str(r.get("urn")) for r in resources if r.get("urn")}
         plan: DestroyPlan | None = None
         if op is Op.DESTROY and not options.targets:
             plan = engine.plan_for(stack)
@@ -304,6 +497,7 @@ class _Runner:
                 lambda on_event: engine.run(stack, Op.PREVIEW, options, on_event),
                 dry_run=True,
             )
+            self.known |= self.state.seen
             render_human(Report(command="preview", stack=self.args.stack, changes=preview.changes), self.console)
             return self.confirm("Do you want to perform this update?")
         if op is Op.DESTROY and plan is not None:
@@ -330,6 +524,7 @@ class _Runner:
         report.outputs = None if outcome.outputs is None else mask(outcome.outputs)
         if self.state.failed:
             report.fail(ExitCode.FAILED, "engine", f"{len(self.state.failed)} resource operation(s) failed")
+            self._breakdown()
         elif options.expect_no_changes and (outcome.changes_refused or has_changes(outcome.changes)):
             found = ", ".join(f"{op} {n}" for op, n in sorted(outcome.changes.items()) if op != "same") or "changes"
             report.fail(ExitCode.CHANGES, "changes", f"changes found ({found}) but --expect-no-changes was given")

@@ -17,8 +17,10 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 from pulumi import automation as auto
 from pulumi.automation import ConfigValue, Deployment, EngineEvent
 
+from stacks.pipeline import locks
 from stacks.pipeline.destroy_plan import DestroyPlan, leftovers, plan_destroy
 from stacks.pipeline.overrides import Override
+from stacks.pipeline.processes import SUPERVISOR, SupervisedPulumiCommand
 from stacks.pipeline.stackfile import ROOT
 
 DEFAULT_STATE_DIR = ROOT / ".pulumi-state"
@@ -33,6 +35,23 @@ class SetupError(Exception):
 
 class EngineError(Exception):
     """The engine or a deployment failed (exit 1); `str()` is the meaningful part of its output."""
+
+
+class StackLocked(EngineError):
+    """The engine refused to start: the stack's lock is held (a concurrent run, or a killed one)."""
+
+    def __init__(self, message: str, holders: Sequence[locks.LockHolder]) -> None:
+        super().__init__(message)
+        self.holders = list(holders)
+
+    @property
+    def busy(self) -> bool:
+        """A live `pulumi` on this host holds the lock: another run is changing the stack right now."""
+        return any(h.alive for h in self.holders)
+
+
+class Interrupted(EngineError):
+    """A signal stopped the engine command (the supervisor says how: graceful cancel or forced)."""
 
 
 class StackOps(Protocol):
@@ -59,6 +78,7 @@ class StackOps(Protocol):
         target: list[str] | None = None,
         policy_packs: list[str] | None = None,
         expect_no_changes: bool | None = None,
+        continue_on_error: bool | None = None,
         color: str | None = None,
         on_event: OnEvent | None = None,
     ) -> auto.UpResult: ...
@@ -68,6 +88,7 @@ class StackOps(Protocol):
         *,
         target: list[str] | None = None,
         expect_no_changes: bool | None = None,
+        clear_pending_creates: bool | None = None,
         color: str | None = None,
         on_event: OnEvent | None = None,
     ) -> auto.RefreshResult: ...
@@ -77,11 +98,14 @@ class StackOps(Protocol):
         *,
         target: list[str] | None = None,
         target_dependents: bool | None = None,
+        continue_on_error: bool | None = None,
         color: str | None = None,
         on_event: OnEvent | None = None,
     ) -> auto.DestroyResult: ...
 
     def export_stack(self) -> Deployment: ...
+
+    def cancel(self) -> None: ...
 
 
 OpenStack = Callable[[str, Mapping[str, str], bool], StackOps]
@@ -123,8 +147,9 @@ def ensure_state_dir(env: Mapping[str, str]) -> None:
 def open_stack(stack_name: str, env: Mapping[str, str], create: bool) -> StackOps:
     """The real stack: a LocalWorkspace on the project directory; created if `create`."""
     ensure_state_dir(env)
-    opts = auto.LocalWorkspaceOptions(work_dir=str(ROOT), env_vars=dict(env))
     try:
+        command = SupervisedPulumiCommand(SUPERVISOR)
+        opts = auto.LocalWorkspaceOptions(work_dir=str(ROOT), env_vars=dict(env), pulumi_command=command)
         if create:
             return auto.create_or_select_stack(stack_name, work_dir=str(ROOT), opts=opts)
         return auto.select_stack(stack_name, work_dir=str(ROOT), opts=opts)
@@ -255,6 +280,8 @@ class RunOptions:
     policy_packs: tuple[str, ...] = ()
     expect_no_changes: bool = False
     refresh: bool = False  # preview: read the cloud's real state first (in memory), so drift shows as changes
+    continue_on_error: bool = False  # up/destroy: Pulumi's --continue-on-error
+    clear_pending_creates: bool = False  # refresh: drop pending creates from the state
 
 
 def _duration(summary: Any) -> float | None:
@@ -268,9 +295,30 @@ def _engine_call(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except auto.CommandError as err:
+        if SUPERVISOR.interrupted:
+            raise Interrupted(command_error_message(err)) from None
         if expected_no_changes(err):
             raise ChangesRefused(command_error_message(err)) from None
+        if locks.is_locked_error(str(err)):
+            raise StackLocked(command_error_message(err), locks.holders_in_error(str(err))) from None
         raise EngineError(command_error_message(err)) from None
+
+
+def pending_operations(stack: StackOps) -> list[dict[str, str]]:
+    """Operations the state records as started but not finished (`{"urn", "type"}`; type: creating, updating...).
+
+    A run stopped at once (SIGKILL) leaves one per resource operation that was in flight.
+    """
+    deployment = _engine_call(lambda: stack.export_stack().deployment) or {}
+    return [
+        {"urn": str((op.get("resource") or {}).get("urn", "")), "type": str(op.get("type", ""))}
+        for op in deployment.get("pending_operations") or []
+    ]
+
+
+def cancel(stack: StackOps) -> None:
+    """`pulumi cancel`: delete the stack's lock(s) (self-managed backends) or cancel its update (Pulumi Cloud)."""
+    _engine_call(stack.cancel)
 
 
 class ChangesRefused(Exception):
@@ -319,6 +367,7 @@ def run(
                     target=targets,
                     policy_packs=list(options.policy_packs) or None,
                     expect_no_changes=options.expect_no_changes or None,
+                    continue_on_error=options.continue_on_error or None,
                     color="never",
                     on_event=collect,
                 )
@@ -332,6 +381,7 @@ def run(
                 lambda: stack.refresh(
                     target=targets,
                     expect_no_changes=options.expect_no_changes or None,
+                    clear_pending_creates=options.clear_pending_creates or None,
                     color="never",
                     on_event=collect,
                 )
@@ -340,7 +390,7 @@ def run(
         except ChangesRefused:
             refused("refresh")
     elif op is Op.DESTROY:
-        _destroy(stack, targets, outcome, collect)
+        _destroy(stack, targets, outcome, collect, options.continue_on_error or None)
     outcome.outputs = state_outputs(state_resources(stack))
     return outcome
 
@@ -350,10 +400,14 @@ def plan_for(stack: StackOps) -> DestroyPlan:
     return plan_destroy(state_resources(stack))
 
 
-def _destroy(stack: StackOps, targets: list[str] | None, outcome: Outcome, on_event: OnEvent | None) -> None:
+def _destroy(
+    stack: StackOps, targets: list[str] | None, outcome: Outcome, on_event: OnEvent | None, keep_going: bool | None
+) -> None:
     if targets:  # an explicit --target: exactly what was asked (and its dependents), one phase
         result = _engine_call(
-            lambda: stack.destroy(target=targets, target_dependents=True, color="never", on_event=on_event)
+            lambda: stack.destroy(
+                target=targets, target_dependents=True, continue_on_error=keep_going, color="never", on_event=on_event
+            )
         )
         outcome.phases.append(
             Phase("destroy --target", op_counts(result.summary.resource_changes), len(targets), _duration(result.summary))
@@ -364,7 +418,9 @@ def _destroy(stack: StackOps, targets: list[str] | None, outcome: Outcome, on_ev
     if plan.first:
         first = list(plan.first)
         result = _engine_call(
-            lambda: stack.destroy(target=first, target_dependents=True, color="never", on_event=on_event)
+            lambda: stack.destroy(
+                target=first, target_dependents=True, continue_on_error=keep_going, color="never", on_event=on_event
+            )
         )
         outcome.phases.append(
             Phase("gateway layer", op_counts(result.summary.resource_changes), len(first), _duration(result.summary))
@@ -375,7 +431,7 @@ def _destroy(stack: StackOps, targets: list[str] | None, outcome: Outcome, on_ev
                 f"phase 1 left {len(left)} gateway-layer resource(s) in the state ({', '.join(u.rsplit('::', 1)[-1] for u in left[:5])}); "
                 "not destroying the network under them"
             )
-    result = _engine_call(lambda: stack.destroy(color="never", on_event=on_event))
+    result = _engine_call(lambda: stack.destroy(continue_on_error=keep_going, color="never", on_event=on_event))
     outcome.phases.append(
         Phase("rest", op_counts(result.summary.resource_changes), len(plan.remaining), _duration(result.summary))
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from pulumi.automation import EngineEvent
 from rich.console import Console, Group, RenderableType
@@ -90,7 +90,9 @@ class ProgressState:
     seen: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
     completed: dict[str, int] = field(default_factory=dict)
+    succeeded: dict[str, str] = field(default_factory=dict)  # URN -> operation, in completion order
     failed: list[str] = field(default_factory=list)
+    failed_ops: dict[str, str] = field(default_factory=dict)  # URN -> operation that failed
     diagnostics: list[Diagnostic] = field(default_factory=list)
     summary_changes: dict[str, int] | None = None
     summary_seconds: int | None = None
@@ -126,6 +128,7 @@ class ProgressState:
                 return None
             self.finished.add(meta.urn)
             self.completed[operation.op] = self.completed.get(operation.op, 0) + 1
+            self.succeeded[meta.urn] = operation.op
             if operation.op not in _DONE_VERB:
                 return None
             return (f"would {operation.op}" if self.dry_run else _DONE_VERB[operation.op], operation)
@@ -135,6 +138,7 @@ class ProgressState:
             operation = self.in_flight.pop(meta.urn, None) or Operation(_op(meta.op), meta.type, short_name(meta.urn))
             self.finished.add(meta.urn)
             self.failed.append(meta.urn)
+            self.failed_ops[meta.urn] = operation.op
             return (f"FAILED to {operation.op}", operation)
         if event.diagnostic_event is not None:
             diag = event.diagnostic_event
@@ -161,6 +165,36 @@ class ProgressState:
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity in ("error", "mandatory")]
+
+    def breakdown(self, known: Iterable[str] = ()) -> dict[str, Any]:
+        """Per resource: what succeeded (real changes), failed (with the engine's message), was still in
+        flight, or was never attempted — of `known` (the state before the run, a preview's plan) the ones
+        this run never reached. Resources neither known nor reached are not listed (a preview shows them)."""
+        changed: dict[str, list[str]] = {}
+        for urn, op in self.succeeded.items():
+            if op != "same":
+                changed.setdefault(op, []).append(urn)
+        messages: dict[str, list[str]] = {}
+        for diag in self.errors:
+            if diag.urn:
+                messages.setdefault(diag.urn, []).append(diag.message)
+        reached = self.seen | self.finished
+        return {
+            "succeeded": changed,
+            "unchanged": sum(1 for op in self.succeeded.values() if op == "same"),
+            "failed": [
+                {"urn": urn, "operation": self.failed_ops.get(urn, ""), "message": "\n".join(messages.get(urn, []))}
+                for urn in self.failed
+            ],
+            "inFlight": [{"urn": urn, "operation": o.op} for urn, o in self.in_flight.items()],
+            "notAttempted": sorted({u for u in known if u not in reached and short_type(u) != STACK_TYPE}),
+        }
+
+
+def short_type(urn: str) -> str:
+    """The resource type of a URN (its last type segment)."""
+    parts = urn.split("::")
+    return parts[2].rsplit("$", 1)[-1] if len(parts) > 3 else ""
 
 
 def format_elapsed(seconds: float) -> str:

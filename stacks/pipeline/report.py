@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
     FAILED = 1  # the engine or a deployment failed
     USAGE = 2  # bad arguments, bad stack config, environment not set up
     CHANGES = 3  # --expect-no-changes and there are changes (drift only with preview --refresh)
+    BUSY = 4  # another run holds the stack's lock right now (concurrent run): nothing was run
 
 
 NO_CHANGE_OPS = frozenset({"same", "read", "discard", "read-replacement"})
@@ -64,7 +65,7 @@ class Report:
     stack: str | None
     exit_code: ExitCode = ExitCode.OK
     error: str | None = None
-    error_kind: str | None = None  # usage | config | setup | engine | changes
+    error_kind: str | None = None  # usage | config | setup | engine | changes | interrupted | locked | busy
     changes: dict[str, int] | None = None
     phases: list[dict[str, Any]] = field(default_factory=list)
     duration_seconds: float | None = None
@@ -120,6 +121,40 @@ def outputs_table(outputs: Mapping[str, Any]) -> Table:
     return table
 
 
+MAX_LISTED = 10
+
+
+def _name(urn: str) -> str:
+    parts = urn.split("::")
+    return f"{parts[2].rsplit('$', 1)[-1]} {parts[3]}" if len(parts) > 3 else urn
+
+
+def render_resources(resources: Mapping[str, Any], console: Console) -> None:
+    """The per-resource breakdown of a failed or interrupted run: failed, in flight, not attempted."""
+    changed = {op: len(urns) for op, urns in resources["succeeded"].items()}
+    counts = [f"{n} {op}" for op, n in sorted(changed.items())]
+    counts.append(f"{resources['unchanged']} unchanged")
+    for key, label in (("failed", "failed"), ("inFlight", "in flight"), ("notAttempted", "not attempted")):
+        if resources[key]:
+            counts.append(f"{len(resources[key])} {label}")
+    console.print("Resources: " + ", ".join(counts), highlight=False, markup=False)
+    for item in resources["failed"]:
+        message = item["message"].splitlines()[0] if item["message"] else "(no message)"
+        console.print(
+            f"  failed to {item['operation']}: {_name(item['urn'])}: {message}",
+            style="red", highlight=False, markup=False, soft_wrap=True,
+        )
+    for item in resources["inFlight"][:MAX_LISTED]:
+        console.print(f"  in flight ({item['operation']}): {_name(item['urn'])}", highlight=False, markup=False)
+    if resources["notAttempted"]:
+        names = ", ".join(_name(u) for u in resources["notAttempted"][:MAX_LISTED])
+        more = len(resources["notAttempted"]) - MAX_LISTED
+        console.print(
+            f"  not attempted: {names}" + (f" and {more} more (--json lists all)" if more > 0 else ""),
+            highlight=False, markup=False, soft_wrap=True,
+        )
+
+
 def render_human(report: Report, console: Console) -> None:
     """Summary table (per phase for destroy), duration, outputs, warnings/errors, on `console` (stderr)."""
     title = {"preview": "Planned changes", "destroy": "Destroyed"}.get(report.command, "Changes")
@@ -131,6 +166,8 @@ def render_human(report: Report, console: Console) -> None:
         console.print(f"Duration: {report.duration_seconds:.1f}s", highlight=False)
     if report.outputs:
         console.print(outputs_table(report.outputs))
+    if report.extra.get("resources"):
+        render_resources(report.extra["resources"], console)
     shown: list[str] = []
     for diag in report.diagnostics:
         severity = diag["severity"]
@@ -149,3 +186,5 @@ def render_human(report: Report, console: Console) -> None:
         repeated = all(any(line in message for message in shown) for line in report.error.splitlines())
         if not repeated:
             console.print(f"error: {report.error}", style="bold red", highlight=False, markup=False, soft_wrap=True)
+    for command in report.extra.get("recovery") or []:
+        console.print(f"  {command}", highlight=False, markup=False, soft_wrap=True)
