@@ -238,8 +238,11 @@ class _Runner:
         except (Interrupted, KeyboardInterrupt):
             self._interrupted()
         except EngineError as err:
-            self.report.fail(ExitCode.FAILED, "engine", str(err))
-            self._breakdown()
+            if self.supervisor.interrupted:  # e.g. the signal stopped `pulumi stack select`
+                self._interrupted()
+            else:
+                self.report.fail(ExitCode.FAILED, "engine", str(err))
+                self._breakdown()
         except diagrams.GraphvizMissing as err:
             self.report.fail(ExitCode.USAGE, "setup", str(err))
         self.report.diagnostics = [d.as_dict() for d in self.state.diagnostics]
