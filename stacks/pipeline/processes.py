@@ -183,14 +183,17 @@ class Supervisor:
     # -- called by the signal handler ------------------------------------------------
 
     def interrupt(self, signum: int) -> str:
-        """Handle one SIGINT/SIGTERM; returns what was done: `cancel`, `force`, `force-refused` or `idle`."""
+        """Handle one SIGINT/SIGTERM; returns what was done: `cancel`, `force`, `force-refused`, `pending` (recorded:
+        a CLI is starting or finishing) or `idle` (no CLI: the caller raises KeyboardInterrupt)."""
         with self._lock:
             self.signals.append(signal_name(signum))
-            process = self._process if self._process is not None and self._process.poll() is None else None
+            process = self._process
             first = len(self.signals) == 1
             starting = self._starting
         if process is None:
             return "pending" if starting else "idle"  # pending: `started` forwards it
+        if process.poll() is not None:
+            return "pending"  # it has just exited: the runner is finishing; no engine command starts after this
         if first:
             self._send(process, signal.SIGINT)
             return "cancel"
