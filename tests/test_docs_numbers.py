@@ -118,7 +118,7 @@ def _dev_requests(program: Program) -> tuple[int, int, dict[str, int]]:
 def test_the_dev_cluster_size_is_computed_from_the_program() -> None:
     cpu, mem, counts = _dev_requests(evaluate_stack("dev"))
     assert {"istiod", "kong proxy", "kong controller"} <= set(counts)
-    assert f"**{cpu}m CPU and {mem} MiB memory**" in README, (cpu, mem)
+    assert f"**{cpu}m CPU and {mem} MiB memory**" in README, f"the dev stack requests {cpu}m CPU / {mem} MiB: update README 'What you need'"
 
 
 # --------------------------------------------------------------------------- counts
@@ -130,11 +130,14 @@ def test_policy_pack_counts() -> None:
     checks = [*RESOURCE_CHECKS, *STACK_CHECKS]
     mandatory = sum(1 for c in checks if c.level.name == "MANDATORY")
     advisory = len(checks) - mandatory
-    assert f"of {len(checks)} checks" in README and f"({mandatory} mandatory, {advisory} advisory)" in README
-    assert (
+    fix = f"the pack has {len(checks)} checks ({mandatory} mandatory, {advisory} advisory): update the counts in "
+    assert f"of {len(checks)} checks" in README, fix + "README.md, 'Security and the policy pack'"
+    assert f"({mandatory} mandatory, {advisory} advisory)" in README, fix + "README.md, 'Security and the policy pack'"
+    line = (
         f"{len(checks)} checks: {len(RESOURCE_CHECKS)} per resource, {len(STACK_CHECKS)} over the whole stack; "
-        f"{mandatory} mandatory, {advisory} advisory." in SECURITY_DOC
+        f"{mandatory} mandatory, {advisory} advisory."
     )
+    assert line in SECURITY_DOC, fix + f"docs/security.md: {line!r}"
 
 
 def test_bad_input_corpus_counts() -> None:
@@ -142,9 +145,10 @@ def test_bad_input_corpus_counts() -> None:
     import test_config
 
     parser, program = len(test_config.BAD), len(test_bad_input.CASES)
-    assert f"bad-input corpus ({parser + program} invalid configs" in README
-    assert f"rejects {parser} bad configs at the parser" in SECURITY_DOC
-    assert f"runs\n{program} more kinds" in SECURITY_DOC or f"runs {program} more kinds" in SECURITY_DOC
+    fix = f"tests/test_config.py has {parser} bad configs, tests/test_bad_input.py {program}: update "
+    assert f"bad-input corpus ({parser + program} invalid configs" in README, fix + "README.md"
+    assert f"rejects {parser} bad configs at the parser" in SECURITY_DOC, fix + "docs/security.md"
+    assert f"runs\n{program} more kinds" in SECURITY_DOC or f"runs {program} more kinds" in SECURITY_DOC, fix + "docs/security.md"
 
 
 # --------------------------------------------------------------------------- performance
