@@ -30,10 +30,13 @@ from pydantic.alias_generators import to_camel
 
 NAMESPACE = "meshgate"
 
-ISTIO_CHART_REPO = "https://istio-release.storage.googleapis.com/charts"
-DEFAULT_ISTIO_VERSION = "1.24.2"
-DEFAULT_GATEWAY_API_VERSION = "v1.2.1"
-DEFAULT_KONG_CHART_VERSION = "0.24.0"  # kong/ingress (Kong Gateway 3.9, kong/kong chart 3.2.0)
+# Version defaults: stacks/versions.py holds the matrix they must stay inside (tests/test_versions.py).
+ISTIO_CHART_REPO = "https://blob.istio.io/istio-release/charts"  # 1.31+: no charts on storage.googleapis.com
+DEFAULT_ISTIO_VERSION = "1.31.0"
+DEFAULT_GATEWAY_API_VERSION = "v1.6.1"
+DEFAULT_KONG_CHART_VERSION = "0.24.0"  # kong/ingress, newest release (bundles kong/kong chart 3.2.0)
+DEFAULT_EKS_KUBERNETES_VERSION = "1.35"
+DEFAULT_GKE_RELEASE_CHANNEL: Literal["REGULAR"] = "REGULAR"
 DEFAULT_DEMO_IMAGE = "ghcr.io/mccutchen/go-httpbin:2.15.0"
 
 
@@ -192,7 +195,10 @@ class EksClusterSpec(_ClusterBase):
     kind: Literal["eks"]
     region: str = Field(pattern=_pattern(r"^[a-z]{2}(-[a-z]+)+-\d$", "an AWS region", "us-east-1"))
     vpc_cidr: VpcCidr = Field(description="private /16-/20; must not overlap another cluster's")
-    kubernetes_version: str = Field(default="1.31", pattern=_pattern(r"^1\.\d{2}$", "1.<minor>", "1.31"))
+    kubernetes_version: str = Field(
+        default=DEFAULT_EKS_KUBERNETES_VERSION,
+        pattern=_pattern(r"^1\.\d{2}$", "1.<minor>", DEFAULT_EKS_KUBERNETES_VERSION),
+    )
     availability_zones: int = Field(default=2, ge=2, le=3)
     nodes: EksNodes = EksNodes()
     endpoint_public_access_cidrs: list[Cidr] = Field(
@@ -214,7 +220,7 @@ class GkeClusterSpec(_ClusterBase):
     master_authorized_networks: list[Cidr] = Field(
         default_factory=list, description="CIDRs allowed to the control plane; never 0.0.0.0/0"
     )
-    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = "REGULAR"
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = DEFAULT_GKE_RELEASE_CHANNEL
     nodes: GkeNodes = GkeNodes()
 
 
@@ -243,8 +249,14 @@ class TracingSpec(_Model):
 class IstioSpec(_Model):
     """How Istio is installed in every cluster."""
 
-    version: str = Field(default=DEFAULT_ISTIO_VERSION, pattern=_pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", "1.24.2"))
-    chart_repo: str = ISTIO_CHART_REPO
+    version: str = Field(
+        default=DEFAULT_ISTIO_VERSION, pattern=_pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", DEFAULT_ISTIO_VERSION)
+    )
+    chart_repo: str = Field(
+        default=ISTIO_CHART_REPO,
+        pattern=_pattern(r"^(https|oci)://", "a Helm repository URL", ISTIO_CHART_REPO),
+        description="Helm repository (https://) or OCI registry (oci://)",
+    )
     mesh_id: DnsLabel = Field(default="meshgate", description="global.meshID, shared by every cluster")
     trust_domain: str = Field(default="cluster.local", pattern=_pattern(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "a DNS name", "cluster.local"))
     multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")

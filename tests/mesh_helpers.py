@@ -47,7 +47,7 @@ def kubeconfig_config(kubeconfig: Path, clusters: list[str], **istio: Any) -> di
             {"name": c, "kind": "kubeconfig", "kubeconfig": str(kubeconfig), "context": c, "network": f"{c}-net"}
             for c in clusters
         ],
-        "meshgate:istio": {"version": "1.24.2", "meshId": "testmesh", **istio},
+        "meshgate:istio": {"version": "1.31.0", "meshId": "testmesh", **istio},
     }
 
 

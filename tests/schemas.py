@@ -19,8 +19,8 @@ import kubernetes_validate
 import pydantic
 from cloudcoil.resources import Resource as CloudcoilResource
 
-K8S_VERSION = "1.30.0"
-"""The oldest Kubernetes the program supports (EKS/GKE standard support); schemas are strict."""
+K8S_VERSION = "1.35.0"
+"""The EKS default minor (`stacks.versions.KUBERNETES_SCHEMAS`); schemas are strict."""
 
 ISTIO_GROUPS = ("networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io")
 

@@ -36,7 +36,7 @@ def test_scenario_numbers_are_aliases() -> None:
 
 def test_defaults_fill_in() -> None:
     config = parse({"meshgate:scenario": "gateway-api", "meshgate:clusters": [{"name": "c", "kind": "kubeconfig"}]})
-    assert config.istio.version == "1.24.2"
+    assert config.istio.version == "1.31.0"
     assert config.clusters[0].network_name == "c-net"
     assert config.gateway_cluster == "c"
     assert config.protect is False

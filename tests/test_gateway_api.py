@@ -7,6 +7,7 @@ from gateway_helpers import GATEWAY_API_PRINCIPAL, cloud, cluster_of, gateway_la
 from harness import Program, Resource, secret_paths
 
 from components.gateways.gateway_api import crds_url
+from stacks.config import DEFAULT_GATEWAY_API_VERSION
 
 
 def programs() -> list[Program]:
@@ -25,8 +26,8 @@ def gateway(program: Program) -> Resource:
 def test_pinned_standard_channel_crds() -> None:
     for program in programs():
         (file,) = crds(program)
-        assert file.get("file") == crds_url("v1.2.1")
-        assert file.get("file").endswith("/v1.2.1/standard-install.yaml")
+        assert file.get("file") == crds_url(DEFAULT_GATEWAY_API_VERSION)
+        assert file.get("file").endswith(f"/{DEFAULT_GATEWAY_API_VERSION}/standard-install.yaml")
 
 
 def test_crds_are_skipped_when_already_installed() -> None:

@@ -11,7 +11,7 @@ from mesh_helpers import kubeconfig_config, mesh_k8s, mesh_resources, objects, o
 from components.clusters.handle import ClusterHandle
 from components.mesh.handle import MeshHandle
 
-REPO = "https://istio-release.storage.googleapis.com/charts"
+REPO = "https://blob.istio.io/istio-release/charts"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_base_and_istiod_from_the_official_repo_at_the_pinned_version(dev: Progr
     for chart, name, timeout in (("base", "istio-base", 300), ("istiod", "istiod", 600)):
         r = release(dev, "local", chart)
         assert r.get("name") == name
-        assert r.get("version") == "1.24.2"
+        assert r.get("version") == "1.31.0"
         assert r.get("repositoryOpts.repo") == REPO
         assert r.get("namespace") == "istio-system"
         assert r.get("atomic") is True and r.get("cleanupOnFail") is True
@@ -65,7 +65,7 @@ def test_istiod_values(dev: Program) -> None:
     assert mesh_config["extensionProviders"] == [
         {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system.svc.cluster.local", "port": 9411}}
     ]
-    assert values["pilot"]["resources"]["requests"] == {"cpu": "500m", "memory": "2048Mi"}
+    assert values["resources"]["requests"] == {"cpu": "500m", "memory": "2048Mi"}
     assert "revision" not in values
 
 
@@ -186,7 +186,7 @@ def _handle(revision: str | None, trust_domain: str = "cluster.local") -> MeshHa
     cluster = ClusterHandle.__new__(ClusterHandle)
     return MeshHandle(
         cluster=cluster,
-        version="1.24.2",
+        version="1.31.0",
         chart_repo=REPO,
         revision=revision,
         trust_domain=trust_domain,
@@ -236,9 +236,9 @@ def test_mesh_of_a_multi_cluster_stack_does_not_depend_on_the_scenario(kubeconfi
 
 def test_mesh_stack_output(dev: Program, prod: Program) -> None:
     local = dev.plain_outputs["mesh"]["local"]
-    assert local["version"] == "1.24.2" and local["revision"] == "default"
+    assert local["version"] == "1.31.0" and local["revision"] == "default"
     assert "eastWestGateway" not in local
-    assert local["summary"].startswith("Istio 1.24.2 (default revision")
+    assert local["summary"].startswith("Istio 1.31.0 (default revision")
     assert "single-cluster" in local["summary"] and "\n" not in local["summary"]
     for cluster in ("aws-east", "gcp-central"):
         out = prod.plain_outputs["mesh"][cluster]

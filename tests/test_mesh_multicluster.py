@@ -97,7 +97,7 @@ def test_east_west_gateway(three: Program) -> None:
         gw = release(three, cluster, "gateway")
         assert gw.get("name") == "istio-eastwestgateway"
         assert gw.get("namespace") == "istio-eastwest"
-        assert gw.get("version") == "1.24.2"
+        assert gw.get("version") == "1.31.0"
         values = gw.get("values")
         assert values["networkGateway"] == f"{cluster}-net"
         assert values["labels"] == {"topology.istio.io/network": f"{cluster}-net"}

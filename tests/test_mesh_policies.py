@@ -137,8 +137,8 @@ def test_ingress_gateway_chart(ingress: Program) -> None:
     gw = [r for r in ingress.releases() if r.get("chart") == "gateway"][0]
     assert gw.get("name") == "istio-ingressgateway"
     assert gw.get("namespace") == "istio-ingress"
-    assert gw.get("version") == "1.24.2"
-    assert gw.get("repositoryOpts.repo") == "https://istio-release.storage.googleapis.com/charts"
+    assert gw.get("version") == "1.31.0"
+    assert gw.get("repositoryOpts.repo") == "https://blob.istio.io/istio-release/charts"
     assert gw.get("timeout") == 600
     values = gw.get("values")
     assert sorted(p["port"] for p in values["service"]["ports"]) == [80, 443, 15021]

@@ -27,14 +27,14 @@ K8S = res("pulumi:providers:kubernetes", "aws-east-k8s", STACK["urn"], dependenc
 MESH = res("meshgate:mesh:IstioMesh", "aws-east", STACK["urn"], custom=False)
 ISTIOD = res(
     "kubernetes:helm.sh/v3:Release", "aws-east-istiod", MESH["urn"],
-    inputs={"chart": "istiod", "repositoryOpts": {"repo": "https://istio-release.storage.googleapis.com/charts"}},
+    inputs={"chart": "istiod", "repositoryOpts": {"repo": "https://blob.istio.io/istio-release/charts"}},
     provider=f"{K8S['urn']}::id2",
 )
 EASTWEST = res("meshgate:mesh:IstioGateway", "aws-east-eastwest", MESH["urn"], custom=False)
 EW_NS = res("kubernetes:core/v1:Namespace", "aws-east-eastwest-ns", EASTWEST["urn"], provider=f"{K8S['urn']}::id2")
 EW_RELEASE = res(
     "kubernetes:helm.sh/v3:Release", "aws-east-eastwest", EASTWEST["urn"],
-    inputs={"chart": "gateway", "repositoryOpts": {"repo": "https://istio-release.storage.googleapis.com/charts"}},
+    inputs={"chart": "gateway", "repositoryOpts": {"repo": "https://blob.istio.io/istio-release/charts"}},
     dependencies=[EW_NS["urn"], ISTIOD["urn"]],
 )
 CROSS_NETWORK = res(

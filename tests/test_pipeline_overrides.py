@@ -64,7 +64,7 @@ def test_malformed_arguments_name_themselves(bad: str) -> None:
 
 BASE = {
     "meshgate:scenario": "in-cluster-gateway-mesh",
-    "meshgate:istio": {"version": "1.24.2", "tracing": {"samplingPercent": 10}},
+    "meshgate:istio": {"version": "1.31.0", "tracing": {"samplingPercent": 10}},
     "meshgate:apis": [{"name": "orders", "rateLimitPerMinute": 600}],
     "protect": False,
 }
@@ -83,7 +83,7 @@ def test_apply_sets_nested_values_without_touching_the_input() -> None:
     assert out["meshgate:istio"] == {"version": "1.24.3", "tracing": {"samplingPercent": 50}}
     assert out["meshgate:apis"] == [{"name": "orders", "rateLimitPerMinute": 100}]
     assert out["meshgate:protect"] is True and "protect" not in out  # keys are namespaced first
-    assert BASE["meshgate:istio"]["version"] == "1.24.2"  # type: ignore[index]
+    assert BASE["meshgate:istio"]["version"] == "1.31.0"  # type: ignore[index]
 
 
 def test_apply_creates_missing_objects_and_appends_at_the_end_of_a_list() -> None:
@@ -101,8 +101,8 @@ def test_apply_creates_missing_objects_and_appends_at_the_end_of_a_list() -> Non
 
 
 def test_apply_decodes_structured_values_stored_as_json_text() -> None:
-    out = apply_overrides({"meshgate:istio": '{"version": "1.24.2"}'}, [parse_override("meshgate:istio.meshId=acme")])
-    assert out["meshgate:istio"] == {"version": "1.24.2", "meshId": "acme"}
+    out = apply_overrides({"meshgate:istio": '{"version": "1.31.0"}'}, [parse_override("meshgate:istio.meshId=acme")])
+    assert out["meshgate:istio"] == {"version": "1.31.0", "meshId": "acme"}
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_stack_file_config_with_overrides_is_validated_by_the_program_code() -> 
     config = load_config("prod", [parse_override("meshgate:istio.version=1.24.3"), parse_override("meshgate:apis[0].rateLimitPerMinute=100")])
     assert config.istio.version == "1.24.3"
     assert config.apis[0].rate_limit_per_minute == 100
-    assert raw_config("prod")["meshgate:istio"]["version"] == "1.24.2"  # the file itself is not changed
+    assert raw_config("prod")["meshgate:istio"]["version"] == "1.31.0"  # the file itself is not changed
 
 
 def test_bad_override_fails_validation_with_the_key() -> None:

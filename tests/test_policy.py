@@ -133,7 +133,7 @@ GOOD_CONTAINER = {
     "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
 }
 
-ISTIO_REPO = {"repo": "https://istio-release.storage.googleapis.com/charts"}
+ISTIO_REPO = {"repo": "https://blob.istio.io/istio-release/charts"}
 
 SYNTHETIC: dict[str, dict[str, Any]] = {
     "kubernetes:apps/v1:Deployment": {
@@ -164,7 +164,7 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
     "kubernetes:helm.sh/v3:Release": {
         "name": "istio-ingressgateway",
         "chart": "gateway",
-        "version": "1.24.2",
+        "version": "1.31.0",
         "namespace": "istio-ingress",
         "repositoryOpts": ISTIO_REPO,
         "values": {"service": {"type": "LoadBalancer"}, "replicaCount": 2},
@@ -406,8 +406,8 @@ def _k8s(urn_name: str, type_: str, props: dict[str, Any], provider: str = "p", 
     return StackResource(urn=f"urn:{urn_name}", type=type_, name=urn_name, props=props, provider=provider, dependencies=deps)
 
 
-ISTIOD = {"chart": "istiod", "version": "1.24.2", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
-BASE = {"chart": "base", "version": "1.24.2", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
+ISTIOD = {"chart": "istiod", "version": "1.31.0", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
+BASE = {"chart": "base", "version": "1.31.0", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
 STRICT = {"metadata": {"name": "default", "namespace": "istio-system"}, "spec": {"mtls": {"mode": "STRICT"}}}
 ALLOW_NOTHING = {"metadata": {"name": "allow-nothing", "namespace": "shop"}, "spec": {}}
 

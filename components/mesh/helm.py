@@ -35,19 +35,22 @@ def istio_release(
     values: Mapping[str, Any],
     timeout_seconds: int,
     opts: pulumi.ResourceOptions,
+    version: str | None = None,
 ) -> k8s.helm.v3.Release:
     """Install the official Istio `chart` at the mesh's pinned version.
 
-    The release waits for its resources (no skip_await) up to `timeout_seconds`; a failed
+    `mesh.chart_repo` is a Helm repository (`https://…`) or an OCI registry (`oci://…`, the chart
+    is then `<registry>/<chart>` and no repository is set). The release waits for its resources (no skip_await) up to `timeout_seconds`; a failed
     install or upgrade is rolled back (`atomic`) so no release is left `pending-install`.
     """
+    oci = mesh.chart_repo.startswith("oci://")
     return k8s.helm.v3.Release(
         resource_name,
         k8s.helm.v3.ReleaseArgs(
             name=release_name,
-            chart=chart,
-            version=mesh.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=mesh.chart_repo),
+            chart=f"{mesh.chart_repo.rstrip('/')}/{chart}" if oci else chart,
+            version=version or mesh.version,
+            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=mesh.chart_repo),
             namespace=namespace,
             create_namespace=False,
             values=dict(values),

@@ -78,7 +78,8 @@ def istiod_values(istio: IstioSpec, cluster: str, network: str) -> dict[str, Any
             "extensionProviders": [zipkin_provider(istio.tracing.zipkin_address)],
             "defaultConfig": {"holdApplicationUntilProxyStarts": True},
         },
-        "pilot": {"resources": PILOT_RESOURCES},
+        # The istiod chart's values are flat since 1.24 (`resources`, not `pilot.resources`).
+        "resources": PILOT_RESOURCES,
     }
     if istio.revision:
         values["revision"] = istio.revision

@@ -1,0 +1,388 @@
+"""The supported-versions matrix: which Istio supports which Kubernetes minors, which EKS and GKE
+versions are in standard support, and the other upstream pins, each with its dates and source.
+
+This module is the one place for these facts. `tests/test_versions.py` fails when a default in
+`stacks.config` falls outside the matrix (or is past its end of support), and keeps
+`docs/versions.md` in sync: regenerate it with ``python -m stacks.versions``.
+
+Every date comes from the source named next to it, as stored on the date given there; nothing
+is extrapolated. Dates marked *expected* are the upstream's own estimates (e.g. Istio's
+"~Feb 2027 (Expected)"); they are kept as the first day of that month, so support is never
+assumed for longer than upstream says.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+CHECKED_ON = date(2026, 12, 1)
+"""The day the matrix below was last checked against its sources."""
+
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "versions.md"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a fact comes from and the date of the copy that was read."""
+
+    title: str
+    url: str
+    as_of: str
+
+
+ISTIO_SUPPORT = Source(
+    "Istio supported releases (data/compatibility/supportStatus.yml of istio/istio.io)",
+    "https://istio.io/latest/docs/releases/supported-releases/",
+    "copy listing 1.31 (released Aug 2026); 1.29/1.30 rows from the copy of mid-2026",
+)
+ISTIO_131_NOTES = Source(
+    "Istio 1.31 upgrade notes (\"Deprecation of GCP infrastructure and hosting\")",
+    "https://istio.io/latest/news/releases/1.31.x/announcing-1.31/upgrade-notes/",
+    "2026-09",
+)
+ISTIO_RELEASE_131 = Source(
+    "istio/istio branch release-1.31 (charts, go.mod, istioctl MinK8SVersion = 32)",
+    "https://github.com/istio/istio/tree/release-1.31",
+    "2026-08-20 (branch head; 1.31.0 was tagged 2026-08-31)",
+)
+EKS_CALENDAR = Source(
+    "Amazon EKS Kubernetes release calendar",
+    "https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html#kubernetes-release-calendar",
+    "copy of 2026-04-24",
+)
+EKS_136 = Source(
+    "\"Kubernetes 1.36 on Amazon EKS\" (devopsdreams blog, quoting the EKS calendar; not an AWS page)",
+    "https://devopsdreams.blogspot.com/2026/08/kubernetes-136-on-amazon-eks-upgrade.html",
+    "2026-10-09",
+)
+GKE_REGULAR_NOTES = Source(
+    "GKE Regular channel release notes",
+    "https://cloud.google.com/kubernetes-engine/docs/release-notes-regular",
+    "2026-09-17 (2026-R39: 1.35.8-gke.1036000 is the Regular default)",
+)
+GKE_STABLE_NOTES = Source(
+    "GKE release notes, current versions per channel",
+    "https://cloud.google.com/kubernetes-engine/docs/release-notes",
+    "2026-07 (Rapid default 1.36.0, Regular 1.35.5, Stable 1.34.8; Stable notes of 2026-07-10)",
+)
+GKE_VERSIONING = Source(
+    "GKE versioning and support",
+    "https://cloud.google.com/kubernetes-engine/versioning",
+    "2026",
+)
+K8S_RELEASES = Source("Kubernetes releases", "https://kubernetes.io/releases/", "2026-09-15")
+GATEWAY_API_TAGS = Source(
+    "kubernetes-sigs/gateway-api tags", "https://github.com/kubernetes-sigs/gateway-api/releases", "2026-08-21"
+)
+KONG_CHART_TAGS = Source("Kong/charts tags", "https://github.com/Kong/charts/releases", "2026-07-17")
+KONG_SUPPORT = Source(
+    "Kong Gateway version support (Konnect compatibility table)",
+    "https://developer.konghq.com/konnect-platform/compatibility/",
+    "2026",
+)
+PYPI = Source("PyPI, as served to this project's Python 3.11", "https://pypi.org/", "2026-12-01")
+
+
+# ---------------------------------------------------------------- Istio
+
+
+@dataclass(frozen=True)
+class IstioRelease:
+    """One Istio minor: release date, end of life, supported Kubernetes minors (inclusive)."""
+
+    minor: str
+    released: date
+    end_of_life: date
+    end_of_life_expected: bool
+    kubernetes: tuple[str, ...]
+    gateway_api: str
+    """The Gateway API release the minor is built against (go.mod) or requires (upgrade notes)."""
+    source: Source
+
+    def supported_on(self, day: date) -> bool:
+        return self.released <= day < self.end_of_life
+
+
+# Kubernetes ranges: the release announcements (1.31.0: "1.32 to 1.36"); the supported-releases
+# table added 1.37 to 1.31 later (2026-09-30), which is not relied on here.
+ISTIO: tuple[IstioRelease, ...] = (
+    IstioRelease(
+        "1.31", date(2026, 8, 31), date(2027, 2, 1), True,
+        ("1.32", "1.33", "1.34", "1.35", "1.36"), "v1.6.0", ISTIO_SUPPORT,
+    ),
+    IstioRelease(
+        "1.30", date(2026, 5, 18), date(2026, 11, 1), True,
+        ("1.32", "1.33", "1.34", "1.35", "1.36"), "v1.5.1", ISTIO_SUPPORT,
+    ),
+    IstioRelease(
+        "1.29", date(2026, 2, 16), date(2026, 10, 12), True,
+        ("1.31", "1.32", "1.33", "1.34", "1.35"), "v1.4.1", ISTIO_SUPPORT,
+    ),
+)
+
+ISTIO_CHART_REPOS = {
+    "https://blob.istio.io/istio-release/charts": "Helm repository for 1.31 and later",
+    "oci://ghcr.io/istio/release/charts": "OCI charts for 1.31 and later",
+}
+"""From 1.31 on, Istio publishes no chart to istio-release.storage.googleapis.com (ISTIO_131_NOTES)."""
+
+# ---------------------------------------------------------------- managed Kubernetes
+
+
+@dataclass(frozen=True)
+class KubernetesRelease:
+    """A Kubernetes minor on a managed service: availability and end of standard support."""
+
+    minor: str
+    available: date
+    end_of_standard_support: date | None
+    """None: the stored sources do not give the date."""
+    source: Source
+
+    def standard_support_on(self, day: date) -> bool:
+        return self.available <= day and (self.end_of_standard_support is None or day < self.end_of_standard_support)
+
+
+EKS: tuple[KubernetesRelease, ...] = (
+    KubernetesRelease("1.36", date(2026, 6, 2), date(2027, 8, 2), EKS_136),
+    KubernetesRelease("1.35", date(2026, 1, 28), date(2027, 3, 27), EKS_CALENDAR),
+    KubernetesRelease("1.34", date(2025, 10, 2), date(2026, 12, 2), EKS_CALENDAR),
+    KubernetesRelease("1.33", date(2025, 5, 29), date(2026, 7, 29), EKS_CALENDAR),
+)
+
+GKE_CHANNEL_DEFAULTS: dict[str, tuple[str, Source]] = {
+    "RAPID": ("1.36", GKE_STABLE_NOTES),
+    "REGULAR": ("1.35", GKE_REGULAR_NOTES),
+    "STABLE": ("1.34", GKE_STABLE_NOTES),
+}
+"""The minor a new cluster gets in each release channel (GKE has no pinned minor: the channel
+chooses and auto-upgrades it). Channels missing here are not covered by the stored sources."""
+
+GKE: tuple[KubernetesRelease, ...] = (
+    # GKE gives about 14 months of standard support from availability in Regular; the stored
+    # sources give the dates each minor was the Regular/Stable/Rapid default, not its end of
+    # standard support.
+    # 1.36: the Rapid default in the undated copy of mid-2026; the date is that of the copy.
+    KubernetesRelease("1.36", date(2026, 7, 10), None, GKE_STABLE_NOTES),
+    KubernetesRelease("1.35", date(2026, 7, 9), None, GKE_REGULAR_NOTES),
+    KubernetesRelease("1.34", date(2026, 5, 27), None, GKE_STABLE_NOTES),
+)
+
+KUBERNETES_UPSTREAM_EOL = {"1.35": date(2027, 2, 28)}
+"""Upstream end of life (kubernetes.io); EKS and GKE patch past it."""
+
+# ---------------------------------------------------------------- other pins
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A pinned upstream artifact: the pinned value, the newest seen, and why."""
+
+    name: str
+    pinned: str
+    newest_seen: str
+    released: date | None
+    note: str
+    source: Source
+
+
+GATEWAY_API = Pin(
+    "Gateway API CRDs (standard-install.yaml)", "v1.6.1", "v1.6.1", date(2026, 7, 16),
+    "Istio 1.31 is built against v1.6.0; Istio 1.30 already requires v1.5 or newer", GATEWAY_API_TAGS,
+)
+KONG_CHART = Pin(
+    "Kong chart kong/ingress", "0.24.0", "0.24.0", date(2026, 4, 3),
+    "the newest kong/ingress release; it bundles kong/kong 3.2.0, whose default image kong:3.9 left "
+    "Kong's support on 2025-12-12 (supported today: 3.10 LTS to 2028-03-31, 3.14 LTS to 2029-04-07)",
+    KONG_CHART_TAGS,
+)
+ISTIO_MODELS = Pin(
+    "cloudcoil.models.istio (tests)", "1.24.2.1", "1.31.0.1", None,
+    "1.31.0.x requires Python >= 3.14 and is not installable here; the Istio APIs meshgate writes "
+    "(networking/security/telemetry v1) are unchanged between 1.24 and 1.31",
+    PYPI,
+)
+KUBERNETES_SCHEMAS = Pin(
+    "kubernetes-validate schemas (tests)", "1.35.0", "1.37.0", None,
+    "package 1.37.0 ships schemas up to 1.37; tests validate against the EKS default minor", PYPI,
+)
+
+
+# ---------------------------------------------------------------- queries
+
+
+def minor_of(version: str) -> str:
+    """`1.31` for `1.31.0`, `v1.31.0` or `1.31`."""
+    parts = version.lstrip("v").split(".")
+    return ".".join(parts[:2])
+
+
+def istio_release(version: str) -> IstioRelease | None:
+    return next((r for r in ISTIO if r.minor == minor_of(version)), None)
+
+
+def eks_release(minor: str) -> KubernetesRelease | None:
+    return next((r for r in EKS if r.minor == minor), None)
+
+
+def gke_release(minor: str) -> KubernetesRelease | None:
+    return next((r for r in GKE if r.minor == minor), None)
+
+
+def istio_supports(istio_version: str, kubernetes_minor: str) -> bool:
+    release = istio_release(istio_version)
+    return release is not None and kubernetes_minor in release.kubernetes
+
+
+# ---------------------------------------------------------------- docs/versions.md
+
+
+def _date(day: date | None, expected: bool = False) -> str:
+    if day is None:
+        return "not in the sources"
+    return f"~{day:%b %Y} (expected)" if expected else day.isoformat()
+
+
+def render_markdown() -> str:
+    """docs/versions.md, generated from the matrix and the defaults of `stacks.config`."""
+    from stacks import config
+
+    defaults = {
+        "istio": config.DEFAULT_ISTIO_VERSION,
+        "eks": config.DEFAULT_EKS_KUBERNETES_VERSION,
+        "gke": config.DEFAULT_GKE_RELEASE_CHANNEL,
+        "gatewayApi": config.DEFAULT_GATEWAY_API_VERSION,
+        "kong": config.DEFAULT_KONG_CHART_VERSION,
+        "chartRepo": config.ISTIO_CHART_REPO,
+    }
+    sources: list[Source] = []
+
+    def cite(source: Source) -> str:
+        if source not in sources:
+            sources.append(source)
+        return f"[{sources.index(source) + 1}]"
+
+    lines = [
+        "# Supported versions",
+        "",
+        "<!-- generated by `python -m stacks.versions` from stacks/versions.py; "
+        "tests/test_versions.py keeps it in sync -->",
+        "",
+        f"Checked on **{CHECKED_ON.isoformat()}** against the sources listed at the end (each with the",
+        "date of the copy that was read). `tests/test_versions.py` fails when a default below falls outside",
+        "this matrix or is past its end of support, so a stale pin shows up as a red test, not in production.",
+        "",
+        "## Defaults",
+        "",
+        "| what | default | config key |",
+        "|---|---|---|",
+        f"| Istio (base, istiod, gateway charts) | `{defaults['istio']}` | `meshgate:istio.version` |",
+        f"| Istio chart repository | `{defaults['chartRepo']}` | `meshgate:istio.chartRepo` |",
+        f"| EKS Kubernetes | `{defaults['eks']}` | `meshgate:clusters[].kubernetesVersion` |",
+        f"| GKE release channel | `{defaults['gke']}` (Kubernetes {GKE_CHANNEL_DEFAULTS[defaults['gke']][0]} "
+        f"for new clusters) | `meshgate:clusters[].releaseChannel` |",
+        f"| Gateway API CRDs | `{defaults['gatewayApi']}` | `meshgate:gateway.gatewayApiVersion` |",
+        f"| Kong chart (kong/ingress) | `{defaults['kong']}` | `meshgate:gateway.kongChartVersion` |",
+        "",
+        "## Istio and Kubernetes",
+        "",
+        "| Istio | released | end of life | Kubernetes | Gateway API | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in ISTIO:
+        k8s = f"{r.kubernetes[0]}–{r.kubernetes[-1]}"
+        lines.append(
+            f"| {r.minor} | {r.released.isoformat()} | {_date(r.end_of_life, r.end_of_life_expected)} | {k8s} "
+            f"| {r.gateway_api} | {cite(r.source)} |"
+        )
+    lines += [
+        "",
+        "Istio supports a minor until six weeks after the second next minor is released. Istio 1.31 is",
+        f"the newest minor in the sources {cite(ISTIO_RELEASE_131)}; its charts' values were read at the",
+        "release branch and every value meshgate sets exists there (`global.meshID`,",
+        "`global.multiCluster.clusterName`, `global.network`, `meshConfig.*`, `resources`, `podAnnotations`,",
+        "`revision`, `revisionTags`; gateway `service.ports`, `networkGateway`, `labels`, `revision`).",
+        f"From 1.31 on, charts are published only at `https://blob.istio.io/istio-release/charts` (Helm) and",
+        f"`oci://ghcr.io/istio/release/charts` (OCI), not at `istio-release.storage.googleapis.com` {cite(ISTIO_131_NOTES)},",
+        "which is why the default chart repository changed; both forms work in `meshgate:istio.chartRepo`.",
+        "",
+        "## EKS standard support",
+        "",
+        "| Kubernetes | on EKS since | end of standard support | Istio " + ISTIO[0].minor + " | source |",
+        "|---|---|---|---|---|",
+    ]
+    for r in EKS:
+        ok = "yes" if istio_supports(defaults["istio"], r.minor) else "no"
+        lines.append(
+            f"| {r.minor} | {r.available.isoformat()} | {_date(r.end_of_standard_support)} | {ok} | {cite(r.source)} |"
+        )
+    lines += [
+        "",
+        "EKS gives 14 months of standard support, then 12 months of paid extended support. meshgate sets",
+        "`upgradePolicy.supportType: STANDARD`, so EKS upgrades the control plane at the end of standard",
+        "support instead of billing extended support: keep `kubernetesVersion` inside this table.",
+        "",
+        "## GKE",
+        "",
+        "| release channel | Kubernetes for new clusters | end of standard support | Istio " + ISTIO[0].minor + " | source |",
+        "|---|---|---|---|---|",
+    ]
+    for channel, (minor, source) in GKE_CHANNEL_DEFAULTS.items():
+        release = gke_release(minor)
+        end = _date(release.end_of_standard_support if release else None)
+        ok = "yes" if istio_supports(defaults["istio"], minor) else "no"
+        lines.append(f"| {channel} | {minor} | {end} | {ok} | {cite(source)} |")
+    lines += [
+        "",
+        f"GKE clusters follow their release channel {cite(GKE_VERSIONING)}: GKE picks the minor and upgrades",
+        "it automatically (about 14 months of standard support from availability in Regular). A channel can",
+        f"move a cluster to a minor newer than the pinned Istio supports (Istio {ISTIO[0].minor}: up to "
+        f"{ISTIO[0].kubernetes[-1]}); upgrade Istio",
+        "(revision canary, [mesh.md](mesh.md#upgrading-with-a-revision-canary)) before the channel moves, or",
+        "set a maintenance exclusion. Upstream end of life: "
+        + ", ".join(f"{m} {d.isoformat()}" for m, d in KUBERNETES_UPSTREAM_EOL.items())
+        + f" {cite(K8S_RELEASES)}.",
+        "",
+        "## Other pins",
+        "",
+        "| what | pinned | newest seen | released | note | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for pin in (GATEWAY_API, KONG_CHART, ISTIO_MODELS, KUBERNETES_SCHEMAS):
+        released = pin.released.isoformat() if pin.released else "—"
+        note = f"{pin.note} {cite(KONG_SUPPORT)}" if pin is KONG_CHART else pin.note
+        lines.append(f"| {pin.name} | `{pin.pinned}` | `{pin.newest_seen}` | {released} | {note} | {cite(pin.source)} |")
+    lines += [
+        "",
+        "## Upgrading an existing stack",
+        "",
+        "Istio: never by changing `istio.version` of the serving control plane in place. Add the new",
+        "version as a second revision, move the `stable` tag, restart workloads, remove the old revision —",
+        "each a config change and one `up` ([mesh.md](mesh.md#upgrading-with-a-revision-canary)).",
+        "A stack on the old default (Istio 1.24.2, unrevisioned) starts by declaring that install as",
+        "revision `default`. EKS: raise `kubernetesVersion` one minor per `up` (EKS upgrades one minor at",
+        "a time), then the node group follows. Gateway API CRDs and the Kong chart: change the pin,",
+        "`preview`, `up`.",
+        "",
+        "## Sources",
+        "",
+    ]
+    for index, source in enumerate(sources, 1):
+        lines.append(f"{index}. {source.title} — <{source.url}> (read: {source.as_of})")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    text = render_markdown()
+    if args == ["--check"]:
+        return 0 if DOC_PATH.read_text() == text else 1
+    DOC_PATH.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,94 @@
+"""The supported-versions matrix (stacks/versions.py): defaults stay inside it, docs stay in sync."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from schemas import K8S_VERSION
+from stacks import config, versions
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_default_istio_is_a_supported_minor_of_the_matrix() -> None:
+    release = versions.istio_release(config.DEFAULT_ISTIO_VERSION)
+    assert release is not None, f"Istio {config.DEFAULT_ISTIO_VERSION} is not in stacks/versions.ISTIO"
+    assert release.supported_on(versions.CHECKED_ON)
+    assert release is versions.ISTIO[0], "the default is the newest Istio minor in the matrix"
+
+
+def test_default_eks_version_is_in_standard_support_and_supported_by_istio() -> None:
+    release = versions.eks_release(config.DEFAULT_EKS_KUBERNETES_VERSION)
+    assert release is not None and release.standard_support_on(versions.CHECKED_ON)
+    assert versions.istio_supports(config.DEFAULT_ISTIO_VERSION, config.DEFAULT_EKS_KUBERNETES_VERSION)
+    assert config.EksClusterSpec.model_fields["kubernetes_version"].default == config.DEFAULT_EKS_KUBERNETES_VERSION
+
+
+def test_every_gke_channel_gives_a_kubernetes_the_default_istio_supports() -> None:
+    assert config.GkeClusterSpec.model_fields["release_channel"].default == config.DEFAULT_GKE_RELEASE_CHANNEL
+    for channel, (minor, _) in versions.GKE_CHANNEL_DEFAULTS.items():
+        assert versions.gke_release(minor) is not None, channel
+        assert versions.istio_supports(config.DEFAULT_ISTIO_VERSION, minor), f"GKE {channel} runs {minor}"
+
+
+def test_default_gateway_api_is_at_least_what_istio_is_built_against() -> None:
+    release = versions.istio_release(config.DEFAULT_ISTIO_VERSION)
+    assert release is not None
+
+    def key(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.lstrip("v").split("."))
+
+    assert key(config.DEFAULT_GATEWAY_API_VERSION) >= key(release.gateway_api)
+    assert config.DEFAULT_GATEWAY_API_VERSION == versions.GATEWAY_API.pinned
+    assert config.DEFAULT_KONG_CHART_VERSION == versions.KONG_CHART.pinned
+
+
+def test_istio_chart_repository_publishes_the_default_version() -> None:
+    # From 1.31 on, istio-release.storage.googleapis.com gets no charts.
+    assert config.ISTIO_CHART_REPO in versions.ISTIO_CHART_REPOS
+    assert "storage.googleapis.com" not in config.ISTIO_CHART_REPO
+
+
+def test_shipped_stacks_use_versions_inside_the_matrix() -> None:
+    for path in sorted(ROOT.glob("Pulumi.*.yaml")):
+        raw = yaml.safe_load(path.read_text())["config"]
+        istio = raw.get("meshgate:istio", {})
+        version = istio.get("version", config.DEFAULT_ISTIO_VERSION)
+        release = versions.istio_release(version)
+        assert release is not None and release.supported_on(versions.CHECKED_ON), f"{path.name}: Istio {version}"
+        for cluster in raw.get("meshgate:clusters", []):
+            if cluster["kind"] == "eks":
+                minor = cluster.get("kubernetesVersion", config.DEFAULT_EKS_KUBERNETES_VERSION)
+                eks = versions.eks_release(minor)
+                assert eks is not None and eks.standard_support_on(versions.CHECKED_ON), f"{path.name}: EKS {minor}"
+                assert versions.istio_supports(version, minor), f"{path.name}: Istio {version} on {minor}"
+            if cluster["kind"] == "gke":
+                channel = cluster.get("releaseChannel", config.DEFAULT_GKE_RELEASE_CHANNEL)
+                minor = versions.GKE_CHANNEL_DEFAULTS[channel][0]
+                assert versions.istio_supports(version, minor), f"{path.name}: Istio {version} on GKE {channel}"
+
+
+def test_schema_version_of_the_tests_is_the_eks_default() -> None:
+    assert K8S_VERSION == versions.KUBERNETES_SCHEMAS.pinned
+    assert versions.minor_of(K8S_VERSION) == config.DEFAULT_EKS_KUBERNETES_VERSION
+
+
+def test_defaults_are_not_past_their_end_of_support_today() -> None:
+    """Fails once a pinned default leaves upstream support: update stacks/versions.py and the pins."""
+    today = date.today()
+    istio = versions.istio_release(config.DEFAULT_ISTIO_VERSION)
+    eks = versions.eks_release(config.DEFAULT_EKS_KUBERNETES_VERSION)
+    assert istio is not None and eks is not None
+    assert today < istio.end_of_life, f"Istio {istio.minor} reaches end of life {istio.end_of_life}"
+    assert eks.end_of_standard_support is not None and today < eks.end_of_standard_support, (
+        f"EKS {eks.minor} leaves standard support {eks.end_of_standard_support}"
+    )
+
+
+def test_docs_versions_md_is_generated_from_the_matrix() -> None:
+    assert (ROOT / "docs" / "versions.md").read_text() == versions.render_markdown(), (
+        "docs/versions.md is stale: run `python -m stacks.versions`"
+    )
