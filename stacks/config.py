@@ -262,8 +262,8 @@ class IstioSpec(_Model):
     multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")
     revision: str | None = Field(
         default=None,
-        pattern=_pattern(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-24-2"),
-        description="istiod revision for canary upgrades, e.g. `1-24-2`; namespaces get `istio.io/rev`",
+        pattern=_pattern(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-31-0"),
+        description="istiod revision for canary upgrades, e.g. `1-31-0`; namespaces get `istio.io/rev`",
     )
     access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
     tracing: TracingSpec = TracingSpec()
@@ -281,7 +281,9 @@ class GatewaySpec(_Model):
     namespace: DnsLabel = "meshgate-gateway"
     replicas: int = Field(default=2, ge=1, le=50)
     kong_chart_version: str = DEFAULT_KONG_CHART_VERSION
-    gateway_api_version: str = Field(default=DEFAULT_GATEWAY_API_VERSION, pattern=_pattern(r"^v1\.\d+\.\d+$", "v1.<minor>.<patch>", "v1.2.1"))
+    gateway_api_version: str = Field(
+        default=DEFAULT_GATEWAY_API_VERSION, pattern=_pattern(r"^v1\.\d+\.\d+$", "v1.<minor>.<patch>", DEFAULT_GATEWAY_API_VERSION)
+    )
     install_gateway_api_crds: bool = True
 
 

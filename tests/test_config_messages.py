@@ -83,16 +83,16 @@ def test_the_program_names_a_namespace_typo_before_any_resource() -> None:
 def test_pattern_errors_show_the_expected_form_and_an_example() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_raw(_edit("dev", _set("meshgate:istio", "version", "1.25")))
-    assert str(caught.value) == "meshgate:istio.version has an invalid value '1.25': expected 1.<minor>.<patch>, e.g. 1.24.2"
+    assert str(caught.value) == "meshgate:istio.version has an invalid value '1.25': expected 1.<minor>.<patch>, e.g. 1.31.0"
 
 
 PATTERN_CASES = [
     ("prod", ["meshgate:clusters", 0, "region"], "useast1", "us-east-1"),
-    ("prod", ["meshgate:clusters", 0, "kubernetesVersion"], "1.9", "1.31"),
+    ("prod", ["meshgate:clusters", 0, "kubernetesVersion"], "1.9", "1.35"),
     ("prod", ["meshgate:clusters", 1, "project"], "ACME", "acme-prod"),
     ("prod", ["meshgate:clusters", 1, "region"], "us-central", "us-central1"),
-    ("dev", ["meshgate:istio", "revision"], "Canary_1", "1-24-2"),
-    ("dev", ["meshgate:gateway", "gatewayApiVersion"], "1.2.1", "v1.2.1"),
+    ("dev", ["meshgate:istio", "revision"], "Canary_1", "1-31-0"),
+    ("dev", ["meshgate:gateway", "gatewayApiVersion"], "1.2.1", "v1.6.1"),
     ("dev", ["meshgate:jwt", "jwksUri"], "http://auth/jwks", "https://"),
 ]
 
