@@ -97,7 +97,7 @@ def _dev_requests(program: Program) -> tuple[int, int, dict[str, int]]:
     for r in program.of_type("kubernetes:helm.sh/v3:Release"):
         values, chart = r.inputs.get("values") or {}, r.inputs.get("chart")
         if chart == "istiod":
-            pods.append(("istiod", 1, values["pilot"]["resources"]["requests"], False))  # chart default: 1 replica
+            pods.append(("istiod", 1, values["resources"]["requests"], False))  # chart default: 1 replica
         if chart == "ingress":  # kong/ingress: the proxy and the controller, in the Kong namespace
             in_mesh = r.inputs["namespace"] in injected
             gateway, controller = values["gateway"], values["controller"]
