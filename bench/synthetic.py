@@ -11,6 +11,7 @@ def cluster(i: int, kind: str) -> dict[str, Any]:
         return {
             "name": name, "kind": "eks", "region": "us-east-1", "vpcCidr": f"10.{i}.0.0/16",
             "network": f"{name}-net", "endpointPublicAccessCidrs": ["203.0.113.0/24"],
+            "adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admins"],
         }
     if kind == "gke":
         return {

@@ -189,6 +189,14 @@ class _ClusterBase(_Model):
         return self.network or f"{self.name}-net"
 
 
+# An IAM role or user ARN, or an STS assumed-role session ARN (resolved to its role, path included).
+ADMIN_PRINCIPAL_PATTERN = _pattern(
+    r"^(arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+|arn:aws[a-z-]*:sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$",
+    "an IAM role or user ARN, or an assumed-role ARN",
+    "arn:aws:iam::123456789012:role/platform-admins",
+)
+
+
 class EksClusterSpec(_ClusterBase):
     """An EKS cluster in its own VPC."""
 
@@ -204,8 +212,10 @@ class EksClusterSpec(_ClusterBase):
     endpoint_public_access_cidrs: list[Cidr] = Field(
         default_factory=list, description="CIDRs allowed to the public API endpoint; empty = private endpoint only"
     )
-    admin_principal_arns: list[Annotated[str, Field(pattern=_pattern(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", "an IAM role or user ARN", "arn:aws:iam::123456789012:role/platform-admins"))]] = Field(
-        default_factory=list
+    admin_principal_arns: list[Annotated[str, Field(pattern=ADMIN_PRINCIPAL_PATTERN)]] = Field(
+        default_factory=list,
+        description="IAM role/user ARNs (or an assumed-role ARN as `aws sts get-caller-identity` prints it) that "
+        "get cluster-admin access entries; at least one",
     )
 
 
@@ -404,6 +414,8 @@ def key_path(loc: tuple[Any, ...]) -> str:
             continue
         if isinstance(part, str) and "[" in part:  # e.g. function-after[...] wrappers
             continue
+        if isinstance(part, str) and not part.isprintable():  # an unknown key with a line break stays one line
+            part = json.dumps(part)
         out += f":{part}" if first else f".{part}"
         first = False
         previous_was_index = False

@@ -28,6 +28,7 @@ def check(config: StackConfig) -> None:
     _unique_apis(config, "path")
     _unique([f"{s.cluster}/{s.namespace}/{s.name}" for s in config.services], f"{K}:services", "name")
     _node_ranges(config)
+    _eks_admins(config)
     _jwt(config)
     _multicluster(config)
     _scenario(config)
@@ -104,6 +105,40 @@ def _node_ranges(config: StackConfig) -> None:
                 f"{K}:clusters[{i}].nodes.max",
                 f"({cluster.nodes.max}) must be at least nodes.min ({cluster.nodes.min})",
             )
+
+
+def admin_principal_key(arn: str) -> str:
+    """What identifies a principal for EKS: `<partition>:<account>:<role|user>:<name>` (an assumed role is its role)."""
+    fields = arn.split(":", 5)
+    partition, account, resource = fields[1], fields[4], fields[5]
+    kind, _, rest = resource.partition("/")
+    if kind == "assumed-role":
+        return f"{partition}:{account}:role:{rest.split('/', 1)[0]}"
+    return f"{partition}:{account}:{kind}:{rest.rsplit('/', 1)[-1]}"
+
+
+def _eks_admins(config: StackConfig) -> None:
+    for i, cluster in enumerate(config.clusters):
+        if not isinstance(cluster, EksClusterSpec):
+            continue
+        key = f"{K}:clusters[{i}].adminPrincipalArns"
+        if not cluster.admin_principal_arns:
+            raise ConfigError(
+                key,
+                "needs at least one IAM role or user ARN: cluster-admin access is granted only through access "
+                "entries kept in the stack (the cluster creator gets no hidden admin access); list the role CI "
+                "deploys with and your team's admin role (`aws sts get-caller-identity` shows yours)",
+            )
+        seen: dict[str, int] = {}
+        for j, arn in enumerate(cluster.admin_principal_arns):
+            principal = admin_principal_key(arn)
+            if principal in seen:
+                raise ConfigError(
+                    f"{key}[{j}]",
+                    f"names the same IAM principal as {key}[{seen[principal]}] ({principal.rsplit(':', 2)[-2]} "
+                    f"{principal.rsplit(':', 1)[-1]!r}); EKS allows one access entry per principal",
+                )
+            seen[principal] = j
 
 
 def _jwt(config: StackConfig) -> None:

@@ -260,6 +260,10 @@ def _fake_call(token: str, args: Mapping[str, Any]) -> dict[str, Any]:
         return {"names": ["us-east-1a", "us-east-1b", "us-east-1c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az3"]}
     if token == "aws:index/getCallerIdentity:getCallerIdentity":
         return {"accountId": "123456789012", "arn": "arn:aws:iam::123456789012:user/ci", "userId": "AIDMOCK"}
+    if token == "aws:iam/getRole:getRole":
+        # A role with a path, as SSO roles have: the ARN a session ARN cannot show.
+        name = args.get("name", "role")
+        return {"name": name, "path": "/mock-path/", "arn": f"arn:aws:iam::123456789012:role/mock-path/{name}"}
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
     if token == "aws:index/getRegion:getRegion":

@@ -26,7 +26,10 @@ DELETE = object()
 Change = tuple[list[Any], Any]  # path into the stack's config mapping, new value (or DELETE)
 
 KUBECONFIG_CLUSTER = {"name": "edge", "kind": "kubeconfig"}
-THIRD_EKS = {"name": "aws-west", "kind": "eks", "region": "us-west-2", "vpcCidr": "10.20.128.0/20"}
+THIRD_EKS = {
+    "name": "aws-west", "kind": "eks", "region": "us-west-2", "vpcCidr": "10.20.128.0/20",
+    "adminPrincipalArns": ["arn:aws:iam::123456789012:role/platform-admins"],
+}
 
 # (case id, stack file, changes, key the message must start with). None of these kinds
 # is in tests/test_config.py's BAD list.
@@ -52,6 +55,13 @@ CASES: list[tuple[str, str, list[Change], str]] = [
     ("eks-disk-too-small", "prod", [(["meshgate:clusters", 0, "nodes", "diskSizeGb"], 10)], "meshgate:clusters[0].nodes.diskSizeGb"),
     ("eks-nodes-too-many", "prod", [(["meshgate:clusters", 0, "nodes", "max"], 101)], "meshgate:clusters[0].nodes.max"),
     ("eks-nodes-gke-field", "prod", [(["meshgate:clusters", 0, "nodes", "machineType"], "e2-standard-4")], "meshgate:clusters[0].nodes.machineType"),
+    ("eks-no-admins", "prod", [(["meshgate:clusters", 0, "adminPrincipalArns"], DELETE)], "meshgate:clusters[0].adminPrincipalArns"),
+    ("eks-admins-empty", "prod", [(["meshgate:clusters", 0, "adminPrincipalArns"], [])], "meshgate:clusters[0].adminPrincipalArns"),
+    ("eks-admin-twice-via-session", "prod", [(["meshgate:clusters", 0, "adminPrincipalArns"], [
+        "arn:aws:iam::123456789012:role/team/ci", "arn:aws:sts::123456789012:assumed-role/ci/run-1"])],
+     "meshgate:clusters[0].adminPrincipalArns[1]"),
+    ("eks-admin-session-without-session", "prod", [(["meshgate:clusters", 0, "adminPrincipalArns"], [
+        "arn:aws:sts::123456789012:assumed-role/ci"])], "meshgate:clusters[0].adminPrincipalArns[0]"),
     ("eks-admin-arn", "prod", [(["meshgate:clusters", 0, "adminPrincipalArns"], ["arn:aws:iam::12:role/x"])], "meshgate:clusters[0].adminPrincipalArns[0]"),
     ("eks-endpoint-cidr-garbage", "prod", [(["meshgate:clusters", 0, "endpointPublicAccessCidrs"], ["office"])], "meshgate:clusters[0].endpointPublicAccessCidrs[0]"),
     ("eks-endpoint-cidrs-string", "prod", [(["meshgate:clusters", 0, "endpointPublicAccessCidrs"], "203.0.113.0/24")], "meshgate:clusters[0].endpointPublicAccessCidrs"),

@@ -27,7 +27,9 @@ ADMINS = ["arn:aws:iam::123456789012:role/platform-admins", "arn:aws:iam::123456
 
 
 def eks_spec(**overrides: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {"name": "eks-one", "kind": "eks", "region": "eu-west-1", "vpcCidr": "10.40.0.0/16"}
+    spec: dict[str, Any] = {
+        "name": "eks-one", "kind": "eks", "region": "eu-west-1", "vpcCidr": "10.40.0.0/16", "adminPrincipalArns": ADMINS[:1],
+    }
     spec.update(overrides)
     return spec
 
@@ -138,10 +140,28 @@ def test_open_endpoint_cidr_is_rejected_before_any_resource() -> None:
     assert str(caught.value).startswith("meshgate:clusters[0].endpointPublicAccessCidrs[0] ")
 
 
-def test_api_auth_mode_with_bootstrap_admin_for_the_deployer(stack: tuple[str, Program]) -> None:
-    _, program = stack
+def test_api_auth_mode_without_a_hidden_creator_admin(stack: tuple[str, Program]) -> None:
+    name, program = stack
     access = program.one(CLUSTER).get("accessConfig")
-    assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
+    assert access == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
+    entries = of_type_inside(program, eks_name(name), "aws:eks/accessEntry:AccessEntry")
+    assert sorted(e.get("principalArn") for e in entries) == sorted(eks_entry(name)["adminPrincipalArns"])
+
+
+def test_an_assumed_role_admin_gets_the_access_entry_of_its_role_path_included() -> None:
+    """`aws sts get-caller-identity` under SSO/CI prints a session ARN; the entry needs the role's (with its path)."""
+    session = "arn:aws:sts::123456789012:assumed-role/ci-deployer/github-actions-1234"
+    program = eks_only(adminPrincipalArns=[session, ADMINS[1]])
+    entries = {e.get("principalArn"): e for e in program.of_type("aws:eks/accessEntry:AccessEntry")}
+    # the mock's iam:GetRole answers with the path /mock-path/, which the session ARN cannot show
+    assert set(entries) == {"arn:aws:iam::123456789012:role/mock-path/ci-deployer", ADMINS[1]}
+    role_entry = entries["arn:aws:iam::123456789012:role/mock-path/ci-deployer"]
+    assert role_entry.name == f"eks-one-admin-{access_entry_slug('arn:aws:iam::123456789012:role/ci-deployer')}"
+    association = next(
+        a for a in program.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if a.get("principalArn") == role_entry.get("principalArn")
+    )
+    assert association.get("policyArn").endswith("/AmazonEKSClusterAdminPolicy")
 
 
 def test_access_entry_and_cluster_admin_policy_for_each_admin_principal(private_only: Program) -> None:

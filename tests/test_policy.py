@@ -286,6 +286,8 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("eks-endpoint-not-public", EKS, _set("vpcConfig.publicAccessCidrs", _DELETE)),
     ("eks-private-endpoint", EKS, _set("vpcConfig.endpointPrivateAccess", False)),
     ("eks-api-auth-mode", EKS, _set("accessConfig.authenticationMode", "CONFIG_MAP")),
+    ("eks-no-bootstrap-admin", EKS, _set("accessConfig.bootstrapClusterCreatorAdminPermissions", True)),
+    ("eks-no-bootstrap-admin", EKS, _set("accessConfig.bootstrapClusterCreatorAdminPermissions", _DELETE)),
     ("ec2-imdsv2-required", LT, _set("metadataOptions.httpTokens", "optional")),
     ("ec2-imds-hop-limit", LT, _set("metadataOptions.httpPutResponseHopLimit", 2)),
     ("ec2-ebs-encrypted", LT, _set("blockDeviceMappings.0.ebs.encrypted", "false")),
@@ -448,7 +450,22 @@ def test_default_deny_baseline() -> None:
     assert _run("istio-default-deny", [_k8s("allow", AP, allow)])
 
 
+def test_eks_clusters_need_an_admin_access_entry_in_the_stack() -> None:
+    program = stack_program("staging")
+    resources = stack_resources(program)
+    assert _run("eks-admin-access-entry", resources) == []
+    without_association = [r for r in resources if r.type != "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"]
+    assert _run("eks-admin-access-entry", without_association)
+    viewers = [
+        replace(r, props={**r.props, "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"})
+        if r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation" else r
+        for r in resources
+    ]
+    assert _run("eks-admin-access-entry", viewers)
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
+    exercised.add("eks-admin-access-entry")
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

@@ -60,6 +60,24 @@ def access_entry_slug(principal_arn: str) -> str:
     return f"{tail}-{hashlib.sha256(principal_arn.encode()).hexdigest()[:8]}"
 
 
+ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>\d{12}):assumed-role/(?P<role>[^/]+)/.+$")
+
+
+def principal_arn(arn: str, parent: pulumi.Resource) -> pulumi.Input[str]:
+    """The IAM ARN an access entry needs for a configured admin principal.
+
+    An assumed-role session ARN (`arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`, what
+    `aws sts get-caller-identity` prints under SSO or CI) names no IAM principal; its role's
+    ARN may carry a path the session ARN omits (`role/aws-reserved/sso.amazonaws.com/ROLE`),
+    so the role is looked up (`iam:GetRole`, in the cluster's account) instead of rebuilt.
+    """
+    match = ASSUMED_ROLE.match(arn)
+    if match is None:
+        return arn
+    role = aws.iam.get_role_output(name=match["role"], opts=pulumi.InvokeOutputOptions(parent=parent))
+    return role.arn
+
+
 def eks_exec_auth(cluster: str, region: str) -> ExecAuth:
     """Kubeconfig credentials from `aws eks get-token` (short-lived tokens minted per call, never stored)."""
     return ExecAuth(
@@ -151,14 +169,12 @@ class EksCluster(pulumi.ComponentResource):
                 # Never left unset when public: EKS would default to 0.0.0.0/0.
                 public_access_cidrs=public_cidrs or None,
             ),
-            # API mode: access is granted by EKS access entries, not by editing aws-auth.
-            # The identity running `pulumi up` becomes admin through the bootstrap entry:
-            # when it is an assumed role, its caller ARN (arn:aws:sts::…:assumed-role/R/session)
-            # is not the role ARN an access entry needs, so an explicit entry built from
-            # get_caller_identity would name the wrong principal.
+            # API mode: access is granted only by the access entries below, kept in the stack.
+            # No bootstrap entry: it would make whoever runs the first `up` a permanent admin
+            # that no later run can see or remove.
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                bootstrap_cluster_creator_admin_permissions=True,
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
@@ -172,15 +188,22 @@ class EksCluster(pulumi.ComponentResource):
                 parent=self,
                 protect=args.protect,
                 depends_on=[log_group, kms_policy, *control_role.attachments],
+                # The EKS API cannot change the bootstrap flag of an existing cluster (the provider would
+                # replace it): clusters created before it was turned off keep theirs (docs/clusters-eks.md).
+                ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"],
             ),
         )
 
         for arn in spec.admin_principal_arns:
-            slug = access_entry_slug(arn)
+            session = ASSUMED_ROLE.match(arn)
+            # An assumed role is named by its role, so a new session ARN in config replaces nothing.
+            slug = access_entry_slug(
+                f"arn:{session['partition']}:iam::{session['account']}:role/{session['role']}" if session else arn
+            )
             entry = aws.eks.AccessEntry(
                 f"{name}-admin-{slug}",
                 cluster_name=cluster.name,
-                principal_arn=arn,
+                principal_arn=principal_arn(arn, self),
                 type="STANDARD",
                 tags=aws_tags(name, f"{name}-admin-{slug}"),
                 opts=child,

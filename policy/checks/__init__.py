@@ -16,7 +16,7 @@ from . import aws, gcp, istio, kubernetes, names, teardown
 from .model import Check, Level, StackCheck, StackResource, Violation
 
 RESOURCE_CHECKS: tuple[Check, ...] = (*aws.CHECKS, *gcp.CHECKS, *names.CHECKS, *kubernetes.CHECKS, *istio.CHECKS)
-STACK_CHECKS: tuple[StackCheck, ...] = (*istio.STACK_CHECKS, *teardown.STACK_CHECKS)
+STACK_CHECKS: tuple[StackCheck, ...] = (*aws.STACK_CHECKS, *istio.STACK_CHECKS, *teardown.STACK_CHECKS)
 ALL: tuple[Check | StackCheck, ...] = (*RESOURCE_CHECKS, *STACK_CHECKS)
 BY_ID: dict[str, Check | StackCheck] = {c.id: c for c in ALL}
 

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Mapping
 
-from .model import Check, Level, get, is_false, is_true, items, mapping, number, of_types, open_to_world
+from .model import (
+    Check,
+    Level,
+    StackCheck,
+    StackResource,
+    Violation,
+    get,
+    is_false,
+    is_true,
+    items,
+    mapping,
+    number,
+    of_types,
+    open_to_world,
+)
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -16,6 +31,9 @@ KMS_KEY = "aws:kms/key:Key"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 LOAD_BALANCER = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
 API_V2_STAGE = "aws:apigatewayv2/stage:Stage"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
@@ -61,6 +79,51 @@ def _eks_api_auth(_: str, props: Mapping[str, Any]) -> list[str]:
     if mode == "API":
         return []
     return [f"authenticationMode is {mode or 'unset (CONFIG_MAP)'}; use API (EKS access entries) instead of the aws-auth ConfigMap"]
+
+
+def _eks_no_bootstrap_admin(_: str, props: Mapping[str, Any]) -> list[str]:
+    # The provider and the EKS API default to true: only an explicit false passes.
+    if is_false(get(props, "accessConfig.bootstrapClusterCreatorAdminPermissions")):
+        return []
+    return [
+        "bootstrapClusterCreatorAdminPermissions is not false: whoever creates the cluster becomes a permanent "
+        "admin outside the stack's access entries"
+    ]
+
+
+def _belongs_to(resource: StackResource, cluster: StackResource) -> bool:
+    if cluster.urn in resource.dependencies:
+        return True
+    name = cluster.props.get("name")
+    return isinstance(name, str) and resource.props.get("clusterName") == name
+
+
+def eks_admin_entry_gaps(resources: Sequence[StackResource]) -> list[Violation]:
+    """EKS clusters without an access entry bound to the cluster-admin access policy."""
+    out: list[Violation] = []
+    entries = [r for r in resources if r.type == ACCESS_ENTRY]
+    associations = [r for r in resources if r.type == ACCESS_POLICY_ASSOCIATION]
+    for cluster in (r for r in resources if r.type == EKS_CLUSTER):
+        admins = [
+            a
+            for a in associations
+            if _belongs_to(a, cluster) and str(a.props.get("policyArn", "")).endswith(f"/{CLUSTER_ADMIN_POLICY}")
+        ]
+        bound = [
+            e
+            for e in entries
+            if _belongs_to(e, cluster)
+            and any(e.urn in a.dependencies or a.props.get("principalArn") == e.props.get("principalArn") for a in admins)
+        ]
+        if not bound:
+            out.append(
+                Violation(
+                    f"EKS cluster {cluster.name} has no access entry with {CLUSTER_ADMIN_POLICY}: "
+                    "nobody the stack knows of can administer it",
+                    cluster.urn,
+                )
+            )
+    return out
 
 
 def _imdsv2(_: str, props: Mapping[str, Any]) -> list[str]:
@@ -197,6 +260,14 @@ CHECKS: tuple[Check, ...] = (
         _eks_api_auth,
     ),
     Check(
+        "eks-no-bootstrap-admin",
+        "EKS gives the cluster creator no implicit admin access (bootstrapClusterCreatorAdminPermissions: false).",
+        Level.MANDATORY,
+        "EKS Best Practices Guide: Identity and Access Management (access entries, cluster creator)",
+        of_types(EKS_CLUSTER),
+        _eks_no_bootstrap_admin,
+    ),
+    Check(
         "ec2-imdsv2-required",
         "Node launch templates require IMDSv2 session tokens.",
         Level.MANDATORY,
@@ -267,5 +338,16 @@ CHECKS: tuple[Check, ...] = (
         "Checkov CKV_AWS_76 (terraform), CKV_AWS_95 (cloudformation)",
         of_types(API_V2_STAGE),
         _stage_access_logs,
+    ),
+)
+
+
+STACK_CHECKS: tuple[StackCheck, ...] = (
+    StackCheck(
+        "eks-admin-access-entry",
+        "Every EKS cluster has at least one access entry bound to AmazonEKSClusterAdminPolicy, kept in the stack.",
+        Level.MANDATORY,
+        "EKS Best Practices Guide: Identity and Access Management (access entries)",
+        eks_admin_entry_gaps,
     ),
 )
