@@ -13,17 +13,28 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Callable, Mapping, Sequence
 
 from rich.console import Console
 from rich.prompt import Confirm
 
-from stacks.config import ConfigError
+from stacks.config import ConfigError, StackConfig
 from stacks.pipeline import diagram as diagrams
 from stacks.pipeline import engine, locks
 from stacks.pipeline.destroy_plan import DestroyPlan
-from stacks.pipeline.engine import EngineError, Interrupted, Op, OpenStack, Outcome, RunOptions, SetupError, StackLocked
+from stacks.pipeline.engine import (
+    Checkpoints,
+    EngineError,
+    Interrupted,
+    Op,
+    OpenStack,
+    Outcome,
+    RunOptions,
+    SetupError,
+    StackLocked,
+)
 from stacks.pipeline.overrides import Override, OverrideError, parse_override
 from stacks.pipeline.processes import SUPERVISOR, Supervisor, checkpoints_skipped, handling_signals
 from stacks.pipeline.progress import ProgressDisplay, ProgressState
@@ -104,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     def engine_options(p: argparse.ArgumentParser, *, yes: bool, expect: bool, policy: bool) -> None:
+        if yes:  # the commands that change the state: up, refresh, destroy
+            p.add_argument(
+                "--checkpoints", choices=[c.value for c in Checkpoints], default=Checkpoints.AUTO.value,
+                help="save the state after every step, or only at the end (faster for large changes; see "
+                "docs/pipeline.md#checkpoints); auto: end for kubeconfig-only stacks of "
+                f">= {engine.AUTO_END_AT_RESOURCES} resources",
+            )
         if yes:
             p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)")
         if expect:
@@ -217,6 +235,7 @@ class _Runner:
         self.report = Report(command=args.command, stack=args.stack)
         self.state = ProgressState()
         self._started: float | None = None  # when the engine operation itself started
+        self.config: StackConfig | None = None
 
     def run(self) -> Report:
         try:
@@ -227,7 +246,7 @@ class _Runner:
                 self._cancel(overrides)
             else:
                 assert self.args.stack is not None
-                load_config(self.args.stack, overrides)
+                self.config = load_config(self.args.stack, overrides)
                 self._engine(Op(self.args.command), overrides)
         except (OverrideError, StackFileError, ConfigError) as err:
             self.report.fail(ExitCode.USAGE, "config", str(err))
@@ -423,10 +442,10 @@ class _Runner:
         needs_yes = op in (Op.UP, Op.REFRESH, Op.DESTROY) and not args.yes
         if needs_yes and (self.json or self.confirm is None):
             raise UsageError(f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)")
-        env = engine.engine_environment(self.environ)
+        env = engine.engine_environment(self.environ, op)
         self.env = env
         self.supervisor.reset()
-        self.supervisor.skip_checkpoints = checkpoints_skipped({**os.environ, **self.environ})
+        self.supervisor.skip_checkpoints = False  # a preview saves nothing; set for up/refresh/destroy below
         try:
             with handling_signals(self.supervisor, self._on_signal):
                 self._engine_steps(op, overrides, options, env, needs_yes)
@@ -451,6 +470,9 @@ class _Runner:
         resources = engine.state_resources(stack)
         hint = sum(1 for r in resources if r.get("type") != "pulumi:pulumi:Stack")
         self.known = {str(r.get("urn")) for r in resources if r.get("urn")}
+        if op in (Op.UP, Op.DESTROY, Op.REFRESH):
+            options = replace(options, checkpoints=self._checkpoints(hint))
+            self.supervisor.skip_checkpoints = options.checkpoints is Checkpoints.END
         plan: DestroyPlan | None = None
         if op is Op.DESTROY and not options.targets:
             plan = engine.plan_for(stack)
@@ -469,6 +491,19 @@ class _Runner:
             dry_run=op is Op.PREVIEW,
         )
         self._record(outcome, options)
+
+    def _checkpoints(self, state_resources: int) -> Checkpoints:
+        """The resolved `--checkpoints` mode; `auto` sizes the stack by its state or its catalogue."""
+        config = self.config
+        assert config is not None
+        kubernetes_only = all(c.kind == "kubeconfig" for c in config.clusters)
+        size = max(state_resources, len(config.apis))
+        requested = Checkpoints(self.args.checkpoints)
+        if requested is Checkpoints.AUTO and checkpoints_skipped({**os.environ, **self.environ}):
+            requested = Checkpoints.END  # Pulumi's own PULUMI_SKIP_CHECKPOINTS=true, honoured under auto
+        mode = engine.resolve_checkpoints(requested, kubernetes_only, size)
+        self.report.extra["checkpoints"] = mode.value
+        return mode
 
     def _policy_packs(self) -> list[str]:
         packs: list[str] = []

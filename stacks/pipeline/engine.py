@@ -25,6 +25,10 @@ from stacks.pipeline.stackfile import ROOT
 
 DEFAULT_STATE_DIR = ROOT / ".pulumi-state"
 SELF_MANAGED_SCHEMES = ("file://", "s3://", "gs://", "azblob://", "postgres://")
+SKIP_CHECKPOINTS = "PULUMI_SKIP_CHECKPOINTS"
+AUTO_END_AT_RESOURCES = 300
+"""`--checkpoints auto` saves the state only at the end from this many resources on, in stacks of Kubernetes
+objects only (threshold from the real-engine bench: docs/performance.md)."""
 
 OnEvent = Callable[[EngineEvent], Any]
 
@@ -115,14 +119,45 @@ OpenStack = Callable[[str, Mapping[str, str], bool], StackOps]
 # --------------------------------------------------------------------------- environment
 
 
-def engine_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """Environment for the workspace: backend, passphrase, no update check.
+class Checkpoints(str, Enum):
+    """When `up`/`destroy`/`refresh` save the state: after every step (Pulumi's default) or only at the end.
+
+    Each checkpoint re-serialises the whole deployment, so a run changing N resources of an
+    N-resource stack costs O(N²) (`PULUMI_SKIP_CHECKPOINTS=true` turns it off). `auto` picks
+    `end` for large stacks of Kubernetes objects only, `every-step` otherwise.
+    """
+
+    AUTO = "auto"
+    EVERY_STEP = "every-step"
+    END = "end"
+
+
+def resolve_checkpoints(mode: Checkpoints, kubernetes_only: bool, resources: int) -> Checkpoints:
+    """`auto` -> `end` when every cluster is an existing one (kubeconfig: only Kubernetes objects, which a
+    later `refresh`/`up` can reconcile) and the stack holds or will hold >= AUTO_END_AT_RESOURCES resources."""
+    if mode is not Checkpoints.AUTO:
+        return mode
+    return Checkpoints.END if kubernetes_only and resources >= AUTO_END_AT_RESOURCES else Checkpoints.EVERY_STEP
+
+
+def checkpoint_environment(op: Op | None, checkpoints: Checkpoints) -> dict[str, str]:
+    """`PULUMI_SKIP_CHECKPOINTS` for one command: always for `preview` (the engine discards its snapshot
+    anyway), for `up`/`destroy`/`refresh` when `checkpoints` is `end`."""
+    skip = op is Op.PREVIEW or (op in (Op.UP, Op.DESTROY, Op.REFRESH) and checkpoints is Checkpoints.END)
+    return {SKIP_CHECKPOINTS: "true"} if skip else {}
+
+
+def engine_environment(
+    environ: Mapping[str, str], op: Op | None = None, checkpoints: Checkpoints = Checkpoints.EVERY_STEP
+) -> dict[str, str]:
+    """Environment for the workspace: backend, passphrase, no update check, checkpoint mode of `op`.
 
     Raises SetupError when a self-managed backend has no passphrase configured. An empty
     `PULUMI_CONFIG_PASSPHRASE=` is accepted on purpose (local development; scripts/deploy.sh).
+    A `PULUMI_SKIP_CHECKPOINTS` in `environ` is ignored: `checkpoints` decides.
     """
     backend = environ.get("PULUMI_BACKEND_URL") or f"file://{DEFAULT_STATE_DIR}"
-    env = {"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    env = {"PULUMI_BACKEND_URL": backend, "PULUMI_SKIP_UPDATE_CHECK": "true", **checkpoint_environment(op, checkpoints)}
     for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
         if name in environ:
             env[name] = environ[name]
@@ -134,6 +169,15 @@ def engine_environment(environ: Mapping[str, str]) -> dict[str, str]:
             "or PULUMI_CONFIG_PASSPHRASE_FILE (for local development PULUMI_CONFIG_PASSPHRASE= sets an empty one)"
         )
     return env
+
+
+def use_checkpoints(stack: StackOps, op: Op, checkpoints: Checkpoints) -> None:
+    """Set `op`'s checkpoint mode on a real stack's workspace (the Automation API reads `env_vars` at each
+    command), so a preview run on a stack opened for `up` still skips checkpoints. Fakes have no workspace."""
+    env_vars = getattr(getattr(stack, "workspace", None), "env_vars", None)
+    if isinstance(env_vars, dict):
+        env_vars.pop(SKIP_CHECKPOINTS, None)
+        env_vars.update(checkpoint_environment(op, checkpoints))
 
 
 def ensure_state_dir(env: Mapping[str, str]) -> None:
@@ -282,6 +326,7 @@ class RunOptions:
     refresh: bool = False  # preview: read the cloud's real state first (in memory), so drift shows as changes
     continue_on_error: bool = False  # up/destroy: Pulumi's --continue-on-error
     clear_pending_creates: bool = False  # refresh: drop pending creates from the state
+    checkpoints: Checkpoints = Checkpoints.EVERY_STEP  # up/destroy/refresh: resolved (never AUTO here)
 
 
 def _duration(summary: Any) -> float | None:
@@ -348,6 +393,7 @@ def run(
         changes = op_counts(last.resource_changes) if last is not None else {}
         outcome.phases.append(Phase(name, changes, None, float(last.duration_seconds) if last is not None else None))
 
+    use_checkpoints(stack, op, options.checkpoints)
     if op is Op.PREVIEW:
         preview = _engine_call(
             lambda: stack.preview(
