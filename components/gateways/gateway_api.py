@@ -6,6 +6,7 @@ local rate limits enforced there) -> backend over STRICT mTLS (ALLOW only the ga
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Mapping
 
 import pulumi
@@ -25,6 +26,7 @@ from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
 from components.policies.authorization import allow_nothing
 from components.policies.base import SECURITY_API, istio_resource
 from components.policies.request_authentication import request_authentication
+from stacks.config import JwtSpec
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
@@ -103,6 +105,24 @@ def http_route_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
             }
         ],
     }
+
+
+def gateway_issuers(routes: list[Route]) -> list[JwtSpec]:
+    """The distinct JWT configurations of the `auth: jwt` routes, in catalogue order: one
+    RequestAuthentication each on the gateway, not one per API (Istio merges every
+    RequestAuthentication selecting a workload into one JWT filter, so per-API copies of the
+    same issuer only repeat it; which API needs which issuer is `edge_authorization_spec`'s job)."""
+    found: dict[tuple[str, str, tuple[str, ...]], JwtSpec] = {}
+    for r in routes:
+        if r.auth == "jwt" and r.jwt is not None:
+            found.setdefault((r.jwt.issuer, r.jwt.jwks_uri, tuple(r.jwt.audiences)), r.jwt)
+    return list(found.values())
+
+
+def issuer_resource_name(jwt: JwtSpec) -> str:
+    """`jwt-<8 hex>` from the issuer, JWKS URI and audiences: stable when APIs are added or reordered."""
+    key = "\n".join([jwt.issuer, jwt.jwks_uri, *jwt.audiences])
+    return f"jwt-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def edge_authorization_spec(routes: list[Route]) -> dict[str, Any]:
@@ -286,20 +306,18 @@ class GatewayApiGateway(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[*crds, args.namespaces[(args.cluster, route.namespace)], gateway],
             )
-        for route in args.routes:
-            if route.auth == "jwt":
-                assert route.jwt is not None
-                request_authentication(
-                    f"{route.name}-jwt",
-                    spec.namespace,
-                    issuer=route.jwt.issuer,
-                    jwks_uri=route.jwt.jwks_uri,
-                    audiences=route.jwt.audiences,
-                    selector=gateway_selector(),
-                    mesh=mesh,
-                    parent=self,
-                    depends_on=[ns],
-                )
+        for jwt in gateway_issuers(args.routes):
+            request_authentication(
+                issuer_resource_name(jwt),
+                spec.namespace,
+                issuer=jwt.issuer,
+                jwks_uri=jwt.jwks_uri,
+                audiences=jwt.audiences,
+                selector=gateway_selector(),
+                mesh=mesh,
+                parent=self,
+                depends_on=[ns],
+            )
         if args.routes:
             allow_nothing(spec.namespace, mesh=mesh, parent=self, depends_on=[ns])
             istio_resource(
