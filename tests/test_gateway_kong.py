@@ -90,7 +90,7 @@ def test_one_kong_ingress_per_api_with_its_plugins(scenario: str) -> None:
             annotations = ingress.get("metadata.annotations")
             assert annotations["konghq.com/strip-path"] == "true"
             attached = annotations["konghq.com/plugins"].split(",")
-            assert f"{name}-rate-limit" in attached
+            assert any(p.startswith("rate-limit-") and p.endswith("-per-minute") for p in attached)
             for plugin in attached:
                 assert plugins[plugin].get("metadata.namespace") == ingress.get("metadata.namespace")
                 assert program.depends_on(ingress, plugins[plugin])
@@ -102,12 +102,31 @@ def test_one_kong_ingress_per_api_with_its_plugins(scenario: str) -> None:
 def test_plugin_bodies() -> None:
     program = run(single("in-cluster-gateway"))
     plugins = {r.get("metadata.name"): r.plain for r in kind(program, "KongPlugin")}
-    assert plugins["orders-rate-limit"]["plugin"] == "rate-limiting"
-    assert plugins["orders-rate-limit"]["config"] == {"minute": 600, "policy": "local"}
-    assert plugins["payments-rate-limit"]["config"] == {"minute": 120, "policy": "local"}
-    assert plugins["payments-key-auth"]["plugin"] == "key-auth"
-    assert plugins["payments-key-auth"]["config"]["key_names"] == ["apikey"]
-    assert "orders-key-auth" not in plugins  # orders has auth: none
+    assert plugins["rate-limit-600-per-minute"]["plugin"] == "rate-limiting"
+    assert plugins["rate-limit-600-per-minute"]["config"] == {"minute": 600, "policy": "local"}
+    assert plugins["rate-limit-120-per-minute"]["config"] == {"minute": 120, "policy": "local"}
+    assert plugins["key-auth"]["plugin"] == "key-auth"
+    assert plugins["key-auth"]["config"]["key_names"] == ["apikey"]
+    ingresses = {r.get("metadata.name"): r.get("metadata.annotations")["konghq.com/plugins"].split(",") for r in kind(program, "Ingress")}
+    assert ingresses["orders"] == ["rate-limit-600-per-minute"]  # orders has auth: none
+    assert ingresses["payments"] == ["rate-limit-120-per-minute", "key-auth"]
+
+
+def test_apis_with_the_same_settings_share_their_plugins() -> None:
+    """One KongPlugin per distinct setting and namespace, attached to every Ingress that needs it: the
+    controller creates one Kong plugin per route it is attached to, and Kong keys rate-limiting
+    counters by route, so each API keeps its own limit."""
+    config = single("in-cluster-gateway")
+    template = config["meshgate:apis"][0]
+    config["meshgate:apis"] = [
+        {**template, "name": f"api-{i}", "path": f"/api-{i}", "auth": "key", "rateLimitPerMinute": 600} for i in range(6)
+    ]
+    program = run(config)
+    plugins = kind(program, "KongPlugin")
+    assert sorted(p.get("metadata.name") for p in plugins) == ["key-auth", "rate-limit-600-per-minute"]
+    for ingress in kind(program, "Ingress"):
+        assert ingress.get("metadata.annotations")["konghq.com/plugins"] == "rate-limit-600-per-minute,key-auth"
+        assert all(program.depends_on(ingress, p) for p in plugins)
 
 
 # ---------------------------------------------------------------- scenario 2

@@ -49,10 +49,10 @@ def per_api(scenario: str, auth: str) -> dict[str, float]:
 
 # What one more API costs, worst case (every feature on). docs/performance.md justifies each.
 EXPECTED = [
-    ("in-cluster-gateway", "key", {"Ingress": 1, "KongPlugin": 2, "PeerAuthentication": 1}),
-    ("in-cluster-gateway", "jwt", {"Ingress": 1, "KongPlugin": 1, "PeerAuthentication": 1, "RequestAuthentication": 1, "AuthorizationPolicy": 1}),
-    ("in-cluster-gateway-mesh", "key", {"Ingress": 1, "KongPlugin": 2, "Service": 1, "AuthorizationPolicy": 1}),
-    ("in-cluster-gateway-mesh", "jwt", {"Ingress": 1, "KongPlugin": 1, "Service": 1, "AuthorizationPolicy": 1, "RequestAuthentication": 1}),
+    ("in-cluster-gateway", "key", {"Ingress": 1, "PeerAuthentication": 1}),
+    ("in-cluster-gateway", "jwt", {"Ingress": 1, "PeerAuthentication": 1, "RequestAuthentication": 1, "AuthorizationPolicy": 1}),
+    ("in-cluster-gateway-mesh", "key", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1}),
+    ("in-cluster-gateway-mesh", "jwt", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1, "RequestAuthentication": 1}),
     ("gateway-api", "jwt", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
     ("gateway-api", "none", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
 ]

@@ -27,18 +27,23 @@ def local_namespaces(namespaces: Mapping[tuple[str, str], pulumi.Resource], clus
 def plugin_specs(route: Route) -> dict[str, dict[str, Any]]:
     """KongPlugin name -> body (`plugin`, `config`) for one route: rate limiting and API keys.
 
+    Plugins are shared by the routes of a namespace that need the same configuration
+    (`rate-limit-<n>-per-minute`, `key-auth`): the controller instantiates a KongPlugin once per
+    route it is attached to, and Kong keys rate-limiting counters by route, so every API keeps
+    its own limit — one object per distinct setting instead of one per API.
+
     `auth: jwt` is not a Kong plugin here: Kong OSS's `jwt` plugin needs a consumer per issuer
     holding its public key, while the catalogue gives a JWKS URI; the JWT is validated by Istio
     (RequestAuthentication at the backend), which fetches and rotates the JWKS itself.
     """
     plugins: dict[str, dict[str, Any]] = {}
     if route.rate_limit_per_minute is not None:
-        plugins[f"{route.name}-rate-limit"] = {
+        plugins[f"rate-limit-{route.rate_limit_per_minute}-per-minute"] = {
             "plugin": "rate-limiting",
             "config": {"minute": route.rate_limit_per_minute, "policy": "local"},
         }
     if route.auth == "key":
-        plugins[f"{route.name}-key-auth"] = {
+        plugins["key-auth"] = {
             "plugin": "key-auth",
             "config": {"key_names": [API_KEY_HEADER], "hide_credentials": True},
         }
@@ -98,7 +103,7 @@ class KongRoutes(pulumi.ComponentResource):
     plus its `KongPlugin`s; every object waits for the Kong release that defines the CRDs."""
 
     ingresses: dict[str, k8s.networking.v1.Ingress]
-    plugins: dict[str, KongPlugin]
+    plugins: dict[str, KongPlugin]  # "<namespace>/<plugin name>" -> the shared KongPlugin
 
     def __init__(self, name: str, args: KongRoutesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:KongRoutes", name, None, opts)
@@ -108,17 +113,18 @@ class KongRoutes(pulumi.ComponentResource):
         for route in args.routes:
             after = [args.release, args.namespaces[route.namespace]]
             specs = plugin_specs(route)
-            created = [
-                KongPlugin(
-                    f"{cluster.name}-{route.namespace}-{plugin_name}",
-                    name=plugin_name,
-                    namespace=route.namespace,
-                    body=body,
-                    opts=cluster.opts(self, after),
-                )
-                for plugin_name, body in specs.items()
-            ]
-            self.plugins.update(zip(specs, created))
+            created: list[KongPlugin] = []
+            for plugin_name, body in specs.items():
+                key = f"{route.namespace}/{plugin_name}"
+                if key not in self.plugins:
+                    self.plugins[key] = KongPlugin(
+                        f"{cluster.name}-{route.namespace}-{plugin_name}",
+                        name=plugin_name,
+                        namespace=route.namespace,
+                        body=body,
+                        opts=cluster.opts(self, after),
+                    )
+                created.append(self.plugins[key])
             self.ingresses[route.name] = k8s.networking.v1.Ingress(
                 f"{cluster.name}-{route.namespace}-{route.name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
