@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,43 @@ def test_no_remote_secret_without_multicluster(kubeconfig: Path) -> None:
     program = evaluate(kubeconfig_config(kubeconfig, CLUSTERS[:2], multicluster=False))
     assert not remote_secrets(program)
     assert not objects(program, "one", "Secret")
+
+
+# ------------------------------------------------------------------ CA changes roll istiod
+
+
+def _cacerts_sha256(secret: Resource) -> str:
+    data = secret.get("stringData")
+    return hashlib.sha256("".join(data[k] for k in ("root-cert.pem", "cert-chain.pem", "ca-cert.pem")).encode()).hexdigest()
+
+
+def test_istiod_pod_template_carries_the_hash_of_its_cacerts(three: Program) -> None:
+    # The istiod chart copies `podAnnotations` into the Deployment's pod template, so a new
+    # hash is a new template: Kubernetes rolls istiod, which reads `cacerts` only at start.
+    hashes = set()
+    for cluster in CLUSTERS:
+        annotations = release(three, cluster, "istiod").get("values")["podAnnotations"]
+        secret = one_object(three, cluster, "Secret", "cacerts")
+        assert annotations == {"meshgate.io/cacerts-sha256": _cacerts_sha256(secret)}
+        hashes.add(annotations["meshgate.io/cacerts-sha256"])
+    assert len(hashes) == len(CLUSTERS)  # each cluster its own intermediate
+
+
+def test_turning_multicluster_on_changes_the_istiod_pod_template(kubeconfig: Path, three: Program) -> None:
+    single = evaluate(kubeconfig_config(kubeconfig, CLUSTERS, multicluster=False))
+    for cluster in CLUSTERS:
+        before = release(single, cluster, "istiod")
+        after = release(three, cluster, "istiod")
+        assert before.urn == after.urn  # the same release is upgraded, not replaced
+        assert "meshgate.io/cacerts-sha256" not in (before.get("values").get("podAnnotations") or {})
+        assert after.get("values")["podAnnotations"]["meshgate.io/cacerts-sha256"]
+        assert three.depends_on(after, one_object(three, cluster, "Secret", "cacerts"))
+
+
+def test_a_new_root_changes_every_hash(kubeconfig: Path, three: Program) -> None:
+    other = evaluate(kubeconfig_config(kubeconfig, CLUSTERS, multicluster=True, meshId="othermesh"))
+    for cluster in CLUSTERS:
+        assert (
+            release(other, cluster, "istiod").get("values")["podAnnotations"]
+            != release(three, cluster, "istiod").get("values")["podAnnotations"]
+        )

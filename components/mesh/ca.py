@@ -7,6 +7,7 @@ live only in the (encrypted) stack state as secrets.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import pulumi
@@ -31,6 +32,12 @@ class CaMaterial:
     ca_key: pulumi.Output[str]
     root_cert: pulumi.Output[str]
     cert_chain: pulumi.Output[str]
+
+    def fingerprint(self) -> pulumi.Output[str]:
+        """SHA-256 of the public half (root, chain, intermediate): changes whenever the material does."""
+        return pulumi.Output.all(self.root_cert, self.cert_chain, self.ca_cert).apply(
+            lambda pems: hashlib.sha256("".join(pems).encode()).hexdigest()
+        )
 
     def secret_data(self) -> dict[str, pulumi.Output[str]]:
         """`stringData` of the `cacerts` Secret."""

@@ -34,6 +34,11 @@ CROSS_NETWORK_PORT = 15443
 
 PILOT_RESOURCES = {"requests": {"cpu": "500m", "memory": "2048Mi"}}
 
+CACERTS_HASH_ANNOTATION = "meshgate.io/cacerts-sha256"
+"""istiod pod-template annotation: the hash of its `cacerts`. istiod reads the CA only at start, so a
+new hash (multi-cluster turned on, a re-issued intermediate) rolls istiod through the chart's
+`podAnnotations`."""
+
 _EASTWEST_SERVICE_ANNOTATIONS: dict[str, dict[str, str]] = {
     # A Network Load Balancer passes mTLS through untouched (the in-tree default is a Classic ELB).
     "aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"},
@@ -62,8 +67,10 @@ def zipkin_provider(address: str) -> dict[str, Any]:
     return {"name": TRACING_PROVIDER, "zipkin": {"service": host, "port": int(port or 9411)}}
 
 
-def istiod_values(istio: IstioSpec, cluster: str, network: str) -> dict[str, Any]:
-    """Values of the `istiod` chart."""
+def istiod_values(
+    istio: IstioSpec, cluster: str, network: str, ca_fingerprint: pulumi.Input[str] | None = None
+) -> dict[str, Any]:
+    """Values of the `istiod` chart; `ca_fingerprint` (of the plugged-in `cacerts`) goes into the pod template."""
     values: dict[str, Any] = {
         "global": {
             "istioNamespace": ISTIO_NAMESPACE,
@@ -83,6 +90,8 @@ def istiod_values(istio: IstioSpec, cluster: str, network: str) -> dict[str, Any
     }
     if istio.revision:
         values["revision"] = istio.revision
+    if ca_fingerprint is not None:
+        values["podAnnotations"] = {CACERTS_HASH_ANNOTATION: ca_fingerprint}
     return values
 
 
@@ -167,7 +176,9 @@ class IstioMesh(pulumi.ComponentResource):
             chart="istiod",
             release_name=release,
             namespace=ISTIO_NAMESPACE,
-            values=istiod_values(istio, cluster.name, cluster.network),
+            values=istiod_values(
+                istio, cluster.name, cluster.network, args.ca.fingerprint() if args.ca is not None else None
+            ),
             timeout_seconds=ISTIOD_TIMEOUT_SECONDS,
             opts=cluster.opts(self, depends_on=[*before_istiod, base]),
         )
