@@ -256,12 +256,28 @@ class TracingSpec(_Model):
     zipkin_address: str = "zipkin.istio-system:9411"
 
 
+_REVISION_PATTERN = _pattern(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-31-0")
+_VERSION_PATTERN = _pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", DEFAULT_ISTIO_VERSION)
+
+STABLE_TAG = "stable"
+"""The revision tag every mesh namespace uses unless `meshgate:istio.namespaceTags` says otherwise."""
+DEFAULT_REVISION = "default"
+"""Revision name of the unrevisioned install (release `istiod`, no `revision` value)."""
+
+
+class IstioRevisionSpec(_Model):
+    """One istiod installed side by side with the others; `default` is the unrevisioned `istiod`."""
+
+    name: str = Field(pattern=_REVISION_PATTERN, description="revision name, e.g. `1-31-0`; `default`: release `istiod`")
+    version: str | None = Field(
+        default=None, pattern=_VERSION_PATTERN, description="istiod chart version; default `meshgate:istio.version`"
+    )
+
+
 class IstioSpec(_Model):
     """How Istio is installed in every cluster."""
 
-    version: str = Field(
-        default=DEFAULT_ISTIO_VERSION, pattern=_pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", DEFAULT_ISTIO_VERSION)
-    )
+    version: str = Field(default=DEFAULT_ISTIO_VERSION, pattern=_VERSION_PATTERN)
     chart_repo: str = Field(
         default=ISTIO_CHART_REPO,
         pattern=_pattern(r"^(https|oci)://", "a Helm repository URL", ISTIO_CHART_REPO),
@@ -272,12 +288,32 @@ class IstioSpec(_Model):
     multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")
     revision: str | None = Field(
         default=None,
-        pattern=_pattern(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-31-0"),
-        description="istiod revision for canary upgrades, e.g. `1-31-0`; namespaces get `istio.io/rev`",
+        pattern=_REVISION_PATTERN,
+        description="one revisioned istiod, e.g. `1-31-0`; namespaces get `istio.io/rev`. For upgrades use `revisions`",
+    )
+    revisions: list[IstioRevisionSpec] = Field(
+        default_factory=list,
+        description="istiod revisions installed side by side (canary upgrades); namespaces reach them through `tags`",
+    )
+    tags: dict[DnsLabel, str] = Field(
+        default_factory=dict,
+        description="revision tags, tag -> revision name (needs `stable`); namespaces get `istio.io/rev: <tag>`",
+    )
+    namespace_tags: dict[DnsLabel, DnsLabel] = Field(
+        default_factory=dict, description="namespace -> tag for `meshgate:services` namespaces; default `stable`"
     )
     access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
     tracing: TracingSpec = TracingSpec()
     install: bool = Field(default=True, description="false: Istio is already installed (managed Istio); skip the charts")
+
+    def revision_version(self, revision: IstioRevisionSpec) -> str:
+        return revision.version or self.version
+
+    @property
+    def stable_revision(self) -> IstioRevisionSpec | None:
+        """The revision the `stable` tag points at (None without `revisions`)."""
+        target = self.tags.get(STABLE_TAG)
+        return next((r for r in self.revisions if r.name == target), None)
 
 
 # ---------------------------------------------------------------- gateways

@@ -28,6 +28,8 @@ def _type_name(annotation: Any) -> str:
         return " \\| ".join(dict.fromkeys(names))
     if origin is list:
         return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
@@ -39,7 +41,7 @@ def _type_name(annotation: Any) -> str:
 
 def _default(info: FieldInfo) -> str:
     if info.default_factory is not None:
-        return "`[]`"
+        return f"`{json.dumps(info.default_factory())}`"  # type: ignore[call-arg]  # no-argument factories only
     if info.default is PydanticUndefined:
         return "**required**"
     value = info.default

@@ -9,6 +9,8 @@ import ipaddress
 from typing import Iterable, Sequence
 
 from stacks.config import (
+    DEFAULT_REVISION,
+    STABLE_TAG,
     ConfigError,
     EksClusterSpec,
     GkeClusterSpec,
@@ -31,6 +33,7 @@ def check(config: StackConfig) -> None:
     _eks_admins(config)
     _jwt(config)
     _multicluster(config)
+    _istio_revisions(config)
     _scenario(config)
     _gateway_capabilities(config)
 
@@ -155,6 +158,63 @@ def _multicluster(config: StackConfig) -> None:
         raise ConfigError(f"{K}:istio.multicluster", "needs at least two clusters in meshgate:clusters")
     if config.istio.multicluster:
         _unique([c.network_name for c in config.clusters], f"{K}:clusters", "network")
+
+
+def mesh_namespaces(config: StackConfig) -> dict[str, str]:
+    """Namespaces meshgate labels for injection, with the revision tag each uses (revisions only)."""
+    names = [s.namespace for s in config.services] + [a.service.namespace for a in config.apis]
+    if config.scenario in (Scenario.IN_CLUSTER_GATEWAY_MESH, Scenario.GATEWAY_API):
+        names.append(config.gateway.namespace)
+    if config.scenario is Scenario.EXTERNAL_GATEWAY:
+        names.append("istio-ingress")
+    if config.istio.multicluster:
+        names.append("istio-eastwest")
+    return {ns: config.istio.namespace_tags.get(ns, STABLE_TAG) for ns in sorted(set(names))}
+
+
+def _istio_revisions(config: StackConfig) -> None:
+    """Revisions, tags and namespace tags refer to each other; no tag points at a missing revision."""
+    istio, key = config.istio, f"{K}:istio"
+    if not istio.revisions:
+        for field, value in (("tags", istio.tags), ("namespaceTags", istio.namespace_tags)):
+            if value:
+                raise ConfigError(f"{key}.{field}", f"needs {key}.revisions: tags point at installed istiod revisions")
+        return
+    if istio.revision:
+        raise ConfigError(
+            f"{key}.revision",
+            f"cannot be combined with {key}.revisions: list every installed revision there and point "
+            f"{key}.tags.{STABLE_TAG} at the one namespaces use",
+        )
+    if not istio.install:
+        raise ConfigError(f"{key}.revisions", f"needs {key}.install: true (meshgate installs every revision)")
+    _unique([r.name for r in istio.revisions], f"{key}.revisions", "name")
+    installed = [r.name for r in istio.revisions]
+    if STABLE_TAG not in istio.tags:
+        raise ConfigError(
+            f"{key}.tags",
+            f"needs a `{STABLE_TAG}` tag (e.g. {{{STABLE_TAG}: {installed[0]}}}): every mesh namespace without an "
+            f"entry in {key}.namespaceTags is labelled istio.io/rev={STABLE_TAG}",
+        )
+    users = mesh_namespaces(config)
+    for tag, target in istio.tags.items():
+        if tag == DEFAULT_REVISION:
+            raise ConfigError(f"{key}.tags.{tag}", f"`{DEFAULT_REVISION}` is a revision name, not a tag; use another tag name")
+        if target not in installed:
+            using = [ns for ns, t in users.items() if t == tag]
+            who = f"namespaces {', '.join(using)} use tag {tag!r}" if using else f"no meshgate namespace uses tag {tag!r}"
+            raise ConfigError(
+                f"{key}.tags.{tag}",
+                f"points at revision {target!r}, which is not in {key}.revisions ({', '.join(installed)}); {who}. "
+                f"Removing a revision comes last: move the tag to an installed revision, `up`, restart the workloads, "
+                f"then remove the revision",
+            )
+    for namespace, tag in istio.namespace_tags.items():
+        if tag not in istio.tags:
+            raise ConfigError(
+                f"{key}.namespaceTags.{namespace}",
+                f"uses tag {tag!r}, which is not in {key}.tags ({', '.join(istio.tags)})",
+            )
 
 
 def _scenario(config: StackConfig) -> None:

@@ -22,6 +22,9 @@ from stacks.config import IstioSpec, StackConfig
 def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
     """One line describing the mesh of one cluster."""
     revision = f"revision {handle.revision}" if handle.revision else "default revision"
+    if istio.revisions:
+        tags = ", ".join(f"{tag} -> {target}" for tag, target in istio.tags.items())
+        revision = f"revisions {', '.join(handle.revisions)}; tags {tags}"
     scope = f"multi-cluster ({clusters} clusters, network {handle.network})" if handle.multicluster else "single-cluster"
     installed = "installed by meshgate" if istio.install else "preinstalled"
     logs = "on" if istio.access_logs else "off"
@@ -69,6 +72,8 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
             name: {
                 "version": m.handle.version,
                 "revision": m.handle.revision or "default",
+                "revisions": list(m.handle.revisions),
+                "tags": dict(istio.tags),
                 "network": m.handle.network,
                 "eastWestGateway": m.east_west.address if m.east_west else None,
                 "summary": summary(m.handle, istio, len(clusters)),

@@ -1,4 +1,4 @@
-"""Every object the mesh registers is schema-valid: Kubernetes 1.30 strict, Istio CRD models with extra=forbid."""
+"""Every object the mesh registers is schema-valid: Kubernetes 1.35 strict, Istio CRD models with extra=forbid."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 
@@ -20,6 +21,10 @@ class MeshHandle:
     release; both are empty when Istio is preinstalled (`meshgate:istio.install: false`).
     Istio custom resources depend on `crds`, workloads and gateways that need sidecar
     injection depend on `ready`.
+
+    `revision` is what injected namespaces and gateways point at: a revision name, or with
+    `meshgate:istio.revisions` the revision tag `stable`; `namespace_tags` overrides it per
+    namespace, `revisions` lists every installed istiod revision.
     """
 
     cluster: ClusterHandle
@@ -32,6 +37,8 @@ class MeshHandle:
     multicluster: bool
     crds: list[pulumi.Resource] = field(default_factory=list)
     ready: list[pulumi.Resource] = field(default_factory=list)
+    namespace_tags: Mapping[str, str] = field(default_factory=dict)
+    revisions: tuple[str, ...] = ()
 
     @property
     def injection_labels(self) -> dict[str, str]:
@@ -39,6 +46,11 @@ class MeshHandle:
         if self.revision:
             return {"istio.io/rev": self.revision}
         return {"istio-injection": "enabled"}
+
+    def injection_labels_for(self, namespace: str) -> dict[str, str]:
+        """`injection_labels`, or `istio.io/rev: <tag>` for a namespace with its own revision tag."""
+        tag = self.namespace_tags.get(namespace)
+        return {"istio.io/rev": tag} if tag else self.injection_labels
 
     def principal(self, namespace: str, service_account: str) -> str:
         """The SPIFFE-style principal Istio authorization matches: `<trustDomain>/ns/<ns>/sa/<sa>`."""

@@ -1,11 +1,14 @@
 """IstioMesh: Istio in one cluster from the official charts, in the order Istio requires.
 
 istio-system namespace (network label) -> `cacerts` (multi-cluster) -> `base` (CRDs) ->
-`istiod` -> east-west gateway + `cross-network-gateway` (multi-cluster).
+`istiod` (one release per installed revision) -> revision tags -> east-west gateway +
+`cross-network-gateway` (multi-cluster).
 
 Fields istiod mutates at runtime (the validating webhook's `failurePolicy` and `caBundle`)
 belong to objects rendered by the `base`/`istiod` charts; Pulumi tracks the releases, not
-those live fields, so they never show up as a diff. No webhook object is managed directly.
+those live fields, so they never show up as a diff. The one webhook object managed directly is
+a revision tag's MutatingWebhookConfiguration (below): meshgate sets its selectors and target
+service, istiod patches its `caBundle`, and Pulumi never sets that field.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 from components.mesh.helm import istio_release
 from components.policies.base import NETWORKING_API, istio_resource
 from components.policies.telemetry import TRACING_PROVIDER
-from stacks.config import IstioSpec
+from stacks.config import DEFAULT_REVISION, STABLE_TAG, IstioSpec
 
 BASE_TIMEOUT_SECONDS = 300
 ISTIOD_TIMEOUT_SECONDS = 600
@@ -56,7 +59,85 @@ class IstioMeshArgs:
 
 
 def istiod_release_name(revision: str | None) -> str:
-    return f"istiod-{revision}" if revision else "istiod"
+    """Release (and Service) name of an istiod: `istiod-<revision>`, `istiod` unrevisioned."""
+    return f"istiod-{revision}" if revision and revision != DEFAULT_REVISION else "istiod"
+
+
+@dataclass(frozen=True)
+class InstalledRevision:
+    """One istiod release: `name` as tags and namespaces see it (`default`: unrevisioned)."""
+
+    name: str
+    version: str
+
+    @property
+    def chart_revision(self) -> str | None:
+        """The chart's `revision` value (none for the default revision)."""
+        return None if self.name == DEFAULT_REVISION else self.name
+
+
+def installed_revisions(istio: IstioSpec) -> list[InstalledRevision]:
+    """Every istiod to install: `istio.revisions`, or the single `istio.revision`/default one."""
+    if istio.revisions:
+        return [InstalledRevision(r.name, istio.revision_version(r)) for r in istio.revisions]
+    return [InstalledRevision(istio.revision or DEFAULT_REVISION, istio.version)]
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def base_version(istio: IstioSpec) -> str:
+    """The `base` chart (CRDs) follows the newest installed istiod: CRDs are upgraded first."""
+    return max((r.version for r in installed_revisions(istio)), key=_version_key)
+
+
+def revision_tag_webhooks(tag: str, revision: str) -> list[k8s.admissionregistration.v1.MutatingWebhookArgs]:
+    """The injection webhooks of revision tag `tag` -> `revision`, as the istiod chart's
+    `revisionTags` render them (templates/revision-tags-mwc.yaml): pods in namespaces labelled
+    `istio.io/rev: <tag>`, or pods labelled so in unlabelled namespaces, are injected by `revision`."""
+    meta = k8s.meta.v1
+    not_disabled = meta.LabelSelectorRequirementArgs(key="sidecar.istio.io/inject", operator="NotIn", values=["false"])
+    no_injection_label = meta.LabelSelectorRequirementArgs(key="istio-injection", operator="DoesNotExist")
+    tagged = meta.LabelSelectorRequirementArgs(key="istio.io/rev", operator="In", values=[tag])
+
+    def webhook(
+        prefix: str, namespace: list[meta.LabelSelectorRequirementArgs], pod: list[meta.LabelSelectorRequirementArgs]
+    ) -> k8s.admissionregistration.v1.MutatingWebhookArgs:
+        return k8s.admissionregistration.v1.MutatingWebhookArgs(
+            name=f"{prefix}.sidecar-injector.istio.io",
+            client_config=k8s.admissionregistration.v1.WebhookClientConfigArgs(
+                service=k8s.admissionregistration.v1.ServiceReferenceArgs(
+                    name=istiod_release_name(revision), namespace=ISTIO_NAMESPACE, path="/inject", port=443
+                )
+            ),
+            side_effects="None",
+            rules=[
+                k8s.admissionregistration.v1.RuleWithOperationsArgs(
+                    operations=["CREATE"], api_groups=[""], api_versions=["v1"], resources=["pods"]
+                )
+            ],
+            failure_policy="Fail",
+            reinvocation_policy="Never",
+            admission_review_versions=["v1"],
+            namespace_selector=meta.LabelSelectorArgs(match_expressions=namespace),
+            object_selector=meta.LabelSelectorArgs(match_expressions=pod),
+        )
+
+    return [
+        webhook("rev.namespace", [tagged, no_injection_label], [not_disabled]),
+        webhook(
+            "rev.object",
+            [meta.LabelSelectorRequirementArgs(key="istio.io/rev", operator="DoesNotExist"), no_injection_label],
+            [not_disabled, tagged],
+        ),
+    ]
+
+
+def revision_tag_labels(tag: str, revision: str) -> dict[str, str]:
+    """`istio.io/rev` makes that revision's istiod patch the webhooks' caBundle (and ignore them
+    otherwise); `istio.io/tag` is how istiod maps tags to revisions."""
+    return {"istio.io/tag": tag, "istio.io/rev": revision, "app": "sidecar-injector", "app.kubernetes.io/part-of": "meshgate"}
 
 
 def zipkin_provider(address: str) -> dict[str, Any]:
@@ -68,7 +149,11 @@ def zipkin_provider(address: str) -> dict[str, Any]:
 
 
 def istiod_values(
-    istio: IstioSpec, cluster: str, network: str, ca_fingerprint: pulumi.Input[str] | None = None
+    istio: IstioSpec,
+    cluster: str,
+    network: str,
+    ca_fingerprint: pulumi.Input[str] | None = None,
+    revision: str | None = None,
 ) -> dict[str, Any]:
     """Values of the `istiod` chart; `ca_fingerprint` (of the plugged-in `cacerts`) goes into the pod template."""
     values: dict[str, Any] = {
@@ -88,16 +173,19 @@ def istiod_values(
         # The istiod chart's values are flat since 1.24 (`resources`, not `pilot.resources`).
         "resources": PILOT_RESOURCES,
     }
-    if istio.revision:
-        values["revision"] = istio.revision
+    if revision:
+        values["revision"] = revision
     if ca_fingerprint is not None:
         values["podAnnotations"] = {CACERTS_HASH_ANNOTATION: ca_fingerprint}
     return values
 
 
 def base_values(istio: IstioSpec) -> dict[str, Any]:
-    """Values of the `base` chart: the default validating webhook targets this mesh's istiod."""
-    return {"defaultRevision": istio.revision or "default", "global": {"istioNamespace": ISTIO_NAMESPACE}}
+    """Values of the `base` chart: the default validating webhook targets this mesh's istiod (with
+    revisions: the one `stable` points at, so it moves with the tag and never at a removed one)."""
+    stable = istio.stable_revision
+    default = stable.name if stable else (istio.revision or DEFAULT_REVISION)
+    return {"defaultRevision": default, "global": {"istioNamespace": ISTIO_NAMESPACE}}
 
 
 class IstioMesh(pulumi.ComponentResource):
@@ -113,11 +201,15 @@ class IstioMesh(pulumi.ComponentResource):
     def __init__(self, name: str, args: IstioMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:mesh:IstioMesh", name, None, opts)
         cluster, istio = args.cluster, args.istio
+        stable = istio.stable_revision
         handle = MeshHandle(
             cluster=cluster,
-            version=istio.version,
+            # Gateways follow the revision namespaces use: with revisions, the tag `stable`.
+            version=istio.revision_version(stable) if stable else istio.version,
             chart_repo=istio.chart_repo,
-            revision=istio.revision,
+            revision=STABLE_TAG if stable else istio.revision,
+            namespace_tags=dict(istio.namespace_tags),
+            revisions=tuple(r.name for r in installed_revisions(istio)) if istio.install else (),
             trust_domain=istio.trust_domain,
             mesh_id=istio.mesh_id,
             network=cluster.network,
@@ -168,21 +260,37 @@ class IstioMesh(pulumi.ComponentResource):
             values=base_values(istio),
             timeout_seconds=BASE_TIMEOUT_SECONDS,
             opts=cluster.opts(self, depends_on=[namespace]),
+            version=base_version(istio),
         )
-        release = istiod_release_name(istio.revision)
-        istiod = istio_release(
-            f"{name}-{release}",
-            mesh=handle,
-            chart="istiod",
-            release_name=release,
-            namespace=ISTIO_NAMESPACE,
-            values=istiod_values(
-                istio, cluster.name, cluster.network, args.ca.fingerprint() if args.ca is not None else None
-            ),
-            timeout_seconds=ISTIOD_TIMEOUT_SECONDS,
-            opts=cluster.opts(self, depends_on=[*before_istiod, base]),
-        )
-        handle = replace(handle, crds=[base], ready=[istiod])
+        fingerprint = args.ca.fingerprint() if args.ca is not None else None
+        istiods: dict[str, pulumi.Resource] = {}
+        for revision in installed_revisions(istio):
+            release = istiod_release_name(revision.name)
+            istiods[revision.name] = istio_release(
+                f"{name}-{release}",
+                mesh=handle,
+                chart="istiod",
+                release_name=release,
+                namespace=ISTIO_NAMESPACE,
+                values=istiod_values(istio, cluster.name, cluster.network, fingerprint, revision.chart_revision),
+                timeout_seconds=ISTIOD_TIMEOUT_SECONDS,
+                opts=cluster.opts(self, depends_on=[*before_istiod, base]),
+                version=revision.version,
+            )
+        # A tag is one object updated in place when it moves: no moment without a webhook for
+        # `istio.io/rev: <tag>` (two Helm releases would hand it over by delete + create).
+        tags = [
+            k8s.admissionregistration.v1.MutatingWebhookConfiguration(
+                f"{name}-revision-tag-{tag}",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=f"istio-revision-tag-{tag}", labels=revision_tag_labels(tag, revision)
+                ),
+                webhooks=revision_tag_webhooks(tag, revision),
+                opts=cluster.opts(self, depends_on=[istiods[revision]]),
+            )
+            for tag, revision in istio.tags.items()
+        ]
+        handle = replace(handle, crds=[base], ready=[*istiods.values(), *tags])
         if args.multicluster:
             self.east_west = IstioGateway(
                 f"{name}-eastwestgateway",
