@@ -1,7 +1,10 @@
-"""Benchmark entry point: `python -m bench.run [--quick]` writes bench/RESULTS.md, results.json and PNG plots.
+"""Benchmark entry point: `python -m bench.run [--quick]` writes bench/RESULTS.md, results.json,
+engine_results.json and PNG plots.
 
-Sections: evaluation time per stack (cold/warm), scaling on synthetic configs, import cost,
-deploy-time critical path against the lower bound.
+Sections: the real engine (bench/engine_bench.py: the render stack with 10-2,000 APIs against the
+engine's no-program floor), then, under mocks, evaluation time per stack (cold/warm), scaling on
+synthetic configs, import cost, deploy-time critical path against the lower bound.
+`--only engine` / `--only mocks` reruns one part and keeps the other's last results.
 """
 
 from __future__ import annotations
@@ -296,11 +299,27 @@ def report(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+ENGINE_RESULTS = BENCH / "engine_results.json"
+
+
+def write_report(results: dict[str, Any]) -> None:
+    """RESULTS.md: the real-engine section (from engine_results.json, if any), then the mock sections."""
+    from bench.engine_report import engine_section
+
+    engine = json.loads(ENGINE_RESULTS.read_text()) if ENGINE_RESULTS.is_file() else None
+    mocks = report(results).replace("# Benchmark results\n", "## Under mocks\n", 1)
+    mocks = "\n".join(("#" + line) if line.startswith("## ") and not line.startswith("## Under mocks") else line for line in mocks.split("\n"))
+    (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + (engine_section(engine) if engine else "") + mocks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small grid, 3 repeats (~1 min)")
+    parser.add_argument("--quick", action="store_true", help="small grids, 3 repeats; engine: 10-500 APIs")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--report-only", action="store_true", help="re-render RESULTS.md and plots from results.json")
+    parser.add_argument("--only", choices=["engine", "mocks"], help="run one part; the other keeps its last results")
+    parser.add_argument("--sizes", help="engine: comma-separated API counts instead of the default grid")
+    parser.add_argument("--checkpoint-sizes", help="engine: API counts of the checkpoint before/after runs (empty: none)")
+    parser.add_argument("--report-only", action="store_true", help="re-render RESULTS.md and plots from the JSON results")
     parser.add_argument(
         "--critical-path-only", action="store_true", help="rerun only the critical-path section (~30 s) and re-render"
     )
@@ -310,8 +329,28 @@ def main() -> None:
         results["critical_path"] = critical_paths()
         results["plots"] = plots(results)
         (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        (BENCH / "RESULTS.md").write_text(report(results))
+        write_report(results)
         return
+    if args.only != "mocks" and not args.report_only:
+        from bench import engine_bench
+
+        print("real engine", flush=True)
+        sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
+        checkpoint_sizes = tuple(int(x) for x in args.checkpoint_sizes.split(",") if x) if args.checkpoint_sizes is not None else None
+        mock_results = json.loads((BENCH / "results.json").read_text())
+
+        def save(partial: dict[str, Any]) -> None:
+            ENGINE_RESULTS.write_text(json.dumps(partial, indent=2) + "\n")
+            write_report(mock_results)
+
+        engine = engine_bench.run(
+            args.quick, sizes, log=lambda line: print(line, flush=True), save=save, checkpoint_sizes=checkpoint_sizes
+        )
+        save(engine)
+        if args.only == "engine":
+            write_report(json.loads((BENCH / "results.json").read_text()))
+            print(f"wrote {BENCH / 'RESULTS.md'}", flush=True)
+            return
     if args.report_only:
         results = json.loads((BENCH / "results.json").read_text())
         fits = results["scaling"]["fits"]
@@ -321,7 +360,7 @@ def main() -> None:
             fits.setdefault("in_apis_100_1000", {})[str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
         results["plots"] = plots(results)
         (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-        (BENCH / "RESULTS.md").write_text(report(results))
+        write_report(results)
         return
     repeats = 3 if args.quick else max(args.repeats, 5)
     start = time.perf_counter()
@@ -340,7 +379,7 @@ def main() -> None:
     results["bench_seconds"] = time.perf_counter() - start
     results["plots"] = plots(results)
     (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (BENCH / "RESULTS.md").write_text(report(results))
+    write_report(results)
     print(f"wrote {BENCH / 'RESULTS.md'} in {results['bench_seconds']:.0f}s", flush=True)
 
 
