@@ -143,7 +143,17 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+def _hostname(value: str) -> str:
+    import re
+
+    label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
+    if len(value) > 253 or not re.fullmatch(rf"{label}(\.{label})+", value):
+        raise ValueError("must be a fully qualified DNS name in lowercase, e.g. api-east.example.com (no scheme, no port)")
+    return value
+
+
 DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+Hostname = Annotated[str, AfterValidator(_hostname)]
 Cidr = Annotated[str, AfterValidator(_routable_cidr)]
 VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -180,9 +190,22 @@ class GkeNodes(_Model):
     disk_size_gb: int = Field(default=50, ge=20, le=2000)
 
 
+class IngressSpec(_Model):
+    """Scenario 1: how the external gateway reaches this cluster's Istio ingress over verified TLS."""
+
+    hostname: Hostname = Field(description="DNS name of the ingress; the external gateway connects to it and verifies the certificate")
+    tls_secret: DnsLabel = Field(
+        description="kubernetes.io/tls Secret in namespace istio-ingress with a publicly trusted certificate for hostname"
+    )
+
+
 class _ClusterBase(_Model):
     name: DnsLabel
     network: DnsLabel | None = Field(default=None, description="Istio network name; default `<name>-net`")
+    ingress: IngressSpec | None = Field(
+        default=None,
+        description="scenario external-gateway: hostname and trusted certificate of this cluster's Istio ingress",
+    )
 
     @property
     def network_name(self) -> str:
@@ -339,7 +362,11 @@ class ExternalGatewaySpec(_Model):
     kind: Literal["aws-http-api", "gcp-api-gateway"]
     region: str
     project: str | None = None
-    cluster: DnsLabel | None = Field(default=None, description="aws: the EKS cluster whose VPC hosts the VPC link")
+    cluster: DnsLabel | None = Field(
+        default=None,
+        description="the cluster whose ingress the gateway calls (aws: the EKS cluster of the VPC link, default the first eks; "
+        "gcp: default the first gke); with istio.multicluster every API enters the mesh there",
+    )
 
 
 class JwtSpec(_Model):
@@ -422,6 +449,21 @@ class StackConfig(_Model):
     @property
     def clouds(self) -> set[str]:
         return {c.kind for c in self.clusters}
+
+    @property
+    def edge_cluster(self) -> str | None:
+        """Scenario 1: the cluster whose ingress the external gateway calls (see `externalGateway.cluster`)."""
+        ext = self.external_gateway
+        if ext is None:
+            return None
+        own_cloud = "eks" if ext.kind == "aws-http-api" else "gke"
+        return ext.cluster or next((c.name for c in self.clusters if c.kind == own_cloud), self.clusters[0].name)
+
+    def ingress_cluster(self, api: ApiSpec) -> str:
+        """Scenario 1: the cluster whose ingress receives `api` from the external gateway: the edge cluster
+        when the multi-cluster mesh can carry the request on, otherwise the API's own cluster."""
+        edge = self.edge_cluster
+        return edge if edge is not None and self.istio.multicluster else api.cluster
 
     def jwt_for(self, api: ApiSpec) -> JwtSpec:
         jwt = api.jwt or self.jwt

@@ -36,6 +36,7 @@ def check(config: StackConfig) -> None:
     _istio_revisions(config)
     _scenario(config)
     _gateway_capabilities(config)
+    _external_ingress(config)
 
 
 def _unique(values: Sequence[str], list_key: str, field: str) -> None:
@@ -281,6 +282,41 @@ def _gateway_capabilities(config: StackConfig) -> None:
         if api.auth == "jwt" and ext is not None and ext.kind == "aws-http-api" and not config.jwt_for(api).audiences:
             key = config.api_key(i, "jwt.audiences") if api.jwt is not None else f"{K}:jwt.audiences"
             raise ConfigError(key, "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)")
+
+
+def _external_ingress(config: StackConfig) -> None:
+    """Scenario 1: both managed gateways verify the certificate of the ingress they call (the AWS HTTP
+    API over the VPC link's TLS and over the internet, GCP API Gateway always over the internet), so
+    every ingress they call needs a DNS name and a publicly trusted certificate. A route to another
+    cluster either enters the mesh at the edge cluster's ingress (multi-cluster mesh) or needs that."""
+    ext = config.external_gateway
+    if config.scenario is not Scenario.EXTERNAL_GATEWAY or ext is None:
+        return
+    edge = config.edge_cluster
+    index = {c.name: i for i, c in enumerate(config.clusters)}
+    for i, api in enumerate(config.apis):
+        target = config.ingress_cluster(api)
+        if config.cluster(target).ingress is not None:
+            continue
+        key = f"{K}:clusters[{index[target]}].ingress"
+        if target != edge:
+            raise ConfigError(
+                f"{K}:apis[{i}].cluster",
+                f"is {target!r}, whose ingress the {ext.kind} gateway would call over the internet with a self-signed "
+                f"certificate it refuses. Either set {K}:istio.multicluster: true (the request then enters the mesh at "
+                f"{edge!r}'s ingress and reaches {target!r} over mTLS through the east-west gateway), or set {key} "
+                "{hostname, tlsSecret} with a publicly trusted certificate for that hostname",
+            )
+        how = (
+            "the VPC link reaches the ingress over TLS and API Gateway verifies its certificate against the hostname"
+            if ext.kind == "aws-http-api"
+            else "API Gateway calls the ingress over the internet and verifies its certificate"
+        )
+        raise ConfigError(
+            key,
+            f"is required by externalGateway {ext.kind} ({how}): set {{hostname, tlsSecret}}, the Secret in namespace "
+            "istio-ingress holding a publicly trusted certificate for hostname (e.g. from cert-manager)",
+        )
 
 
 def _eks_names(clusters: Iterable[object]) -> list[str]:

@@ -54,6 +54,8 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
             meshes=meshes,
             gateway=config.gateway,
             external=ext,
+            entry={api.name: config.ingress_cluster(api) for api in config.apis},
+            ingresses={c.name: c.ingress for c in config.clusters if c.ingress is not None},
             vpc_link_cluster=vpc_link_cluster,
             vpc_link_eks=clusters[vpc_link_cluster].component if vpc_link_cluster else None,
         ),

@@ -9,15 +9,25 @@ tests/test_diagram.py checks the result equals the stack output under mocks.
 from __future__ import annotations
 
 from components.gateways.edge import Hop
-from stacks.config import EksClusterSpec, Scenario, StackConfig
+from stacks.config import Scenario, StackConfig
 
 
 def vpc_link_cluster(config: StackConfig) -> str | None:
-    """aws-http-api: the EKS cluster whose VPC hosts the VPC link (`externalGateway.cluster`, else the first EKS)."""
+    """aws-http-api: the EKS cluster whose VPC hosts the VPC link (the edge cluster: `externalGateway.cluster`, else the first EKS)."""
     ext = config.external_gateway
     if config.scenario is not Scenario.EXTERNAL_GATEWAY or ext is None or ext.kind != "aws-http-api":
         return None
-    return ext.cluster or next(c.name for c in config.clusters if isinstance(c, EksClusterSpec))
+    return config.edge_cluster
+
+
+def entry_clusters(config: StackConfig) -> list[str]:
+    """Scenario 1: the clusters whose ingress the external gateway calls, in catalogue order."""
+    return list(dict.fromkeys(config.ingress_cluster(api) for api in config.apis))
+
+
+def reached_through_the_mesh(config: StackConfig) -> list[str]:
+    """Scenario 1: clusters whose backends are reached from another cluster's ingress (multi-cluster mesh)."""
+    return list(dict.fromkeys(api.cluster for api in config.apis if api.cluster != config.ingress_cluster(api)))
 
 
 def hosting_clusters(config: StackConfig) -> list[str]:
@@ -37,7 +47,9 @@ def scenario_hops(config: StackConfig) -> list[Hop]:
     scenario = config.scenario
     if scenario is Scenario.EXTERNAL_GATEWAY:
         assert config.external_gateway is not None, "validated by config_rules"
-        return external.hops(config.external_gateway.kind, vpc_link_cluster(config), hosting_clusters(config))
+        return external.hops(
+            config.external_gateway.kind, vpc_link_cluster(config), entry_clusters(config), reached_through_the_mesh(config)
+        )
     if scenario is Scenario.IN_CLUSTER_GATEWAY:
         return in_cluster.hops()
     if scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:

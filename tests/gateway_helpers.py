@@ -34,9 +34,18 @@ def _api(name: str, cluster: str, auth: str, limit: int | None) -> dict[str, Any
     return api
 
 
+def with_ingress_hostnames(config: dict[str, Any]) -> dict[str, Any]:
+    """Give every cluster the scenario-1 ingress hostname and trusted-certificate Secret (ignored elsewhere)."""
+    config["meshgate:clusters"] = [
+        {**c, "ingress": {"hostname": f"ingress.{c['name']}.example.com", "tlsSecret": "ingress-tls"}}
+        for c in config["meshgate:clusters"]
+    ]
+    return config
+
+
 def single(scenario: str) -> dict[str, Any]:
     """The dev stack (one kubeconfig cluster) in `scenario`; auth kinds the scenario can enforce."""
-    config = copy.deepcopy(stack_config("dev"))
+    config = with_ingress_hostnames(copy.deepcopy(stack_config("dev")))
     config["meshgate:scenario"] = scenario
     if scenario == "gateway-api":
         config["meshgate:apis"] = [{**a, "auth": "jwt" if a["auth"] == "key" else a["auth"]} for a in config["meshgate:apis"]]
@@ -51,7 +60,7 @@ def cloud(scenario: str, external: str = "aws-http-api") -> dict[str, Any]:
     APIs: orders (aws-east, jwt, 600/min) and payments (aws-east, no auth, 120/min); for the
     scenarios that can reach the other cluster also catalog (gcp-central, 1200/min).
     """
-    config = copy.deepcopy(stack_config("prod"))
+    config = with_ingress_hostnames(copy.deepcopy(stack_config("prod")))
     config["meshgate:scenario"] = scenario
     config["meshgate:protect"] = False
     config["meshgate:jwt"] = dict(JWT)

@@ -37,18 +37,25 @@ def test_scenario_1_external_gateway_then_ingress_outside_the_mesh_then_mtls() -
     assert ids(m.of_kind("ingress-gateway")) == ["ingress_aws_east", "ingress_gcp_central"]
     client = m.edge("client", "external_gateway")
     assert not client.mtls and client.label == TLS_OUTSIDE_MESH
-    vpc_link = m.edge("external_gateway", "ingress_aws_east")  # VPC link -> internal NLB :80 -> NodePort
-    assert not vpc_link.mtls and vpc_link.label.startswith(PLAINTEXT) and "outside mesh" in vpc_link.label
-    # the VPC-link ingress is a NodePort Service behind the internal NLB, not a LoadBalancer on 80/443
+    vpc_link = m.edge("external_gateway", "ingress_aws_east")  # VPC link -> internal NLB :443 (TLS) -> NodePort
+    assert not vpc_link.mtls and vpc_link.label == f"{TLS_OUTSIDE_MESH}, VPC link"
+    # the VPC-link ingress is a NodePort Service behind the internal NLB, HTTPS only
     private = m.node("ingress_aws_east").label
-    assert "NodePorts 30080/30443" in private and "internal NLB" in private and "80/443" not in private
-    assert "LoadBalancer 80/443" in m.node("ingress_gcp_central").label
+    assert "HTTPS NodePort 30443" in private and "internal NLB" in private and "30080" not in private
+    assert "HTTPS 443, LoadBalancer" in m.node("ingress_gcp_central").label
     internet = m.edge("external_gateway", "ingress_gcp_central")  # HTTPS to the GKE public ingress
     assert not internet.mtls and internet.label == TLS_OUTSIDE_MESH
     assert m.edge("ingress_aws_east", "sc_aws_east_shop_orders").mtls
     assert m.edge("ingress_gcp_central", "sc_gcp_central_shop_catalog").mtls
     assert not m.of_kind("eastwest-gateway")  # staging is two separate meshes
     assert not m.of_kind("api-gateway")
+
+
+def test_scenario_1_with_a_multicluster_mesh_enters_at_the_edge_ingress_only() -> None:
+    m = model("staging", "meshgate:istio.multicluster=true")
+    assert ids(m.of_kind("ingress-gateway")) == ["ingress_aws_east"]
+    remote = m.edge("ingress_aws_east", "sc_gcp_central_shop_catalog")
+    assert remote.mtls and remote.via == "ew_gcp_central"
 
 
 def test_scenario_1_on_gcp_api_gateway_uses_tls_to_every_ingress() -> None:
@@ -176,7 +183,7 @@ def test_dot_has_clusters_and_styles() -> None:
     text = diagram.dot(m)
     assert text.startswith('digraph "Scenario 1: API gateway with Istio ingress" {')
     assert "  subgraph cluster_aws_east {" in text and "  subgraph cluster_gcp_central {" in text
-    assert 'external_gateway -> ingress_aws_east [label="plaintext (VPC link, outside mesh)", style=dashed' in text
+    assert 'external_gateway -> ingress_aws_east [label="TLS (outside mesh), VPC link", style=dashed' in text
     assert 'ingress_aws_east -> sc_aws_east_shop_orders [label="mTLS", style=solid' in text
     assert text.count(" -> ") == len(diagram.links(m))
     assert text.rstrip().endswith("}")

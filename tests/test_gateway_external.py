@@ -21,6 +21,17 @@ def gcp() -> Program:
     return run(cloud("external-gateway", external="gcp-api-gateway"))
 
 
+def split_config(external: str = "aws-http-api") -> dict[str, Any]:
+    """EKS + GKE without a multi-cluster mesh: every API enters at its own cluster's ingress."""
+    config = cloud("external-gateway", external=external)
+    config["meshgate:istio"] = {**config["meshgate:istio"], "multicluster": False}
+    return config
+
+
+def split(external: str = "aws-http-api") -> Program:
+    return run(split_config(external))
+
+
 def one(program: Program, type_: str, suffix: str) -> Resource:
     (found,) = [r for r in program.of_type(type_) if r.name.endswith(suffix)]
     return found
@@ -33,12 +44,19 @@ def ingress_releases(program: Program) -> dict[str, Resource]:
 # ---------------------------------------------------------------- in-cluster half
 
 
-@pytest.mark.parametrize("variant", ["aws", "gcp", "single"])
-def test_an_istio_ingress_in_every_cluster_hosting_an_api(variant: str) -> None:
-    program = {"aws": aws, "gcp": gcp, "single": lambda: run(single("external-gateway"))}[variant]()
-    hosting = {api["cluster"] for api in _apis(program)}
+@pytest.mark.parametrize(
+    ("variant", "entries"),
+    [
+        ("aws", {"aws-east"}),  # multi-cluster mesh: everything enters at the VPC-link cluster
+        ("gcp", {"gcp-central"}),  # ... or at the first GKE cluster for GCP API Gateway
+        ("split", {"aws-east", "gcp-central"}),  # no multi-cluster mesh: each API at its own cluster
+        ("single", {"local"}),
+    ],
+)
+def test_an_istio_ingress_in_every_cluster_an_api_enters(variant: str, entries: set[str]) -> None:
+    program = {"aws": aws, "gcp": gcp, "split": split, "single": lambda: run(single("external-gateway"))}[variant]()
     ingresses = ingress_releases(program)
-    assert set(ingresses) == hosting
+    assert set(ingresses) == entries == {api["cluster"] for api in _apis(program)}
     for r in ingresses.values():
         assert r.get("name") == "istio-ingressgateway"
         assert r.get("namespace") == "istio-ingress" != "istio-system"
@@ -58,23 +76,47 @@ def test_vpc_link_cluster_uses_fixed_node_ports_others_a_load_balancer() -> None
         80: 30080,
         443: 30443,
     }
-    assert ingresses["gcp-central"].get("values.service.type") == "LoadBalancer"
-    assert all("nodePort" not in p for p in ingresses["gcp-central"].get("values.service.ports"))
-    # with the GCP gateway, the EKS ingress is a public AWS NLB instead
-    eks = ingress_releases(gcp())["aws-east"]
+    others = ingress_releases(split())["gcp-central"]
+    assert others.get("values.service.type") == "LoadBalancer"
+    assert all("nodePort" not in p for p in others.get("values.service.ports"))
+    # with the GCP gateway and no multi-cluster mesh, the EKS ingress is a public AWS NLB instead
+    eks = ingress_releases(split("gcp-api-gateway"))["aws-east"]
     assert eks.get("values.service.type") == "LoadBalancer"
     assert eks.get("values.service.annotations") == {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
 
 
-def test_istio_gateway_and_one_virtual_service_per_api() -> None:
-    program = aws()
-    gateways = kind(program, "Gateway")
+def test_istio_gateway_serves_https_only_for_the_configured_hostname_and_certificate() -> None:
+    gateways = kind(split(), "Gateway")
     assert sorted(cluster_of(g) for g in gateways) == ["aws-east", "gcp-central"]
     for gw in gateways:
         assert gw.get("spec.selector") == {"app": "istio-ingressgateway", "istio": "ingressgateway"}
-        servers = gw.get("spec.servers")
-        assert [s["port"]["number"] for s in servers] == [80, 443]
-        assert servers[1]["tls"] == {"mode": "SIMPLE", "credentialName": "meshgate-ingress-tls"}
+        (server,) = gw.get("spec.servers")  # no plain-HTTP server: credentials never arrive in clear
+        assert server["port"] == {"number": 443, "name": "https", "protocol": "HTTPS"}
+        assert server["hosts"] == [f"ingress.{cluster_of(gw)}.example.com"]
+        assert server["tls"] == {"mode": "SIMPLE", "credentialName": "ingress-tls"}
+    # the certificate is the user's trusted one: no self-signed Secret in scenario 1
+    assert not [s for s in kind(split(), "Secret") if s.get("type") == "kubernetes.io/tls"]
+
+
+def test_with_a_multicluster_mesh_cross_cloud_routes_enter_at_the_edge_cluster() -> None:
+    """The other cloud's backend is reached from the edge cluster's ingress over the mesh: the
+    VirtualService names the backend's cluster-local host, which istiod knows from the remote
+    cluster (multi-primary), and the hops go through gcp-central's east-west gateway."""
+    program = aws()
+    services = {vs.get("metadata.name"): vs for vs in kind(program, "VirtualService")}
+    assert cluster_of(services["catalog"]) == "aws-east"
+    (http,) = services["catalog"].get("spec.http")
+    assert http["route"] == [{"destination": {"host": "catalog.shop.svc.cluster.local", "port": {"number": 8080}}}]
+    assert not kind(program, "ServiceEntry")
+    hops = {(h["from"], h["to"]): h for h in program.plain_outputs["hops"]}
+    remote = hops[("Istio ingress (aws-east)", "backends (gcp-central)")]
+    assert remote["mtls"] is True and remote["via"] == "east-west gateway (gcp-central)"
+    assert ("AWS API Gateway (HTTP API)", "Istio ingress (gcp-central)") not in hops
+    assert all(h["tls"] for h in program.plain_outputs["hops"])
+
+
+def test_istio_gateway_and_one_virtual_service_per_api() -> None:
+    program = split()
     services = {vs.get("metadata.name"): vs for vs in kind(program, "VirtualService")}
     assert set(services) == {"orders", "payments", "catalog"} and len(services) == len(program.plain_outputs["curl"])
     orders = services["orders"].get("spec")
@@ -84,18 +126,6 @@ def test_istio_gateway_and_one_virtual_service_per_api() -> None:
     assert http["rewrite"] == {"uri": "/"}
     assert http["route"] == [{"destination": {"host": "orders.shop.svc.cluster.local", "port": {"number": 8080}}}]
     assert cluster_of(services["catalog"]) == "gcp-central"
-
-
-def test_ingress_tls_secret_keeps_the_key_secret() -> None:
-    from harness import secret_paths
-
-    program = aws()
-    secrets = [s for s in kind(program, "Secret") if s.get("metadata.name") == "meshgate-ingress-tls"]
-    assert len(secrets) == 2
-    for secret in secrets:
-        assert secret.get("type") == "kubernetes.io/tls"
-        paths = set(secret_paths(secret.inputs))
-        assert paths & {"stringData", "stringData.tls.key"}, paths
 
 
 def test_scenario1_adds_no_authorization_policy() -> None:
@@ -113,35 +143,69 @@ def test_pulumi_owns_an_internal_nlb_on_the_ingress_node_ports() -> None:
     private = {s.name for s in program.of_type("aws:ec2/subnet:Subnet") if "private" in s.name}
     assert len(nlb.get("subnets")) == len(private) >= 2
     groups = {g.name.rsplit("-", 1)[-1]: g for g in program.of_type("aws:lb/targetGroup:TargetGroup")}
-    assert {p: g.get("port") for p, g in groups.items()} == {"80": 30080, "443": 30443}
+    assert {p: g.get("port") for p, g in groups.items()} == {"443": 30443}  # TLS passthrough only, no port 80
     for g in groups.values():
         assert g.get("targetType") == "instance" and g.get("protocol") == "TCP"
         assert g.get("healthCheck.port") == "30021" and g.get("healthCheck.path") == "/healthz/ready"
     listeners = {l.get("port"): l for l in program.of_type("aws:lb/listener:Listener")}
-    assert set(listeners) == {80, 443} and all(l.get("protocol") == "TCP" for l in listeners.values())
+    assert set(listeners) == {443} and all(l.get("protocol") == "TCP" for l in listeners.values())
     attachments = program.of_type("aws:autoscaling/attachment:Attachment")
-    assert sorted(a.get("autoscalingGroupName") for a in attachments) == ["aws-east-nodes-asg"] * 2
+    assert sorted(a.get("autoscalingGroupName") for a in attachments) == ["aws-east-nodes-asg"]
+
+
+def test_node_ports_admit_only_the_private_subnets() -> None:
+    """The NLB and the VPC link sit in the private subnets (client IP preserved): the NodePorts
+    admit those, not the public subnets or the rest of the VPC, and only HTTPS + status."""
+    program = aws()
+    subnets = {s.get("cidrBlock"): s for s in program.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("aws-east")}
+    private = {c for c, s in subnets.items() if "private" in s.name}
+    public = set(subnets) - private
+    assert len(private) == 3 and public
     rules = [r for r in program.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "nodeport" in r.name]
-    assert sorted(r.get("fromPort") for r in rules) == [30021, 30080, 30443]
-    assert {r.get("cidrIpv4") for r in rules} == {"10.10.0.0/16"}
+    assert sorted((r.get("fromPort"), r.get("cidrIpv4")) for r in rules) == sorted(
+        (port, cidr) for port in (30021, 30443) for cidr in private
+    )
+    link_egress = [r for r in program.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") if "vpc-link" in r.name]
+    assert sorted((r.get("fromPort"), r.get("toPort"), r.get("cidrIpv4")) for r in link_egress) == sorted(
+        (443, 443, cidr) for cidr in private
+    )
+
+
+def test_nlb_goes_before_its_subnets() -> None:
+    program = aws()
+    nlb = one(program, "aws:lb/loadBalancer:LoadBalancer", "-ingress-nlb-nlb")
     # the NLB goes before the VPC on destroy: it depends on the private subnets
     subnet = next(s for s in program.of_type("aws:ec2/subnet:Subnet") if "private" in s.name)
     assert program.depends_on(nlb, subnet)
 
 
-def test_integrations_vpc_link_for_eks_internet_for_other_clouds() -> None:
-    program = aws()
-    integrations = {i.name.rsplit("-", 1)[-1]: i for i in program.of_type("aws:apigatewayv2/integration:Integration")}
-    assert len(integrations) == len(program.plain_outputs["curl"]) == 3
-    listener = one(program, "aws:lb/listener:Listener", "-listener-80")
-    for name in ("orders", "payments"):
+def _integrations(program: Program) -> dict[str, Resource]:
+    return {i.name.rsplit("-", 1)[-1]: i for i in program.of_type("aws:apigatewayv2/integration:Integration")}
+
+
+@pytest.mark.parametrize("variant", ["aws", "split"])
+def test_vpc_link_integrations_use_tls_verified_against_the_ingress_hostname(variant: str) -> None:
+    program = {"aws": aws, "split": split}[variant]()
+    integrations = _integrations(program)
+    listener = one(program, "aws:lb/listener:Listener", "-listener-443")
+    # with the multi-cluster mesh even the GKE API enters through the VPC link
+    private = ["orders", "payments", "catalog"] if variant == "aws" else ["orders", "payments"]
+    for name in private:
         i = integrations[name]
         assert (i.get("integrationType"), i.get("connectionType")) == ("HTTP_PROXY", "VPC_LINK")
         assert program.depends_on(i, listener)
         assert i.get("integrationUri") == f"arn:aws:mock:us-east-1:123456789012:{listener.name}"  # the mock's ARN
+        assert i.get("tlsConfig") == {"serverNameToVerify": "ingress.aws-east.example.com"}
+
+
+def test_integrations_vpc_link_for_eks_internet_for_other_clouds() -> None:
+    program = split()
+    integrations = _integrations(program)
+    assert len(integrations) == len(program.plain_outputs["curl"]) == 3
     catalog = integrations["catalog"]
     assert (catalog.get("integrationType"), catalog.get("connectionType")) == ("HTTP_PROXY", "INTERNET")
-    assert catalog.get("integrationUri") == "https://gcp-central-ingress-service.lb.example.com"
+    assert catalog.get("integrationUri") == "https://ingress.gcp-central.example.com"
+    assert program.plain_outputs["endpoints"]["ingress-gcp-central"] == "gcp-central-ingress-service.lb.example.com"
     assert all(i.get("requestParameters") == {"overwrite:path": "$request.path"} for i in integrations.values())
     link = one(program, "aws:apigatewayv2/vpcLink:VpcLink", "-vpc-link")
     assert len(link.get("subnetIds")) == 3
@@ -209,8 +273,11 @@ def test_gcp_api_gateway_from_an_openapi_document() -> None:
         f"/{api}{suffix}" for api in ("orders", "payments", "catalog") for suffix in ("", "/{rest=**}")
     }
     backends = {path: item["x-google-backend"]["address"] for path, item in document["paths"].items()}
-    assert backends["/orders"] == "https://aws-east-ingress-service.lb.example.com"
-    assert backends["/catalog/{rest=**}"] == "https://gcp-central-ingress-service.lb.example.com"
+    # one multi-cluster mesh: every API enters at the GKE ingress, by its hostname
+    assert set(backends.values()) == {"https://ingress.gcp-central.example.com"}
+    split_backends = {p: i["x-google-backend"]["address"] for p, i in _document(split("gcp-api-gateway"))["paths"].items()}
+    assert split_backends["/orders"] == "https://ingress.aws-east.example.com"
+    assert split_backends["/catalog/{rest=**}"] == "https://ingress.gcp-central.example.com"
     assert document["securityDefinitions"]["orders_jwt"]["x-google-jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
     assert document["paths"]["/orders"]["get"]["security"] == [{"orders_jwt": []}]
     assert document["paths"]["/catalog"]["post"]["security"] == [{"api_key": []}]
@@ -260,6 +327,11 @@ def test_gcp_gateway_on_a_kubeconfig_cluster_loads_no_aws_sdk() -> None:
         (lambda c: c["meshgate:apis"][1].update(auth="key"), r"^meshgate:apis\[1\]\.auth key is not supported by externalGateway aws-http-api"),
         (lambda c: c["meshgate:jwt"].pop("audiences"), r"^meshgate:jwt\.audiences is required by externalGateway aws-http-api"),
         (lambda c: c["meshgate:externalGateway"].update(region="eu-west-1"), r"^meshgate:externalGateway\.region is 'eu-west-1', but the VPC link"),
+        (
+            lambda c: c["meshgate:clusters"][0].pop("ingress"),
+            r"^meshgate:clusters\[0\]\.ingress is required by externalGateway aws-http-api \(the VPC link reaches the "
+            r"ingress over TLS",
+        ),
     ],
 )
 def test_what_aws_http_api_cannot_do_is_rejected_before_any_resource(change: Any, message: str) -> None:
@@ -271,4 +343,22 @@ def test_what_aws_http_api_cannot_do_is_rejected_before_any_resource(change: Any
     record: list[Any] = []
     with pytest.raises(pulumi.RunError, match=message):
         evaluate(config, record=record)
+    assert record == []
+
+
+@pytest.mark.parametrize("external", ["aws-http-api", "gcp-api-gateway"])
+def test_a_cross_cloud_route_without_mesh_or_trusted_ingress_is_refused_naming_both_options(external: str) -> None:
+    import pulumi
+    from harness import evaluate
+
+    config = split_config(external)
+    other = 1 if external == "aws-http-api" else 0  # the cluster in the other cloud
+    config["meshgate:clusters"][other].pop("ingress")
+    api = next(i for i, a in enumerate(config["meshgate:apis"]) if a["cluster"] == config["meshgate:clusters"][other]["name"])
+    record: list[Any] = []
+    with pytest.raises(pulumi.RunError) as failure:
+        evaluate(config, record=record)
+    message = str(failure.value)
+    assert f"meshgate:apis[{api}].cluster is " in message
+    assert "meshgate:istio.multicluster: true" in message and f"meshgate:clusters[{other}].ingress" in message
     assert record == []

@@ -50,13 +50,17 @@ def _hops(program: Program) -> list[dict[str, object]]:
     return hops
 
 
-def test_hops_scenario1_edge_to_cluster_is_not_in_the_mesh() -> None:
-    hops = _hops(run(cloud("external-gateway")))
+@pytest.mark.parametrize("multicluster", [True, False])
+def test_hops_scenario1_edge_to_cluster_is_tls_outside_the_mesh(multicluster: bool) -> None:
+    config = cloud("external-gateway")
+    config["meshgate:istio"] = {**config["meshgate:istio"], "multicluster": multicluster}
+    hops = _hops(run(config))
     into_clusters = [h for h in hops if str(h["to"]).startswith("Istio ingress")]
-    assert {(h["to"], h["mtls"], h["tls"]) for h in into_clusters} == {
-        ("Istio ingress (aws-east)", False, False),
-        ("Istio ingress (gcp-central)", False, True),
-    }
+    # TLS (verified certificate) into every ingress, the VPC link's included; never mTLS
+    expected = {("Istio ingress (aws-east)", False, True)}
+    if not multicluster:
+        expected.add(("Istio ingress (gcp-central)", False, True))
+    assert {(h["to"], h["mtls"], h["tls"]) for h in into_clusters} == expected
     assert all(h["mtls"] for h in hops if str(h["from"]).startswith("Istio ingress"))
 
 

@@ -90,6 +90,7 @@ class AwsNetwork(pulumi.ComponentResource):
     availability_zones: pulumi.Output[list[str]]
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_cidrs: list[str]
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:clusters:AwsNetwork", name, None, opts)
@@ -97,6 +98,7 @@ class AwsNetwork(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
         plans = carve_subnets(args.cidr, args.az_count)
+        self.private_subnet_cidrs = [plan.private for plan in plans]
         discovery = {cluster_discovery_tag(cluster): "shared"}
 
         zones = aws.get_availability_zones_output(

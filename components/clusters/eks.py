@@ -103,6 +103,7 @@ class EksCluster(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     vpc_cidr: str
     private_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_cidrs: list[str]
     public_subnet_ids: pulumi.Output[list[str]]
     cluster_security_group_id: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
@@ -273,6 +274,7 @@ class EksCluster(pulumi.ComponentResource):
         self.vpc_id = network.vpc_id
         self.vpc_cidr = network.vpc_cidr
         self.private_subnet_ids = network.private_subnet_ids
+        self.private_subnet_cidrs = network.private_subnet_cidrs
         self.public_subnet_ids = network.public_subnet_ids
         self.cluster_security_group_id = cluster_sg_id
         self.node_security_group_id = nodes.security_group.id

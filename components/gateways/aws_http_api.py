@@ -1,21 +1,23 @@
 """AwsHttpApi: Amazon API Gateway (HTTP API) in front of the Istio ingress gateways (scenario 1).
 
-APIs hosted on the VPC-link EKS cluster are reached privately: VPC link -> the internal NLB
-listener (IngressNlb) -> Istio ingress. APIs hosted on other clouds are reached over HTTPS on
-their cluster's public ingress address. Either way the hop into the cluster is outside the
-mesh: Istio's mTLS starts at the ingress gateway.
+APIs that enter at the VPC-link EKS cluster's ingress are reached privately: VPC link -> the
+internal NLB's TLS listener (IngressNlb, passthrough) -> Istio ingress, with TLS verified against
+the ingress hostname (`tlsConfig.serverNameToVerify`). APIs that enter at another cluster's
+ingress are reached over HTTPS on its hostname. Either way the hop into the cluster is outside
+the mesh: Istio's mTLS starts at the ingress gateway.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
 
 from components.clusters.aws_tags import aws_tags
+from components.gateways.aws_ingress_nlb import TLS_PORT
 from components.gateways.catalogue import Route
 
 LOG_RETENTION_DAYS = 90
@@ -48,15 +50,17 @@ def route_keys(route: Route) -> list[str]:
 
 @dataclass(frozen=True)
 class AwsHttpApiArgs:
-    """The routes, the VPC-link cluster's network and NLB listener, and the public ingress of every other cluster."""
+    """The routes, the cluster whose ingress each enters (`entry`) and that ingress's hostname
+    (`hostnames`, by route name), and the VPC-link cluster's network and NLB TLS listener."""
 
     routes: list[Route]
     vpc_link_cluster: str
+    entry: dict[str, str]
+    hostnames: dict[str, str]
     vpc_id: pulumi.Input[str]
-    vpc_cidr: str
     private_subnet_ids: pulumi.Input[Sequence[str]]
+    private_subnet_cidrs: Sequence[str]
     listener_arn: pulumi.Input[str]
-    public_addresses: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 class AwsHttpApi(pulumi.ComponentResource):
@@ -79,16 +83,17 @@ class AwsHttpApi(pulumi.ComponentResource):
             tags=aws_tags(owner, f"{name}-vpc-link"),
             opts=child,
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-vpc-link-to-nlb",
-            security_group_id=link_sg.id,
-            cidr_ipv4=args.vpc_cidr,
-            ip_protocol="tcp",
-            from_port=80,
-            to_port=80,
-            description="VPC link to the internal NLB listener of the Istio ingress",
-            opts=child,
-        )
+        for index, cidr in enumerate(args.private_subnet_cidrs):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-vpc-link-to-nlb-{index}",
+                security_group_id=link_sg.id,
+                cidr_ipv4=cidr,
+                ip_protocol="tcp",
+                from_port=TLS_PORT,
+                to_port=TLS_PORT,
+                description=f"VPC link to the internal NLB's TLS listener in private subnet {cidr}",
+                opts=child,
+            )
         vpc_link = aws.apigatewayv2.VpcLink(
             f"{name}-vpc-link",
             name=f"{name}-{owner}",
@@ -115,7 +120,8 @@ class AwsHttpApi(pulumi.ComponentResource):
         route_settings: list[aws.apigatewayv2.StageRouteSettingArgs] = []
         routes: list[pulumi.Resource] = []
         for route in args.routes:
-            if route.cluster == owner:
+            hostname = args.hostnames[route.name]
+            if args.entry[route.name] == owner:
                 integration = aws.apigatewayv2.Integration(
                     f"{name}-{route.name}",
                     api_id=self.api.id,
@@ -124,10 +130,11 @@ class AwsHttpApi(pulumi.ComponentResource):
                     connection_type="VPC_LINK",
                     connection_id=vpc_link.id,
                     integration_uri=args.listener_arn,
+                    tls_config=aws.apigatewayv2.IntegrationTlsConfigArgs(server_name_to_verify=hostname),
                     payload_format_version="1.0",
                     request_parameters={"overwrite:path": "$request.path"},
                     timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
-                    description=f"{route.name}: VPC link -> internal NLB -> Istio ingress of {owner}",
+                    description=f"{route.name}: VPC link -> internal NLB (TLS) -> Istio ingress {hostname} of {owner}",
                     opts=child,
                 )
             else:
@@ -137,11 +144,11 @@ class AwsHttpApi(pulumi.ComponentResource):
                     integration_type="HTTP_PROXY",
                     integration_method="ANY",
                     connection_type="INTERNET",
-                    integration_uri=args.public_addresses[route.cluster].apply(lambda a: f"https://{a}"),
+                    integration_uri=f"https://{hostname}",
                     payload_format_version="1.0",
                     request_parameters={"overwrite:path": "$request.path"},
                     timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
-                    description=f"{route.name}: HTTPS -> public Istio ingress of {route.cluster}",
+                    description=f"{route.name}: HTTPS -> Istio ingress {hostname} of {args.entry[route.name]}",
                     opts=child,
                 )
             authorizer = None

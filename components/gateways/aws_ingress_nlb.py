@@ -2,10 +2,12 @@
 
 The NLB a `LoadBalancer` Service would get is created by a cloud controller, so its listener
 ARN (which an API Gateway VPC-link integration needs) is unknown to the program, and
-`pulumi destroy` cannot order its deletion (docs/upstream-facts.md#teardown-and-state). Here Pulumi owns the NLB: the
-ingress Service is a NodePort on fixed ports, the node group's Auto Scaling group is
-attached to instance target groups, and the node security group admits the VPC on those
-ports. Every resource depends on the cluster's subnets, so it is deleted before the VPC.
+`pulumi destroy` cannot order its deletion. Here Pulumi owns the NLB: the ingress Service is a
+NodePort on fixed ports, the node group's Auto Scaling group is attached to an instance target
+group, and the node security group admits only the private subnets (where the NLB and the VPC
+link live) on the HTTPS and status NodePorts. Only 443 is forwarded, as TCP: TLS passes through
+to the ingress, so requests and credentials never cross the VPC in clear. Every resource depends
+on the cluster's subnets, so it is deleted before the VPC.
 """
 
 from __future__ import annotations
@@ -21,22 +23,24 @@ from components.gateways.istio_ingress import NODE_PORTS, STATUS_PORT
 from components.naming import bounded_name
 
 HEALTH_PATH = "/healthz/ready"
+TLS_PORT = 443
+"""The one listener: TLS passthrough to the ingress's HTTPS port (the VPC link verifies its certificate)."""
 
 
 @dataclass(frozen=True)
 class IngressNlbArgs:
-    """The EKS cluster's network (VPC, CIDR, private subnets), its node security group and Auto Scaling groups."""
+    """The EKS cluster's network (VPC, private subnets and their CIDRs), its node security group and Auto Scaling groups."""
 
     cluster: str
     vpc_id: pulumi.Input[str]
-    vpc_cidr: str
     private_subnet_ids: pulumi.Input[Sequence[str]]
+    private_subnet_cidrs: Sequence[str]
     node_security_group_id: pulumi.Input[str]
     autoscaling_group_names: pulumi.Output[list[str]]
 
 
 class IngressNlb(pulumi.ComponentResource):
-    """Internal NLB with TCP listeners 80 (HTTP) and 443 (TLS passthrough to the ingress) on the ingress NodePorts.
+    """Internal NLB with one TCP listener on 443 (TLS passthrough to the ingress's HTTPS NodePort).
 
     Health checks probe the ingress's readiness endpoint on the status NodePort. A managed
     node group has exactly one Auto Scaling group; it is attached to both target groups.
@@ -65,7 +69,7 @@ class IngressNlb(pulumi.ComponentResource):
         )
         asg = args.autoscaling_group_names.apply(lambda names: names[0])
         self.listeners = {}
-        for port in (80, 443):
+        for port in (TLS_PORT,):
             node_port = NODE_PORTS[port]
             group = aws.lb.TargetGroup(
                 f"{name}-tg-{port}",
@@ -100,18 +104,22 @@ class IngressNlb(pulumi.ComponentResource):
                 tags=aws_tags(cluster, f"{cluster}-istio-ingress-{port}"),
                 opts=child,
             )
-        for port, node_port in NODE_PORTS.items():
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-nodeport-{node_port}",
-                security_group_id=args.node_security_group_id,
-                cidr_ipv4=args.vpc_cidr,
-                ip_protocol="tcp",
-                from_port=node_port,
-                to_port=node_port,
-                description=f"VPC (internal NLB, VPC link) to the Istio ingress NodePort for port {port}",
-                tags=aws_tags(cluster, f"{cluster}-istio-ingress-nodeport-{node_port}"),
-                opts=child,
-            )
+        # Client IP preservation (instance targets): the nodes see the VPC link's addresses, and the
+        # NLB's own for health checks; both live in the private subnets, so only those are admitted.
+        for port in (TLS_PORT, STATUS_PORT):
+            node_port = NODE_PORTS[port]
+            for index, cidr in enumerate(args.private_subnet_cidrs):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-nodeport-{node_port}-private-{index}",
+                    security_group_id=args.node_security_group_id,
+                    cidr_ipv4=cidr,
+                    ip_protocol="tcp",
+                    from_port=node_port,
+                    to_port=node_port,
+                    description=f"private subnet {cidr} (internal NLB, VPC link) to the Istio ingress NodePort for port {port}",
+                    tags=aws_tags(cluster, f"{cluster}-istio-ingress-nodeport-{node_port}"),
+                    opts=child,
+                )
         self.dns_name = self.load_balancer.dns_name
         self.register_outputs(
             {"dnsName": self.dns_name, "listenerArns": {str(p): l.arn for p, l in self.listeners.items()}}

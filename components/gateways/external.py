@@ -1,7 +1,10 @@
-"""Scenario 1, `external-gateway`: a cloud API gateway in front of an Istio ingress gateway per cluster.
+"""Scenario 1, `external-gateway`: a cloud API gateway in front of Istio ingress gateways.
 
-client -> AWS HTTP API / GCP API Gateway -> Istio ingress (80/443 only) of the API's cluster
--> backend over STRICT mTLS. The hop into the cluster is not in the mesh (the article's con).
+client -> AWS HTTP API / GCP API Gateway -> Istio ingress (HTTPS, a hostname with a trusted
+certificate) -> backend over STRICT mTLS. With a multi-cluster mesh every API enters at the edge
+cluster's ingress and the mesh carries it to other clusters through their east-west gateway;
+without one, each API enters at its own cluster's ingress. The hop into the cluster is not in
+the mesh (the article's con).
 """
 
 from __future__ import annotations
@@ -11,11 +14,11 @@ from typing import Any
 
 import pulumi
 
-from components.gateways.catalogue import Route, clusters_hosting
-from components.gateways.edge import BACKENDS, Edge, Hop, same_url_for_all
+from components.gateways.catalogue import Route
+from components.gateways.edge import Edge, Hop, into_mesh, same_url_for_all
 from components.gateways.istio_ingress import NAMESPACE, NODE_PORTS, IstioIngress, IstioIngressArgs
 from components.mesh.handle import MeshHandle
-from stacks.config import ExternalGatewaySpec, GatewaySpec
+from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
 
 
 EXTERNAL_GATEWAY_NAMES = {"aws-http-api": "AWS API Gateway (HTTP API)", "gcp-api-gateway": "GCP API Gateway"}
@@ -26,47 +29,39 @@ def ingress_name(cluster: str) -> str:
     return f"Istio ingress ({cluster})"
 
 
-def hops(kind: str, private_cluster: str | None, clusters: list[str]) -> list[Hop]:
+def hops(kind: str, private_cluster: str | None, entries: list[str], remote: list[str]) -> list[Hop]:
+    """The hops of scenario 1: client -> external gateway -> the ingress of each entry cluster (TLS,
+    certificate verified) -> backends; with a multi-cluster mesh, backends of other clusters over one
+    mTLS connection through their east-west gateway."""
     gateway = EXTERNAL_GATEWAY_NAMES[kind]
     found = [Hop("client", gateway, mtls=False, tls=True, note="HTTPS with the cloud's managed certificate")]
-    for cluster in clusters:
-        ingress = ingress_name(cluster)
+    for cluster in entries:
         if cluster == private_cluster:
-            found.append(
-                Hop(
-                    gateway,
-                    ingress,
-                    mtls=False,
-                    tls=False,
-                    note=f"VPC link -> internal NLB :80 -> ingress NodePort {NODE_PORTS[80]}; private to the VPC "
-                    "but outside the mesh",
-                )
+            note = (
+                f"VPC link -> internal NLB :443 (TLS passthrough) -> ingress NodePort {NODE_PORTS[443]}; TLS verified "
+                "against the ingress hostname, private to the VPC but outside the mesh"
             )
         else:
-            found.append(
-                Hop(
-                    gateway,
-                    ingress,
-                    mtls=False,
-                    tls=True,
-                    note="HTTPS over the internet to the public ingress LoadBalancer, outside the mesh "
-                    "(the gateway verifies the certificate: replace the self-signed one with a trusted one)",
-                )
-            )
-    for cluster in clusters:
-        found.append(Hop(ingress_name(cluster), BACKENDS, mtls=True, tls=True, note="inside the mesh: STRICT mTLS"))
+            note = "HTTPS over the internet to the ingress hostname (trusted certificate, verified), outside the mesh"
+        found.append(Hop(gateway, ingress_name(cluster), mtls=False, tls=True, note=note))
+    for cluster in entries:
+        found += into_mesh(ingress_name(cluster), remote, "inside the mesh: STRICT mTLS")
     return found
 
 
 @dataclass(frozen=True)
 class ExternalGatewayArgs:
-    """Routes, meshes, the gateway settings, the external gateway, and (aws-http-api) the EKS component of the VPC link."""
+    """Routes, meshes, the gateway settings, the external gateway, the ingress each route enters
+    (`entry`: route name -> cluster) with each entry cluster's hostname and certificate
+    (`ingresses`), and (aws-http-api) the EKS component of the VPC link."""
 
     name: str
     routes: list[Route]
     meshes: dict[str, MeshHandle]
     gateway: GatewaySpec
     external: ExternalGatewaySpec
+    entry: dict[str, str]
+    ingresses: dict[str, IngressSpec]
     vpc_link_cluster: str | None = None
     vpc_link_eks: Any = None  # components.clusters.eks.EksCluster of vpc_link_cluster
 
@@ -81,7 +76,8 @@ class ExternalGateway(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ExternalGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:ExternalGateway", name, None, opts)
-        hosting = clusters_hosting(args.routes)
+        entries = list(dict.fromkeys(args.entry[r.name] for r in args.routes))
+        remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.entry[r.name]))
         private = args.vpc_link_cluster if args.external.kind == "aws-http-api" else None
         ingresses = {
             cluster: IstioIngress(
@@ -89,26 +85,29 @@ class ExternalGateway(pulumi.ComponentResource):
                 IstioIngressArgs(
                     mesh=args.meshes[cluster],
                     namespace=NAMESPACE,
-                    routes=[r for r in args.routes if r.cluster == cluster],
+                    routes=[r for r in args.routes if args.entry[r.name] == cluster],
                     replicas=args.gateway.replicas,
+                    hostname=args.ingresses[cluster].hostname,
+                    tls_secret=args.ingresses[cluster].tls_secret,
                     node_ports=dict(NODE_PORTS) if cluster == private else {},
                 ),
                 pulumi.ResourceOptions(parent=self),
             )
-            for cluster in hosting
+            for cluster in entries
         }
-        public = {cluster: ingress.address for cluster, ingress in ingresses.items() if cluster != private}
+        hostnames = {route.name: args.ingresses[args.entry[route.name]].hostname for route in args.routes}
         if args.external.kind == "aws-http-api":
-            endpoint = self._aws(args, private, public)
+            endpoint = self._aws(args, private, hostnames)
         else:
-            endpoint = self._gcp(args, public)
+            endpoint = self._gcp(args, hostnames)
         endpoints: dict[str, pulumi.Output[str]] = {args.external.kind: endpoint}
-        for cluster, address in public.items():
-            endpoints[f"ingress-{cluster}"] = address.apply(lambda a: f"https://{a}" if a else "")
+        for cluster, ingress in ingresses.items():
+            if cluster != private:  # the DNS target of the hostname
+                endpoints[f"ingress-{cluster}"] = ingress.address
         self.edge = Edge(
             endpoints=endpoints,
             route_urls=same_url_for_all(args.routes, endpoint),
-            hops=hops(args.external.kind, private, hosting),
+            hops=hops(args.external.kind, private, entries, remote),
         )
         self.register_outputs({"endpoint": endpoint})
 
@@ -116,10 +115,10 @@ class ExternalGateway(pulumi.ComponentResource):
         self,
         args: ExternalGatewayArgs,
         private: str | None,
-        public: dict[str, pulumi.Output[str]],
+        hostnames: dict[str, str],
     ) -> pulumi.Output[str]:
         from components.gateways.aws_http_api import AwsHttpApi, AwsHttpApiArgs
-        from components.gateways.aws_ingress_nlb import IngressNlb, IngressNlbArgs
+        from components.gateways.aws_ingress_nlb import TLS_PORT, IngressNlb, IngressNlbArgs
 
         assert private is not None and args.vpc_link_eks is not None
         eks = args.vpc_link_eks
@@ -128,8 +127,8 @@ class ExternalGateway(pulumi.ComponentResource):
             IngressNlbArgs(
                 cluster=private,
                 vpc_id=eks.vpc_id,
-                vpc_cidr=eks.vpc_cidr,
                 private_subnet_ids=eks.private_subnet_ids,
+                private_subnet_cidrs=eks.private_subnet_cidrs,
                 node_security_group_id=eks.node_security_group_id,
                 autoscaling_group_names=eks.autoscaling_group_names,
             ),
@@ -140,24 +139,25 @@ class ExternalGateway(pulumi.ComponentResource):
             AwsHttpApiArgs(
                 routes=args.routes,
                 vpc_link_cluster=private,
+                entry=dict(args.entry),
+                hostnames=hostnames,
                 vpc_id=eks.vpc_id,
-                vpc_cidr=eks.vpc_cidr,
                 private_subnet_ids=eks.private_subnet_ids,
-                listener_arn=nlb.listeners[80].arn,
-                public_addresses=public,
+                private_subnet_cidrs=eks.private_subnet_cidrs,
+                listener_arn=nlb.listeners[TLS_PORT].arn,
             ),
             pulumi.ResourceOptions(parent=self),
         )
         return api.endpoint
 
-    def _gcp(self, args: ExternalGatewayArgs, public: dict[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    def _gcp(self, args: ExternalGatewayArgs, hostnames: dict[str, str]) -> pulumi.Output[str]:
         from components.gateways.gcp_api_gateway import GcpApiGateway, GcpApiGatewayArgs
 
         assert args.external.project is not None
         gateway = GcpApiGateway(
             args.name,
             GcpApiGatewayArgs(
-                routes=args.routes, addresses=public, project=args.external.project, region=args.external.region
+                routes=args.routes, hostnames=hostnames, project=args.external.project, region=args.external.region
             ),
             pulumi.ResourceOptions(parent=self),
         )

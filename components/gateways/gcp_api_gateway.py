@@ -1,7 +1,7 @@
 """GcpApiGateway: Google Cloud API Gateway in front of the Istio ingress gateways (scenario 1).
 
 The catalogue becomes one OpenAPI 2.0 document: per API the prefix and its sub-paths, an
-`x-google-backend` pointing at the public HTTPS ingress of the API's cluster, JWT
+`x-google-backend` pointing at the HTTPS hostname of the ingress the API enters, JWT
 (`x-google-issuer`/`x-google-jwks_uri`) or API-key security, and a per-minute quota for
 API-key routes (API Gateway quotas are per consumer project, identified by the key).
 """
@@ -50,8 +50,8 @@ def _metric(route: Route) -> str:
     return f"{route.name}-requests"
 
 
-def openapi_document(title: str, routes: list[Route], addresses: dict[str, str]) -> dict[str, Any]:
-    """The OpenAPI 2.0 document for `routes`; `addresses` maps each cluster to its public ingress host."""
+def openapi_document(title: str, routes: list[Route], hostnames: dict[str, str]) -> dict[str, Any]:
+    """The OpenAPI 2.0 document for `routes`; `hostnames` maps each route to the hostname of the ingress it enters."""
     paths: dict[str, Any] = {}
     security: dict[str, Any] = {}
     metrics: list[dict[str, Any]] = []
@@ -59,7 +59,7 @@ def openapi_document(title: str, routes: list[Route], addresses: dict[str, str])
     for route in routes:
         prefix = route.path.rstrip("/")
         backend = {
-            "address": f"https://{addresses[route.cluster]}",
+            "address": f"https://{hostnames[route.name]}",
             "path_translation": "APPEND_PATH_TO_ADDRESS",
             "deadline": BACKEND_DEADLINE_SECONDS,
             "disable_auth": True,
@@ -109,18 +109,18 @@ def openapi_document(title: str, routes: list[Route], addresses: dict[str, str])
     return document
 
 
-def encoded_document(title: str, routes: list[Route], addresses: dict[str, str]) -> str:
+def encoded_document(title: str, routes: list[Route], hostnames: dict[str, str]) -> str:
     """Deterministic JSON (sorted keys), base64-encoded as ApiConfig expects."""
-    text = json.dumps(openapi_document(title, routes, addresses), sort_keys=True, indent=2)
+    text = json.dumps(openapi_document(title, routes, hostnames), sort_keys=True, indent=2)
     return base64.b64encode(text.encode()).decode()
 
 
 @dataclass(frozen=True)
 class GcpApiGatewayArgs:
-    """The routes, the public ingress address of each cluster hosting one, the project and region."""
+    """The routes, the hostname of the ingress each route enters, the project and region."""
 
     routes: list[Route]
-    addresses: dict[str, pulumi.Output[str]]
+    hostnames: dict[str, str]
     project: str
     region: str
 
@@ -163,10 +163,7 @@ class GcpApiGateway(pulumi.ComponentResource):
             disable_on_destroy=False,
             opts=child,
         )
-        clusters = sorted(args.addresses)
-        document = pulumi.Output.all(*[args.addresses[c] for c in clusters]).apply(
-            lambda values: encoded_document(name, args.routes, dict(zip(clusters, values)))
-        )
+        document = encoded_document(name, args.routes, args.hostnames)
         config = gcp.apigateway.ApiConfig(
             f"{name}-config",
             api=api.api_id,

@@ -1,7 +1,8 @@
 """IstioIngress: an Istio ingress gateway in one cluster, with an Istio `Gateway` and a `VirtualService` per API.
 
-Scenario 1's in-cluster half: the external API gateway sends every request here on 80/443,
-and the VirtualServices route it to the backends over mTLS.
+Scenario 1's in-cluster half: the external API gateway sends every request here over HTTPS to
+the configured hostname (verifying its certificate), and the VirtualServices route it to the
+backends over mTLS, through the east-west gateway when the backend runs in another cluster.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import pulumi
 
 from components.gateways.catalogue import Route
 from components.gateways.objects import load_balancer_address, load_balancer_annotations
-from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
 from components.mesh.gateway import INGRESS_PORTS, IstioGateway, IstioGatewayArgs
 from components.mesh.handle import MeshHandle
 from components.policies.base import NETWORKING_API, istio_resource
@@ -26,7 +26,6 @@ NAMESPACE = "istio-ingress"
 """Scenario 1's ingress namespace: its own, so no object in it is shared with another scenario's
 gateway namespace (`meshgate:gateway.namespace`, scenarios 2-4)."""
 GATEWAY_NAME = "meshgate-ingress"
-TLS_SECRET = "meshgate-ingress-tls"
 
 
 def node_port_values(node_ports: dict[int, int]) -> dict[str, Any]:
@@ -34,26 +33,34 @@ def node_port_values(node_ports: dict[int, int]) -> dict[str, Any]:
     return {"service": {"ports": [{**p, "nodePort": node_ports[p["port"]]} for p in INGRESS_PORTS]}}
 
 
-def gateway_spec(selector: dict[str, str]) -> dict[str, Any]:
-    """The Istio `Gateway`: HTTP on 80, HTTPS (terminated, self-signed Secret) on 443, any host."""
+def gateway_spec(selector: dict[str, str], hostname: str, tls_secret: str) -> dict[str, Any]:
+    """The Istio `Gateway`: HTTPS on 443 only, for `hostname`, with the user's trusted certificate Secret.
+
+    No plain-HTTP server: the external gateway always calls over TLS, so credentials never
+    reach the ingress in clear.
+    """
     return {
         "selector": dict(selector),
         "servers": [
-            {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]},
             {
                 "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
-                "hosts": ["*"],
-                "tls": {"mode": "SIMPLE", "credentialName": TLS_SECRET},
+                "hosts": [hostname],
+                "tls": {"mode": "SIMPLE", "credentialName": tls_secret},
             },
         ],
     }
 
 
-def virtual_service_spec(route: Route) -> dict[str, Any]:
-    """Route `<path>` and `<path>/...` to the backend, stripping the prefix (`/orders/x` -> `/x`)."""
+def virtual_service_spec(route: Route, hostname: str) -> dict[str, Any]:
+    """Route `<path>` and `<path>/...` to the backend, stripping the prefix (`/orders/x` -> `/x`).
+
+    The destination is the backend's cluster-local name; with a multi-cluster mesh istiod knows
+    the endpoints of every cluster, so a backend in another cluster is reached through its
+    network's east-west gateway (the gateway resolves no DNS, so no local Service is needed).
+    """
     prefix = route.path.rstrip("/")
     return {
-        "hosts": ["*"],
+        "hosts": [hostname],
         "gateways": [GATEWAY_NAME],
         "http": [
             {
@@ -68,7 +75,8 @@ def virtual_service_spec(route: Route) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class IstioIngressArgs:
-    """The cluster's mesh, the ingress namespace, the routes it serves, and how its Service is exposed.
+    """The cluster's mesh, the ingress namespace, the routes it serves, its hostname and certificate
+    Secret, and how its Service is exposed.
 
     `node_ports` (service port -> node port) turns the Service into a NodePort for a load
     balancer the program owns (AWS VPC link); otherwise it is a cloud LoadBalancer.
@@ -78,6 +86,8 @@ class IstioIngressArgs:
     namespace: str
     routes: list[Route]
     replicas: int
+    hostname: str
+    tls_secret: str
     node_ports: dict[int, int] = field(default_factory=dict)
 
 
@@ -105,23 +115,12 @@ class IstioIngress(pulumi.ComponentResource):
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        GatewayCertificate(
-            f"{name}-tls",
-            GatewayCertificateArgs(
-                cluster=cluster,
-                namespace=args.namespace,
-                secret_name=TLS_SECRET,
-                dns_names=[f"{RELEASE_NAME}.{args.namespace}.svc"],
-                namespace_resource=self.gateway,
-            ),
-            pulumi.ResourceOptions(parent=self),
-        )
         gateway = istio_resource(
             NETWORKING_API,
             "Gateway",
             GATEWAY_NAME,
             args.namespace,
-            gateway_spec(self.gateway.selector_labels),
+            gateway_spec(self.gateway.selector_labels, args.hostname, args.tls_secret),
             mesh=mesh,
             parent=self,
             depends_on=[self.gateway],
@@ -132,7 +131,7 @@ class IstioIngress(pulumi.ComponentResource):
                 "VirtualService",
                 route.name,
                 args.namespace,
-                virtual_service_spec(route),
+                virtual_service_spec(route, args.hostname),
                 mesh=mesh,
                 parent=self,
                 depends_on=[gateway],

@@ -145,7 +145,9 @@ def _label(hop: Hop) -> str:
     if hop.mtls:
         return f"{MTLS} (one connection, via east-west gateway)" if hop.via else MTLS
     if hop.tls:
-        return f"{TLS_OUTSIDE_MESH}, sidecar inbound bypassed" if "bypassed" in hop.note else TLS_OUTSIDE_MESH
+        if "bypassed" in hop.note:
+            return f"{TLS_OUTSIDE_MESH}, sidecar inbound bypassed"
+        return f"{TLS_OUTSIDE_MESH}, VPC link" if "VPC link" in hop.note else TLS_OUTSIDE_MESH
     return f"{PLAINTEXT} (VPC link, outside mesh)" if "VPC link" in hop.note else PLAINTEXT
 
 
@@ -175,9 +177,9 @@ class _Builder:
 
     def ingress(self, cluster: str) -> str:
         if cluster == self.private:
-            ports = f"NodePorts {NODE_PORTS[80]}/{NODE_PORTS[443]}<br/>behind the internal NLB"
+            ports = f"HTTPS NodePort {NODE_PORTS[443]}<br/>behind the internal NLB"
         else:
-            ports = "LoadBalancer 80/443"
+            ports = "HTTPS 443, LoadBalancer"
         return self.node(Node(_id("ingress", cluster), f"Istio ingress gateway<br/>{ports}", "ingress-gateway", cluster))
 
     def source(self, name: str) -> tuple[str, str | None]:
