@@ -44,10 +44,12 @@ def longest(scenario: str, external: dict[str, Any] | None = None, multicluster:
             {
                 "name": EKS, "kind": "eks", "region": "us-east-1", "vpcCidr": "10.10.0.0/16",
                 "network": _label("aws-net"), "availabilityZones": 3, "adminPrincipalArns": [ADMIN],
+                "ingress": {"hostname": "orders.example.com", "tlsSecret": "ingress-tls"},
             },
             {
                 "name": GKE, "kind": "gke", "project": "p" * 29 + "z", "region": "us-central1",
                 "vpcCidr": "10.20.0.0/16", "network": _label("gcp-net"),
+                "ingress": {"hostname": "catalog.example.com", "tlsSecret": "ingress-tls"},
             },
         ],
         "meshgate:istio": {"meshId": _label("mesh-id"), "multicluster": multicluster},
