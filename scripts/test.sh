@@ -8,6 +8,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# The project itself, editable: the `meshgate` command (its dependencies are installed above).
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 
 echo "== pyright"
 .venv/bin/pyright
@@ -29,4 +31,10 @@ else
   echo "engine: $engine_bin ($(( $(date +%s) - started ))s)"
   export MESHGATE_ENGINE_BIN="$engine_bin"
 fi
+echo "== Go modules of the engine build (tools/engine: gofmt, go vet, go test)"
+started=$(date +%s)
+bash scripts/check-go.sh
+echo "go checks: $(( $(date +%s) - started ))s"
+
 .venv/bin/python -m pytest -m engine tests/engine
+

@@ -93,9 +93,14 @@ def usage_for(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str:
     return (commands[name] if name else parser).format_usage().rstrip()
 
 
+def _program_name() -> str:
+    """`meshgate` when run as the installed command, else the module form that always works."""
+    return "meshgate" if Path(sys.argv[0]).name == "meshgate" else "python -m stacks.pipeline"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m stacks.pipeline",
+        prog=_program_name(),
         description="Drive meshgate stacks through the Pulumi Automation API (preview, up, refresh, destroy, "
         "outputs) and draw their traffic paths (diagram).",
         epilog=EXIT_CODES_HELP,
