@@ -15,7 +15,9 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then stack="$1"; shift; fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r policy/requirements.txt
+# The program, the deployment tooling (the `meshgate` command) and the policy pack's runtime.
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-cli.txt -r policy/requirements.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 
 eval "$(bash scripts/env.sh)"
 
