@@ -97,10 +97,13 @@ def test_yes_skips_the_question_for_ci(checkout: Path) -> None:
 
 
 def test_installs_what_the_documented_commands_need(checkout: Path) -> None:
-    """The policy pack (`--policy-pack policy`) needs pulumi-policy from policy/requirements.txt."""
+    """The policy pack (`--policy-pack policy`) needs pulumi-policy from policy/requirements.txt; the
+    pipeline needs the tooling's requirements-cli.txt; `meshgate` is the project installed editable."""
     _, output, calls = deploy(checkout, kubeconfig=KUBECONFIG.format(current="kind-kind"))
-    (pip,) = [c for c in calls if c.startswith("python -m pip")]
-    assert "-r requirements.txt" in pip and "-r policy/requirements.txt" in pip, output
+    requirements, project = [c for c in calls if c.startswith("python -m pip")]
+    for needed in ("-r requirements.txt", "-r requirements-cli.txt", "-r policy/requirements.txt"):
+        assert needed in requirements, output
+    assert project.endswith("--no-deps -e ."), output
 
 
 @pytest.mark.parametrize(
