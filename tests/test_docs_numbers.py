@@ -1,6 +1,6 @@
 """Every number README and docs quote is checked against the one place it comes from.
 
-Sources: the code (timeouts, requests, pins in scripts/build-engine.sh), the policy pack, the
+Sources: the code (timeouts, requests, pins in scripts/build-engine.sh and tools/engine/*/go.mod), the policy pack, the
 test corpora, bench/results.json (performance), docs/engine.md (the engine build's cost, stated
 there only). When a test here fails, update the document, not the test.
 """
@@ -42,7 +42,11 @@ def test_go_version_is_the_one_the_build_needs() -> None:
 
 
 def test_pulumi_cli_version_matches_the_pin() -> None:
-    pin = _script_value("PULUMI_GO_VERSION")
+    """The CLI's pin is the require line of tools/engine/cli/go.mod (build-engine.sh reads it there)."""
+    cli_mod = (ROOT / "tools" / "engine" / "cli" / "go.mod").read_text()
+    match = re.search(r"^\s+github\.com/pulumi/pulumi/pkg/v3 (v[\d.]+)", cli_mod, re.M)
+    assert match, "tools/engine/cli/go.mod pins no github.com/pulumi/pulumi/pkg/v3"
+    pin = match.group(1)
     assert re.findall(r"Pulumi CLI \((v[\d.]+)\)", README) == [pin]
     assert f"`github.com/pulumi/pulumi/pkg/v3/cmd/pulumi` @ {pin}" in ENGINE_DOC
 
