@@ -261,6 +261,35 @@ def test_no_ingress_from_anywhere_and_no_ssh(stack: tuple[str, Program]) -> None
     assert len(self_rule) == 1 and self_rule[0].get("ipProtocol") == "-1"
 
 
+def test_vpc_cni_gets_its_own_pod_identity_role_and_the_node_role_not_the_cni_policy(stack: tuple[str, Program]) -> None:
+    name, program = stack
+    cluster = eks_name(name)
+    roles = {r.name: r for r in program.of_type("aws:iam/role:Role")}
+    attached = {
+        a.name: a.get("policyArn") for a in program.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    }
+    cni = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+    assert [n for n, arn in attached.items() if arn == cni] == [f"{cluster}-vpc-cni-role-amazoneks-cni-policy"]
+    trust = json.loads(roles[f"{cluster}-vpc-cni-role"].get("assumeRolePolicy"))["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert trust["Action"] == ["sts:AssumeRole", "sts:TagSession"]
+    assert trust["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": "123456789012",
+        "aws:RequestTag/eks-cluster-name": cluster,
+        "aws:RequestTag/kubernetes-namespace": "kube-system",
+        "aws:RequestTag/kubernetes-service-account": "aws-node",
+    }
+    addons = {a.get("addonName"): a for a in program.of_type(ADDON)}
+    assert addons["vpc-cni"].get("podIdentityAssociations") == [
+        {"serviceAccount": "aws-node", "roleArn": f"arn:aws:mock:us-east-1:123456789012:{cluster}-vpc-cni-role"}
+    ]
+    assert program.depends_on(addons["vpc-cni"], addons["eks-pod-identity-agent"]), "credentials come from the agent"
+    cni_attachment = program.named(f"{cluster}-vpc-cni-role-amazoneks-cni-policy")
+    assert program.depends_on(addons["vpc-cni"], cni_attachment)
+    for other in ("kube-proxy", "coredns", "eks-pod-identity-agent"):
+        assert not addons[other].get("podIdentityAssociations"), other
+
+
 def test_node_role_has_the_worker_policies_and_an_ec2_trust(stack: tuple[str, Program]) -> None:
     _, program = stack
     roles = {r.name: r for r in program.of_type("aws:iam/role:Role")}
@@ -272,6 +301,7 @@ def test_node_role_has_the_worker_policies_and_an_ec2_trust(stack: tuple[str, Pr
         if a.name.startswith(f"{eks_name(stack[0])}-node-role-")
     }
     assert attached == {f"arn:aws:iam::aws:policy/{p}" for p in NODE_POLICIES}
+    assert "AmazonEKS_CNI_Policy" not in NODE_POLICIES
     cluster_trust = json.loads(roles[f"{eks_name(stack[0])}-cluster-role"].get("assumeRolePolicy"))
     assert cluster_trust["Statement"][0]["Principal"] == {"Service": "eks.amazonaws.com"}
 
@@ -358,7 +388,7 @@ def test_node_group_waits_for_cluster_roles_and_networking_addons(stack: tuple[s
         assert addon.get("resolveConflictsOnUpdate") == "OVERWRITE"
         assert program.depends_on(addon, cluster)
     for attachment in program.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
-        dependent = group if "-node-role-" in attachment.name else cluster
+        dependent = group if "-node-role-" in attachment.name else addons["vpc-cni"] if "-vpc-cni-role-" in attachment.name else cluster
         assert program.depends_on(dependent, attachment), attachment.name
 
 

@@ -464,8 +464,26 @@ def test_eks_clusters_need_an_admin_access_entry_in_the_stack() -> None:
     assert _run("eks-admin-access-entry", viewers)
 
 
+def test_the_cni_policy_never_sits_on_the_node_role() -> None:
+    resources = stack_resources(stack_program("prod"))
+    assert _run("eks-cni-own-role", resources) == []
+    node_role = next(r for r in resources if r.type == "aws:iam/role:Role" and r.name.endswith("-node-role"))
+    on_nodes = StackResource(
+        urn="urn:cni-on-nodes", type="aws:iam/rolePolicyAttachment:RolePolicyAttachment", name="cni-on-nodes",
+        props={"policyArn": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy", "role": node_role.name},
+        dependencies=(node_role.urn,),
+    )
+    assert _run("eks-cni-own-role", [*resources, on_nodes])
+    no_identity = [
+        replace(r, props={k: v for k, v in r.props.items() if k != "podIdentityAssociations"})
+        if r.type == "aws:eks/addon:Addon" else r
+        for r in resources
+    ]
+    assert _run("eks-cni-own-role", no_identity)
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
-    exercised.add("eks-admin-access-entry")
+    exercised.update({"eks-admin-access-entry", "eks-cni-own-role"})
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

@@ -18,7 +18,7 @@ import pulumi_aws as aws
 
 from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
 from components.clusters.aws_tags import aws_tags
-from components.clusters.eks_iam import cluster_role, kms_use_policy, node_role
+from components.clusters.eks_iam import VPC_CNI_SERVICE_ACCOUNT, cluster_role, kms_use_policy, node_role, vpc_cni_role
 from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 from stacks.config import EksClusterSpec
@@ -28,7 +28,7 @@ LOG_RETENTION_DAYS = 90
 KMS_DELETION_WINDOW_DAYS = 30
 # DaemonSets that nodes need (networking, service proxy, pod identity) go in before the nodes;
 # CoreDNS is a Deployment and only becomes healthy once nodes exist.
-ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+ADDONS_BEFORE_NODES = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
 ADDONS_AFTER_NODES = ("coredns",)
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 AWS_CLI_HINT = (
@@ -118,6 +118,7 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
 
         network = AwsNetwork(
             f"{name}-network",
@@ -218,18 +219,33 @@ class EksCluster(pulumi.ComponentResource):
                 opts=child,
             )
 
+        # The VPC CNI's own role, handed to aws-node by the add-on's Pod Identity association
+        # (the agent runs on the host network, so it serves credentials before pod networking works).
+        cni_role = vpc_cni_role(name, partition, account, self)
+        identities: dict[str, tuple[list[aws.eks.AddonPodIdentityAssociationArgs], list[pulumi.Resource]]] = {
+            "vpc-cni": (
+                [aws.eks.AddonPodIdentityAssociationArgs(role_arn=cni_role.role.arn, service_account=VPC_CNI_SERVICE_ACCOUNT)],
+                list(cni_role.attachments),
+            ),
+        }
+
         def addon(addon_name: str, depends_on: list[pulumi.Resource]) -> aws.eks.Addon:
+            associations, needs = identities.get(addon_name, ([], []))
             return aws.eks.Addon(
                 f"{name}-addon-{addon_name}",
                 cluster_name=cluster.name,
                 addon_name=addon_name,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
+                pod_identity_associations=associations or None,
                 tags=aws_tags(name, f"{name}-{addon_name}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*depends_on, *needs]),
             )
 
-        early_addons = [addon(a, [cluster]) for a in ADDONS_BEFORE_NODES]
+        early: dict[str, aws.eks.Addon] = {}
+        for a in ADDONS_BEFORE_NODES:  # the Pod Identity agent first: vpc-cni's credentials come from it
+            early[a] = addon(a, [cluster, *(early.values() if a in identities else [])])
+        early_addons = list(early.values())
         cluster_sg_id = cluster.vpc_config.apply(lambda vpc: vpc.cluster_security_group_id or "")
         workers_role = node_role(name, partition, self)
         nodes = EksNodeGroup(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -16,25 +16,26 @@ import pulumi_aws as aws
 from components.clusters.aws_tags import aws_tags
 
 CLUSTER_POLICIES = ("AmazonEKSClusterPolicy",)
+# No AmazonEKS_CNI_Policy on the nodes: every host-network pod could manage ENIs and IPs with it.
+# The VPC CNI (aws-node) gets it through its own Pod Identity role (vpc_cni_role).
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
-    "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
     "AmazonSSMManagedInstanceCore",
 )
+CNI_POLICIES = ("AmazonEKS_CNI_Policy",)
+VPC_CNI_SERVICE_ACCOUNT = "aws-node"  # kube-system/aws-node, created by the vpc-cni add-on
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
 
-def assume_role_policy(service: str, actions: Sequence[str] = ("sts:AssumeRole",)) -> str:
-    """A trust policy letting the AWS service principal `service` assume the role."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": sorted(actions)},
-            ],
-        },
-        sort_keys=True,
-    )
+def assume_role_policy(
+    service: str, actions: Sequence[str] = ("sts:AssumeRole",), conditions: Mapping[str, Any] | None = None
+) -> str:
+    """A trust policy letting the AWS service principal `service` assume the role (under `conditions`)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": sorted(actions)}
+    if conditions:
+        statement["Condition"] = dict(conditions)
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 def managed_policy_arn(partition: pulumi.Input[str], policy: str) -> pulumi.Output[str]:
@@ -52,7 +53,7 @@ class ServiceRole:
 def service_role(
     cluster: str,
     purpose: str,
-    trust_policy: str,
+    trust_policy: pulumi.Input[str],
     policies: Sequence[str],
     partition: pulumi.Input[str],
     parent: pulumi.Resource,
@@ -85,9 +86,33 @@ def cluster_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Reso
 
 
 def node_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resource) -> ServiceRole:
-    """The worker nodes' instance role (kubelet, VPC CNI, ECR pulls, SSM Session Manager instead of SSH)."""
+    """The worker nodes' instance role (kubelet, Pod Identity agent, ECR pulls, SSM Session Manager instead of SSH)."""
     trust = assume_role_policy("ec2.amazonaws.com")
     return service_role(cluster, "node", trust, NODE_POLICIES, partition, parent)
+
+
+def vpc_cni_role(cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource) -> ServiceRole:
+    """The VPC CNI's role (AmazonEKS_CNI_Policy), assumable through EKS Pod Identity by kube-system/aws-node of this cluster.
+
+    Trust as the EKS Pod Identity guide gives it (`pods.eks.amazonaws.com`, AssumeRole and
+    TagSession), narrowed with the session tags Pod Identity sets (cluster name, namespace,
+    service account) and `aws:SourceAccount`.
+    """
+    trust = pulumi.Output.from_input(account).apply(
+        lambda acct: assume_role_policy(
+            POD_IDENTITY_PRINCIPAL,
+            ("sts:AssumeRole", "sts:TagSession"),
+            {
+                "StringEquals": {
+                    "aws:SourceAccount": acct,
+                    "aws:RequestTag/eks-cluster-name": cluster,
+                    "aws:RequestTag/kubernetes-namespace": "kube-system",
+                    "aws:RequestTag/kubernetes-service-account": VPC_CNI_SERVICE_ACCOUNT,
+                }
+            },
+        )
+    )
+    return service_role(cluster, "vpc-cni", trust, CNI_POLICIES, partition, parent)
 
 
 def kms_use_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:

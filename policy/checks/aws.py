@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Mapping
 
@@ -34,6 +35,10 @@ API_V2_STAGE = "aws:apigatewayv2/stage:Stage"
 ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
 ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+ADDON = "aws:eks/addon:Addon"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+CNI_POLICY = "AmazonEKS_CNI_Policy"
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
@@ -121,6 +126,49 @@ def eks_admin_entry_gaps(resources: Sequence[StackResource]) -> list[Violation]:
                     f"EKS cluster {cluster.name} has no access entry with {CLUSTER_ADMIN_POLICY}: "
                     "nobody the stack knows of can administer it",
                     cluster.urn,
+                )
+            )
+    return out
+
+
+def _trusts(role: StackResource, service: str) -> bool:
+    document = role.props.get("assumeRolePolicy")
+    try:
+        statements = json.loads(document)["Statement"] if isinstance(document, str) else []
+    except (ValueError, KeyError, TypeError):
+        return False
+    for statement in statements if isinstance(statements, list) else [statements]:
+        services = get(statement, "Principal.Service")
+        if service in (services if isinstance(services, list) else [services]):
+            return True
+    return False
+
+
+def cni_role_gaps(resources: Sequence[StackResource]) -> list[Violation]:
+    """AmazonEKS_CNI_Policy on a node (EC2) role, or a vpc-cni add-on without its own role."""
+    out: list[Violation] = []
+    roles = {r.urn: r for r in resources if r.type == ROLE}
+    for attachment in (r for r in resources if r.type == ROLE_POLICY_ATTACHMENT):
+        if not str(attachment.props.get("policyArn", "")).endswith(f"/{CNI_POLICY}"):
+            continue
+        for urn in attachment.dependencies:
+            role = roles.get(urn)
+            if role is not None and _trusts(role, "ec2.amazonaws.com"):
+                out.append(
+                    Violation(
+                        f"{CNI_POLICY} is attached to the node role {role.name}: every host-network pod can manage "
+                        "ENIs and IPs; give the vpc-cni add-on its own role (Pod Identity or IRSA)",
+                        attachment.urn,
+                    )
+                )
+    for addon in (r for r in resources if r.type == ADDON and r.props.get("addonName") == "vpc-cni"):
+        associations = [a for a in items(addon.props.get("podIdentityAssociations")) if get(a, "serviceAccount") == "aws-node"]
+        if not associations and not addon.props.get("serviceAccountRoleArn"):
+            out.append(
+                Violation(
+                    "the vpc-cni add-on has no role of its own (podIdentityAssociations for aws-node or "
+                    "serviceAccountRoleArn), so it runs on the node role's credentials",
+                    addon.urn,
                 )
             )
     return out
@@ -349,5 +397,12 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         Level.MANDATORY,
         "EKS Best Practices Guide: Identity and Access Management (access entries)",
         eks_admin_entry_gaps,
+    ),
+    StackCheck(
+        "eks-cni-own-role",
+        "The VPC CNI runs on its own IAM role (Pod Identity or IRSA); AmazonEKS_CNI_Policy is not on the node role.",
+        Level.MANDATORY,
+        "EKS User Guide: Configure the Amazon VPC CNI plugin to use its own role; EKS Best Practices: restrict the node role",
+        cni_role_gaps,
     ),
 )
