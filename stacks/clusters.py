@@ -39,9 +39,11 @@ def _cloud_provider(spec: CloudSpec) -> pulumi.ProviderResource:
     return gcp.Provider(f"{spec.name}-gcp", project=spec.project, region=spec.region)
 
 
-def nat_address_count(spec: CloudSpec) -> int:
-    """Static egress addresses of a cluster: one per NAT gateway on EKS (one per AZ), a fixed number on GKE."""
-    return spec.availability_zones if isinstance(spec, EksClusterSpec) else GKE_NAT_ADDRESSES
+def nat_address_count(spec: CloudSpec, config: StackConfig) -> int:
+    """Static egress addresses of a cluster: one per NAT gateway on EKS (one, or one per AZ), a fixed number on GKE."""
+    if isinstance(spec, EksClusterSpec):
+        return spec.availability_zones if config.nat_gateways(spec) == "per-zone" else 1
+    return GKE_NAT_ADDRESSES
 
 
 def build_egress(config: StackConfig, providers: dict[str, pulumi.ProviderResource]) -> dict[str, EgressAddresses]:
@@ -55,7 +57,7 @@ def build_egress(config: StackConfig, providers: dict[str, pulumi.ProviderResour
                 EgressAddressesArgs(
                     cluster=spec.name,
                     cloud="gcp" if gke else "aws",
-                    count=nat_address_count(spec),
+                    count=nat_address_count(spec, config),
                     protect=config.protect,
                     region=spec.region if gke else None,
                     project=spec.project if isinstance(spec, GkeClusterSpec) else None,
@@ -89,6 +91,7 @@ def _eks(spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddr
             protect=config.protect,
             nat_allocation_ids=egress[spec.name].ids,
             api_allowlist=[a.cidr for a in api_allowlist(spec, config, egress)],
+            defaults=config.defaults,
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
@@ -106,6 +109,7 @@ def _gke(spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddr
             nat_addresses=own.ids,
             prerequisites=own.apis,
             authorized_networks=api_allowlist(spec, config, egress),
+            defaults=config.defaults,
         ),
         pulumi.ResourceOptions(providers={"gcp": provider}),
     )

@@ -13,6 +13,7 @@ import difflib
 import ipaddress
 import json
 import typing
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Union
@@ -182,7 +183,7 @@ class EksNodes(_Model):
 
 
 class GkeNodes(_Model):
-    """Node pool sizing for a GKE cluster (per zone)."""
+    """Node pool sizing for a GKE cluster: `min`/`max` count nodes in the whole regional pool, not per zone."""
 
     machine_type: str = "e2-standard-4"
     min: int = Field(default=1, ge=1, le=100)
@@ -231,6 +232,10 @@ class EksClusterSpec(_ClusterBase):
         pattern=_pattern(r"^1\.\d{2}$", "1.<minor>", DEFAULT_EKS_KUBERNETES_VERSION),
     )
     availability_zones: int = Field(default=2, ge=2, le=3)
+    nat_gateways: Literal["single", "per-zone"] | None = Field(
+        default=None,
+        description="NAT gateways: `per-zone` (an AZ outage keeps egress) or `single`; default per meshgate:environment",
+    )
     nodes: EksNodes = EksNodes()
     endpoint_public_access_cidrs: list[Cidr] = Field(
         default_factory=list, description="CIDRs allowed to the public API endpoint; empty = private endpoint only"
@@ -409,6 +414,25 @@ class ServiceSpec(_Model):
 # ---------------------------------------------------------------- the stack
 
 
+@dataclass(frozen=True)
+class EnvironmentDefaults:
+    """Cost-relevant defaults of one `meshgate:environment` (monthly estimates in docs/clusters-eks.md and docs/clusters-gke.md)."""
+
+    nat_gateways: Literal["single", "per-zone"]
+    kms_deletion_window_days: int  # AWS KMS keys and Cloud KMS key versions: 7-30 days
+    flow_log_traffic: Literal["ALL", "REJECT"]  # AWS VPC flow logs
+    flow_log_aggregation_seconds: Literal[60, 600]  # AWS: 60 or 600 (fewer, larger records)
+    gcp_flow_sampling: float  # share of GCP subnetwork flows logged
+    gcp_flow_interval: str  # GCP aggregation interval
+
+
+ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
+    "dev": EnvironmentDefaults("single", 7, "REJECT", 600, 0.1, "INTERVAL_5_MIN"),
+    "staging": EnvironmentDefaults("single", 7, "REJECT", 600, 0.1, "INTERVAL_5_MIN"),
+    "prod": EnvironmentDefaults("per-zone", 30, "ALL", 600, 0.5, "INTERVAL_1_MIN"),
+}
+
+
 class StackConfig(_Model):
     """Everything under the `meshgate:` namespace of a stack."""
 
@@ -429,6 +453,11 @@ class StackConfig(_Model):
     services: list[ServiceSpec] = Field(default_factory=list, description="optional demo workloads the APIs route to")
     jwt: JwtSpec | None = Field(default=None, description="default issuer/JWKS for APIs with auth: jwt")
     protect: bool = Field(default=False, description="protect clusters and networks from `pulumi destroy`")
+    environment: Literal["dev", "staging", "prod"] = Field(
+        default="dev",
+        description="sizes the cost defaults: prod = a NAT gateway per zone, 30-day KMS deletion windows, all flow "
+        "logs; dev/staging = one NAT gateway, 7 days, rejected flows only (estimates: docs/clusters-eks.md, docs/clusters-gke.md)",
+    )
     _api_origins: list[str | None] = PrivateAttr(default_factory=list)
 
     def api_key(self, index: int, field: str) -> str:
@@ -441,6 +470,14 @@ class StackConfig(_Model):
 
     def cluster(self, name: str) -> EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec:
         return next(c for c in self.clusters if c.name == name)
+
+    @property
+    def defaults(self) -> "EnvironmentDefaults":
+        """The cost-relevant defaults of `meshgate:environment`."""
+        return ENVIRONMENT_DEFAULTS[self.environment]
+
+    def nat_gateways(self, spec: EksClusterSpec) -> Literal["single", "per-zone"]:
+        return spec.nat_gateways or self.defaults.nat_gateways
 
     @property
     def gateway_cluster(self) -> str:

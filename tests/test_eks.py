@@ -94,8 +94,10 @@ def test_all_five_control_plane_log_types_into_a_retained_log_group_created_firs
         ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     )
     assert tuple(cluster.get("enabledClusterLogTypes")) == CONTROL_PLANE_LOG_TYPES
-    (log_group,) = of_type_inside(program, eks_name(name), "aws:cloudwatch/logGroup:LogGroup")
-    assert log_group.get("name") == f"/aws/eks/{eks_name(name)}/cluster"
+    log_group = next(
+        g for g in of_type_inside(program, eks_name(name), "aws:cloudwatch/logGroup:LogGroup")
+        if g.get("name") == f"/aws/eks/{eks_name(name)}/cluster"
+    )
     assert log_group.get("retentionInDays", 0) >= 30
     assert program.depends_on(cluster, log_group), "EKS would create the log group itself, without retention"
 
@@ -103,13 +105,13 @@ def test_all_five_control_plane_log_types_into_a_retained_log_group_created_firs
 def test_secrets_envelope_encrypted_with_a_rotating_kms_key(stack: tuple[str, Program]) -> None:
     _, program = stack
     cluster = program.one(CLUSTER)
-    key = program.one("aws:kms/key:Key")
+    key = program.named(f"{eks_name(stack[0])}-secrets-key")
     assert key.get("enableKeyRotation") is True
     encryption = cluster.get("encryptionConfig")
     assert encryption["resources"] == ["secrets"]
     assert encryption["provider"]["keyArn"].endswith(f":{key.name}")  # the mock ARN of that key
     assert program.depends_on(cluster, key)
-    kms_policy = program.one("aws:iam/rolePolicy:RolePolicy")
+    kms_policy = program.named(f"{eks_name(stack[0])}-cluster-role-kms")
     statement = json.loads(kms_policy.get("policy"))["Statement"][0]
     assert statement["Resource"].endswith(f":{key.name}") and "kms:Encrypt" in statement["Action"]
     assert program.depends_on(cluster, kms_policy)
@@ -329,13 +331,12 @@ def test_subnets_per_az_tagged_for_load_balancers(request: pytest.FixtureRequest
     assert not any(a.overlaps(b) for i, a in enumerate(networks) for b in networks[i + 1 :])
 
 
-@pytest.mark.parametrize("stack_name", ["staging", "prod"])
-def test_one_nat_gateway_per_az_and_private_routes_stay_in_their_az(request: pytest.FixtureRequest, stack_name: str) -> None:
-    program: Program = request.getfixturevalue(stack_name)
+def test_one_nat_gateway_per_az_in_prod_and_private_routes_stay_in_their_az(prod: Program) -> None:
+    program, stack_name = prod, "prod"
     cluster = eks_name(stack_name)
     azs = eks_entry(stack_name).get("availabilityZones", 2)
     nats = program.of_type(NAT)
-    assert len(nats) == azs == len(program.of_type("aws:ec2/eip:Eip"))
+    assert len(nats) == azs == len(program.of_type("aws:ec2/eip:Eip")) == 3
     assert sorted(n.get("subnetId") for n in nats) == sorted(f"{cluster}-public-{i}-id" for i in range(azs))
     routes = {r.name: r for r in program.of_type("aws:ec2/route:Route")}
     for i in range(azs):
@@ -345,6 +346,77 @@ def test_one_nat_gateway_per_az_and_private_routes_stay_in_their_az(request: pyt
     assert routes[f"{cluster}-public-default-route"].get("gatewayId") == f"{cluster}-igw-id"
     vpc = program.one("aws:ec2/vpc:Vpc")
     assert vpc.get("enableDnsHostnames") is True and vpc.get("enableDnsSupport") is True
+
+
+def test_one_nat_gateway_outside_production_every_az_routes_through_it(staging: Program) -> None:
+    """Non-production stacks default to one NAT gateway (~$33/month each saved per extra AZ); prod keeps one per AZ."""
+    cluster = eks_name("staging")
+    (nat,) = staging.of_type(NAT)
+    assert nat.get("subnetId") == f"{cluster}-public-0-id"
+    assert len(staging.of_type("aws:ec2/eip:Eip")) == 1
+    routes = {r.name: r for r in staging.of_type("aws:ec2/route:Route")}
+    for i in range(eks_entry("staging").get("availabilityZones", 2)):
+        assert routes[f"{cluster}-private-{i}-default-route"].get("natGatewayId") == f"{cluster}-nat-0-id"
+    per_zone = eks_only(natGateways="per-zone")
+    assert len(per_zone.of_type(NAT)) == 2, "natGateways overrides the environment's default"
+
+
+def test_kms_deletion_window_is_7_days_outside_prod_and_30_in_prod(staging: Program, prod: Program) -> None:
+    for program, days in ((staging, 7), (prod, 30)):
+        keys = program.of_type("aws:kms/key:Key")
+        assert len(keys) == 2 and {k.get("deletionWindowInDays") for k in keys} == {days}
+
+
+def test_keys_have_explicit_policies_without_root_kms_star(stack: tuple[str, Program]) -> None:
+    name, program = stack
+    cluster = eks_name(name)
+    secrets = json.loads(program.named(f"{cluster}-secrets-key").get("policy"))
+    logs = json.loads(program.named(f"{cluster}-logs-key").get("policy"))
+    root = "arn:aws:iam::123456789012:root"
+    for policy in (secrets, logs):
+        root_actions = [a for st in policy["Statement"] if st["Principal"] == {"AWS": root} for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
+        assert "kms:*" not in root_actions and not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(root_actions)
+        assert "kms:PutKeyPolicy" in root_actions and "kms:ScheduleKeyDeletion" in root_actions, "the key stays manageable"
+        grant = next(st for st in policy["Statement"] if st["Action"] == "kms:CreateGrant")
+        assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    use = next(st for st in secrets["Statement"] if st["Sid"] == "EnvelopeEncryptionByTheClusterRole")
+    assert use["Principal"] == {"AWS": f"arn:aws:mock:us-east-1:123456789012:{cluster}-cluster-role"}
+    assert sorted(use["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ListGrants"]
+    service = next(st for st in logs["Statement"] if st["Sid"] == "CloudWatchLogsForTheseLogGroups")
+    region = eks_entry(name)["region"]
+    assert service["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+    allowed = service["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert f"arn:aws:logs:{region}:123456789012:log-group:/aws/eks/{cluster}/*" in allowed
+    assert f"arn:aws:logs:{region}:123456789012:log-group:/aws/vpc/{cluster}/*" in allowed
+
+
+def test_every_log_group_is_encrypted_with_the_logs_key(stack: tuple[str, Program]) -> None:
+    name, program = stack
+    groups = program.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) >= 2
+    key_arn = f"arn:aws:mock:us-east-1:123456789012:{eks_name(name)}-logs-key"
+    for group in groups:
+        assert group.get("kmsKeyId") == key_arn, group.name
+        assert program.depends_on(group, program.named(f"{eks_name(name)}-logs-key"))
+
+
+def test_vpc_flow_logs_to_an_encrypted_log_group_with_a_scoped_role(staging: Program, prod: Program) -> None:
+    for program, stack_name, traffic in ((staging, "staging", "REJECT"), (prod, "prod", "ALL")):
+        cluster = eks_name(stack_name)
+        (flow,) = program.of_type("aws:ec2/flowLog:FlowLog")
+        assert flow.get("vpcId") == f"{cluster}-vpc-id"
+        assert flow.get("trafficType") == traffic and flow.get("maxAggregationInterval") == 600
+        assert flow.get("logDestinationType") == "cloud-watch-logs"
+        group = program.named(f"{cluster}-flow-logs")
+        assert flow.get("logDestination") == f"arn:aws:mock:us-east-1:123456789012:{group.name}"
+        assert group.get("name") == f"/aws/vpc/{cluster}/flow-logs" and group.get("retentionInDays") == 90
+        role = program.named(f"{cluster}-flow-logs-role")
+        trust = json.loads(role.get("assumeRolePolicy"))["Statement"][0]
+        assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+        write = json.loads(program.named(f"{cluster}-flow-logs-write").get("policy"))["Statement"][0]
+        assert write["Resource"][0] == f"arn:aws:mock:us-east-1:123456789012:{group.name}"
+        assert program.depends_on(flow, program.named(f"{cluster}-flow-logs-write"))
 
 
 def test_subnet_carve_is_deterministic_and_stable_when_adding_an_az() -> None:

@@ -136,8 +136,11 @@ def test_node_pool_is_shielded_metadata_protected_and_sized_from_config(prod: Pr
     assert config["imageType"] == "COS_CONTAINERD" and config["diskType"] == "pd-balanced"
     assert config["machineType"] == nodes["machineType"]
     assert config["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
-    assert pool.get("autoscaling.minNodeCount") == nodes["min"]
-    assert pool.get("autoscaling.maxNodeCount") == nodes["max"]
+    # {min: 1, max: 3} means 1-3 nodes in the regional pool, not 1-3 in each of its zones
+    assert pool.get("autoscaling") == {
+        "totalMinNodeCount": nodes["min"], "totalMaxNodeCount": nodes["max"], "locationPolicy": "BALANCED"
+    }
+    assert pool.get("initialNodeCount") == 1 and "initialNodeCount" in pool.options["ignoreChanges"]
     assert pool.get("management") == {"autoRepair": True, "autoUpgrade": True}
     assert pool.get("upgradeSettings.maxSurge") == 1 and pool.get("upgradeSettings.maxUnavailable") == 0
     assert pool.get("location") == gke_entry("prod")["region"]
@@ -235,8 +238,38 @@ def test_carved_ranges_tile_the_vpc_without_overlap(base: str, prefix: int, inde
 # ------------------------------------------------------------------ lifecycle
 
 
+def test_secrets_encrypted_with_a_cloud_kms_key_the_gke_agent_may_use(staging: Program, prod: Program) -> None:
+    for program, stack_name, days in ((staging, "staging", 7), (prod, "prod", 30)):
+        entry = gke_entry(stack_name)
+        cluster = program.one(CLUSTER)
+        key = program.one("gcp:kms/cryptoKey:CryptoKey")
+        ring = program.one("gcp:kms/keyRing:KeyRing")
+        assert ring.get("location") == entry["region"] and ring.get("project") == entry["project"]
+        assert key.get("keyRing") == f"{ring.name}-id" and key.get("purpose") == "ENCRYPT_DECRYPT"
+        assert key.get("rotationPeriod") == "7776000s"
+        assert key.get("destroyScheduledDuration") == f"{days * 86400}s"
+        assert cluster.get("databaseEncryption") == {"state": "ENCRYPTED", "keyName": f"{key.name}-id"}
+        grant = program.one("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+        assert grant.get("role") == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+        # the mocked project number is 123456789: GKE's service agent of that project
+        assert grant.get("member") == "serviceAccount:service-123456789@container-engine-robot.iam.gserviceaccount.com"
+        assert grant.get("cryptoKeyId") == f"{key.name}-id"
+        assert program.depends_on(cluster, grant), "GKE checks it can use the key when the cluster is created"
+        apis = {a.get("service") for a in program.of_type("gcp:projects/service:Service")}
+        assert "cloudkms.googleapis.com" in apis
+
+
+def test_subnetwork_flow_logs_sampled_per_environment(staging: Program, prod: Program) -> None:
+    assert staging.one(SUBNET).get("logConfig") == {
+        "aggregationInterval": "INTERVAL_5_MIN", "flowSampling": 0.1, "metadata": "INCLUDE_ALL_METADATA"
+    }
+    assert prod.one(SUBNET).get("logConfig") == {
+        "aggregationInterval": "INTERVAL_1_MIN", "flowSampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"
+    }
+
+
 def test_protect_true_protects_network_cluster_and_pool(prod: Program) -> None:
-    for type_ in ("gcp:compute/network:Network", SUBNET, CLUSTER, POOL):
+    for type_ in ("gcp:compute/network:Network", SUBNET, CLUSTER, POOL, "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey"):
         assert prod.one(type_).protect, type_
     assert prod.one(CLUSTER).get("deletionProtection") is True
 
@@ -259,7 +292,7 @@ def test_node_pool_waits_for_cluster_roles_nat_and_webhook_rule(synthetic: Progr
     ]:
         assert synthetic.depends_on(pool, dependency), dependency.name
     apis = {s.get("service"): s for s in synthetic.of_type("gcp:projects/service:Service")}
-    assert set(apis) == {"compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com"}
+    assert set(apis) == {"compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com", "cloudkms.googleapis.com"}
     assert all(s.get("disableOnDestroy") is False for s in apis.values())
     assert synthetic.depends_on(cluster, apis["container.googleapis.com"])
     assert synthetic.depends_on(synthetic.one("gcp:compute/network:Network"), apis["compute.googleapis.com"])

@@ -229,7 +229,7 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
         "autoDeploy": True,
         "accessLogSettings": {"destinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:api", "format": "{}"},
     },
-    "aws:cloudwatch/logGroup:LogGroup": {"name": "/aws/eks/c/cluster", "retentionInDays": 90},
+    "aws:cloudwatch/logGroup:LogGroup": {"name": "/aws/eks/c/cluster", "retentionInDays": 90, "kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1"},
 }
 
 
@@ -298,6 +298,11 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
      lambda p: p.update(ipProtocol="tcp", fromPort=3389, toPort=3389, cidrIpv4="0.0.0.0/0", referencedSecurityGroupId=None)),
     ("eks-node-group-no-ssh", "aws:eks/nodeGroup:NodeGroup", _set("remoteAccess", {"ec2SshKey": "ops"})),
     ("kms-key-rotation", "aws:kms/key:Key", _set("enableKeyRotation", False)),
+    ("kms-key-policy", "aws:kms/key:Key", _set("policy", _DELETE)),
+    ("kms-key-policy", "aws:kms/key:Key", _set("policy", '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}')),
+    ("cloudwatch-log-group-kms", "aws:cloudwatch/logGroup:LogGroup", _set("kmsKeyId", _DELETE)),
+    ("gke-secrets-encryption", GKE, _set("databaseEncryption", _DELETE)),
+    ("gke-secrets-encryption", GKE, _set("databaseEncryption.state", "DECRYPTED")),
     ("cloudwatch-log-retention", "aws:cloudwatch/logGroup:LogGroup", _set("retentionInDays", _DELETE)),
     ("lb-internal", "aws:lb/loadBalancer:LoadBalancer", _set("internal", False)),
     ("apigateway-access-logs", "aws:apigatewayv2/stage:Stage", _set("accessLogSettings", _DELETE)),
@@ -482,8 +487,14 @@ def test_the_cni_policy_never_sits_on_the_node_role() -> None:
     assert _run("eks-cni-own-role", no_identity)
 
 
+def test_every_vpc_needs_a_flow_log() -> None:
+    resources = stack_resources(stack_program("staging"))
+    assert _run("vpc-flow-logs", resources) == []
+    assert _run("vpc-flow-logs", [r for r in resources if r.type != "aws:ec2/flowLog:FlowLog"])
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
-    exercised.update({"eks-admin-access-entry", "eks-cni-own-role"})
+    exercised.update({"eks-admin-access-entry", "eks-cni-own-role", "vpc-flow-logs"})
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

@@ -59,7 +59,7 @@ class AwsNetworkArgs:
     """What the network is for: the cluster it is tagged for, its CIDR, its AZ count.
 
     `nat_allocation_ids`: the Elastic IPs (`EgressAddresses`, created before the cluster) the
-    NAT gateways use, one per NAT gateway.
+    NAT gateways use, one per NAT gateway: one per AZ, or one in AZ 0 that every AZ routes through.
     """
 
     cluster_name: str
@@ -139,6 +139,7 @@ class AwsNetwork(pulumi.ComponentResource):
         public: list[aws.ec2.Subnet] = []
         private: list[aws.ec2.Subnet] = []
         az_names: list[pulumi.Output[str]] = []
+        nats: list[aws.ec2.NatGateway] = []
         for plan in plans:
             i = plan.az_index
             az = zones.names.apply(lambda names, i=i: _zone(list(names), i, args.az_count))
@@ -155,14 +156,19 @@ class AwsNetwork(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{cluster}-public-{i}-rta", subnet_id=pub.id, route_table_id=public_rt.id, opts=child
             )
-            nat = aws.ec2.NatGateway(
-                f"{cluster}-nat-{i}",
-                allocation_id=args.nat_allocation_ids[i],
-                subnet_id=pub.id,
-                connectivity_type="public",
-                tags=aws_tags(cluster, f"{cluster}-nat-{i}"),
-                opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[igw]),
-            )
+            if i < len(args.nat_allocation_ids):
+                nats.append(
+                    aws.ec2.NatGateway(
+                        f"{cluster}-nat-{i}",
+                        allocation_id=args.nat_allocation_ids[i],
+                        subnet_id=pub.id,
+                        connectivity_type="public",
+                        tags=aws_tags(cluster, f"{cluster}-nat-{i}"),
+                        opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[igw]),
+                    )
+                )
+            # One NAT per AZ keeps each AZ's egress in the AZ; a single NAT (non-production) serves all.
+            nat = nats[i] if i < len(nats) else nats[0]
             priv = aws.ec2.Subnet(
                 f"{cluster}-private-{i}",
                 vpc_id=vpc.id,

@@ -16,16 +16,19 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.clusters.aws_flow_logs import FlowLogSettings, vpc_flow_logs
+from components.clusters.aws_kms import logs_key_policy, secrets_key_policy
 from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
 from components.clusters.aws_tags import aws_tags
 from components.clusters.eks_iam import VPC_CNI_SERVICE_ACCOUNT, cluster_role, kms_use_policy, node_role, vpc_cni_role
 from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
-from stacks.config import EksClusterSpec
+from stacks.config import ENVIRONMENT_DEFAULTS, EksClusterSpec, EnvironmentDefaults
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 LOG_RETENTION_DAYS = 90
-KMS_DELETION_WINDOW_DAYS = 30
+# Log groups under these prefixes may use the cluster's logs key (control plane, flow logs, API Gateway access logs).
+LOG_GROUP_PREFIXES = ("/aws/eks/{cluster}/", "/aws/vpc/{cluster}/", "/aws/apigateway/")
 # DaemonSets that nodes need (networking, service proxy, pod identity) go in before the nodes;
 # CoreDNS is a Deployment and only becomes healthy once nodes exist.
 ADDONS_BEFORE_NODES = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
@@ -43,7 +46,7 @@ class EksClusterArgs:
     """The validated `meshgate:clusters[i]` entry and whether to protect the long-lived resources.
 
     `nat_allocation_ids`: the cluster's static egress EIPs (`EgressAddresses`), one per NAT
-    gateway. `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs,
+    gateway (one in total, or one per AZ). `defaults`: the environment's cost defaults. `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs,
     the deployer's, peers' egress addresses); empty = private endpoint only.
     """
 
@@ -51,6 +54,7 @@ class EksClusterArgs:
     protect: bool
     nat_allocation_ids: Sequence[pulumi.Input[str]]
     api_allowlist: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # KMS deletion window, flow logs
 
 
 def access_entry_slug(principal_arn: str) -> str:
@@ -111,6 +115,7 @@ class EksCluster(pulumi.ComponentResource):
     autoscaling_group_names: pulumi.Output[list[str]]
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer_url: pulumi.Output[str]
+    logs_key_arn: pulumi.Output[str]  # KMS key for log groups under /aws/apigateway/ (API access logs)
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:clusters:EksCluster", name, None, opts)
@@ -132,25 +137,55 @@ class EksCluster(pulumi.ComponentResource):
             child,
         )
 
-        # Secrets envelope encryption and control-plane logs exist before the cluster.
+        # Secrets envelope encryption and control-plane logs exist before the cluster. Both keys
+        # carry explicit key policies (components/clusters/aws_kms.py): no root kms:*.
+        control_role = cluster_role(name, partition, self)
+        deletion_window = args.defaults.kms_deletion_window_days
         key = aws.kms.Key(
             f"{name}-secrets-key",
             description=f"meshgate: envelope encryption of Kubernetes secrets in EKS cluster {name}",
             enable_key_rotation=True,
-            deletion_window_in_days=KMS_DELETION_WINDOW_DAYS,
+            deletion_window_in_days=deletion_window,
+            policy=secrets_key_policy(partition, account, control_role.role.arn),
             tags=aws_tags(name, f"{name}-secrets-key"),
             opts=protected,
         )
         aws.kms.Alias(f"{name}-secrets-key-alias", name=f"alias/meshgate/{name}/eks-secrets", target_key_id=key.key_id, opts=child)
+        logs_key = aws.kms.Key(
+            f"{name}-logs-key",
+            description=f"meshgate: CloudWatch log groups of EKS cluster {name} (control plane, flow logs, API access logs)",
+            enable_key_rotation=True,
+            deletion_window_in_days=deletion_window,
+            policy=logs_key_policy(
+                partition, account, spec.region, [p.format(cluster=name) for p in LOG_GROUP_PREFIXES]
+            ),
+            tags=aws_tags(name, f"{name}-logs-key"),
+            opts=protected,
+        )
+        aws.kms.Alias(f"{name}-logs-key-alias", name=f"alias/meshgate/{name}/logs", target_key_id=logs_key.key_id, opts=child)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{name}/cluster",
             retention_in_days=LOG_RETENTION_DAYS,
+            kms_key_id=logs_key.arn,
             tags=aws_tags(name, f"/aws/eks/{name}/cluster"),
             opts=child,
         )
+        vpc_flow_logs(
+            name,
+            network.vpc_id,
+            FlowLogSettings(
+                traffic_type=args.defaults.flow_log_traffic,
+                max_aggregation_interval=args.defaults.flow_log_aggregation_seconds,
+                retention_days=LOG_RETENTION_DAYS,
+                kms_key_arn=logs_key.arn,
+            ),
+            partition,
+            account,
+            spec.region,
+            self,
+        )
 
-        control_role = cluster_role(name, partition, self)
         kms_policy = aws.iam.RolePolicy(
             f"{name}-cluster-role-kms",
             role=control_role.role.id,
@@ -298,6 +333,7 @@ class EksCluster(pulumi.ComponentResource):
         self.autoscaling_group_names = nodes.autoscaling_group_names
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer_url = issuer
+        self.logs_key_arn = logs_key.arn
         self.register_outputs(
             {
                 "clusterName": self.cluster_name,

@@ -64,11 +64,14 @@ def create_network(
     protect: bool,
     nat_addresses: Sequence[pulumi.Input[str]],
     depends_on: Sequence[pulumi.Resource] = (),
+    flow_sampling: float = 0.1,
+    flow_interval: str = "INTERVAL_5_MIN",
 ) -> GkeNetwork:
     """Create the custom-mode VPC, the regional subnetwork and Cloud NAT as children of `parent`.
 
     `nat_addresses` are the self links of the reserved egress addresses Cloud NAT uses;
-    `depends_on` are the resources the network waits for (the Compute Engine API).
+    `depends_on` are the resources the network waits for (the Compute Engine API);
+    `flow_sampling` and `flow_interval` size the subnetwork's flow logs (the environment's defaults).
     """
     ranges = carve_ranges(spec.vpc_cidr)
     protected = pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on))
@@ -95,8 +98,8 @@ def create_network(
         private_ip_google_access=True,
         stack_type="IPV4_ONLY",
         log_config=gcp.compute.SubnetworkLogConfigArgs(
-            aggregation_interval="INTERVAL_5_SEC",
-            flow_sampling=0.5,
+            aggregation_interval=flow_interval,
+            flow_sampling=flow_sampling,
             metadata="INCLUDE_ALL_METADATA",
         ),
         opts=protected,

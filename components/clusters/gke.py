@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -12,11 +13,17 @@ import pulumi_gcp as gcp
 from components.clusters.egress import AllowedSource
 from components.clusters.gcp_network import PODS_RANGE, SERVICES_RANGE, create_network
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
-from stacks.config import GkeClusterSpec
+from stacks.config import ENVIRONMENT_DEFAULTS, EnvironmentDefaults, GkeClusterSpec
 
 # APIs the cluster needs besides the Compute Engine API (enabled with its egress addresses,
 # components/clusters/egress.py); left enabled on destroy (other workloads in the project may use them).
-REQUIRED_APIS = ("container.googleapis.com", "iam.googleapis.com")
+REQUIRED_APIS = ("container.googleapis.com", "iam.googleapis.com", "cloudkms.googleapis.com")
+
+# GKE's service agent must use the key that encrypts Secrets in etcd (application-layer secrets encryption).
+KMS_ENCRYPTER = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+KEY_ROTATION_PERIOD = "7776000s"  # 90 days
+# A regional pool's initial_node_count is per zone; GKE spreads a regional pool over three zones by default.
+DEFAULT_ZONES = 3
 
 # The minimal roles of a GKE node service account (Google's "least privilege" guidance).
 NODE_ROLES = (
@@ -56,6 +63,7 @@ class GkeClusterArgs:
     nat_addresses: Sequence[pulumi.Input[str]]
     prerequisites: Sequence[pulumi.Resource] = ()
     authorized_networks: Sequence[AllowedSource] = field(default_factory=list)
+    defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # key destruction delay, flow-log sampling
 
 
 def node_account_id(name: str) -> str:
@@ -112,6 +120,41 @@ class GkeCluster(pulumi.ComponentResource):
             protect=args.protect,
             nat_addresses=args.nat_addresses,
             depends_on=[*args.prerequisites, *apis],
+            flow_sampling=args.defaults.gcp_flow_sampling,
+            flow_interval=args.defaults.gcp_flow_interval,
+        )
+
+        # Application-layer secrets encryption (CIS GKE 5.3.1): a Cloud KMS key in the cluster's
+        # region, usable by GKE's service agent only. Key rings and keys cannot be deleted in
+        # Cloud KMS: destroy schedules the key versions' destruction and forgets the ring.
+        ring = gcp.kms.KeyRing(
+            f"{name}-keyring",
+            name=f"{name}-gke",
+            project=spec.project,
+            location=spec.region,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=apis),
+        )
+        secrets_key = gcp.kms.CryptoKey(
+            f"{name}-secrets-key",
+            name="etcd-secrets",
+            key_ring=ring.id,
+            purpose="ENCRYPT_DECRYPT",
+            rotation_period=KEY_ROTATION_PERIOD,
+            destroy_scheduled_duration=f"{args.defaults.kms_deletion_window_days * 86400}s",
+            labels={"managed-by": "meshgate", "meshgate-cluster": name},
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+        project_number = gcp.organizations.get_project_output(
+            project_id=spec.project, opts=pulumi.InvokeOutputOptions(parent=self)
+        ).number
+        key_grant = gcp.kms.CryptoKeyIAMMember(
+            f"{name}-secrets-key-gke-agent",
+            crypto_key_id=secrets_key.id,
+            role=KMS_ENCRYPTER,
+            member=project_number.apply(
+                lambda number: f"serviceAccount:service-{number}@container-engine-robot.iam.gserviceaccount.com"
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
         account = gcp.serviceaccount.Account(
@@ -198,7 +241,8 @@ class GkeCluster(pulumi.ComponentResource):
             ),
             resource_labels={"managed-by": "meshgate", "meshgate-cluster": name},
             deletion_protection=args.protect,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=apis),
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets_key.id),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[*apis, key_grant]),
         )
 
         self.node_pool = gcp.container.NodePool(
@@ -206,10 +250,12 @@ class GkeCluster(pulumi.ComponentResource):
             name="primary",
             cluster=self.cluster.id,
             location=spec.region,
-            initial_node_count=spec.nodes.min,
+            # nodes.min/max count the whole regional pool (total_*), not each zone; the initial
+            # count is per zone, so the pool starts at about nodes.min and the autoscaler keeps the total.
+            initial_node_count=math.ceil(spec.nodes.min / DEFAULT_ZONES),
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                min_node_count=spec.nodes.min,
-                max_node_count=spec.nodes.max,
+                total_min_node_count=spec.nodes.min,
+                total_max_node_count=spec.nodes.max,
                 location_policy="BALANCED",
             ),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
@@ -231,7 +277,11 @@ class GkeCluster(pulumi.ComponentResource):
             ),
             # Nodes need their roles (logging), egress (NAT) and the webhook rule before Istio lands.
             opts=pulumi.ResourceOptions(
-                parent=self, protect=args.protect, depends_on=[*grants, net.nat, webhooks]
+                parent=self,
+                protect=args.protect,
+                depends_on=[*grants, net.nat, webhooks],
+                # Only the creation uses it (changing it would replace the pool); the autoscaler owns the size.
+                ignore_changes=["initialNodeCount"],
             ),
         )
 

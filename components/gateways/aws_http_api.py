@@ -61,6 +61,7 @@ class AwsHttpApiArgs:
     private_subnet_ids: pulumi.Input[Sequence[str]]
     private_subnet_cidrs: Sequence[str]
     listener_arn: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str] | None = None  # KMS key of the access-log group (the VPC-link cluster's logs key)
 
 
 class AwsHttpApi(pulumi.ComponentResource):
@@ -106,6 +107,7 @@ class AwsHttpApi(pulumi.ComponentResource):
             f"{name}-access-logs",
             name=f"/aws/apigateway/{name}",
             retention_in_days=LOG_RETENTION_DAYS,
+            kms_key_id=args.logs_kms_key_arn,
             tags=aws_tags(owner, f"{name}-access-logs"),
             opts=child,
         )

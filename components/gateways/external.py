@@ -145,6 +145,7 @@ class ExternalGateway(pulumi.ComponentResource):
                 private_subnet_ids=eks.private_subnet_ids,
                 private_subnet_cidrs=eks.private_subnet_cidrs,
                 listener_arn=nlb.listeners[TLS_PORT].arn,
+                logs_kms_key_arn=eks.logs_key_arn,
             ),
             pulumi.ResourceOptions(parent=self),
         )

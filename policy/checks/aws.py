@@ -39,6 +39,8 @@ ADDON = "aws:eks/addon:Addon"
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 CNI_POLICY = "AmazonEKS_CNI_Policy"
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 
 EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
@@ -249,6 +251,40 @@ def _kms_rotation(_: str, props: Mapping[str, Any]) -> list[str]:
     return [] if is_true(props.get("enableKeyRotation")) else ["automatic key rotation is off (enableKeyRotation)"]
 
 
+def _kms_key_policy(_: str, props: Mapping[str, Any]) -> list[str]:
+    document = props.get("policy")
+    if not isinstance(document, str) or not document.strip():
+        return ["no key policy: KMS applies its default (the account root may do kms:*, so any IAM policy can grant decrypt)"]
+    try:
+        statements = json.loads(document).get("Statement", [])
+    except (ValueError, AttributeError):
+        return ["key policy is not valid JSON"]
+    out: list[str] = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        principal = get(statement, "Principal.AWS", get(statement, "Principal"))
+        principals = principal if isinstance(principal, list) else [principal]
+        actions = get(statement, "Action")
+        actions = actions if isinstance(actions, list) else [actions]
+        if get(statement, "Effect") == "Allow" and any(str(p).endswith(":root") or p == "*" for p in principals):
+            if any(a in ("kms:*", "*") for a in actions):
+                out.append("key policy lets the account root (any IAM policy) do kms:*; limit it to key administration")
+    return out
+
+
+def _log_group_kms(_: str, props: Mapping[str, Any]) -> list[str]:
+    return [] if props.get("kmsKeyId") else ["log group is not encrypted with a customer-managed KMS key (kmsKeyId)"]
+
+
+def vpc_flow_log_gaps(resources: Sequence[StackResource]) -> list[Violation]:
+    """VPCs without a flow log."""
+    logs = [r for r in resources if r.type == FLOW_LOG]
+    out: list[Violation] = []
+    for vpc in (r for r in resources if r.type == VPC):
+        if not any(vpc.urn in f.dependencies for f in logs):
+            out.append(Violation(f"VPC {vpc.name} has no flow log (CIS AWS Foundations 3.9)", vpc.urn))
+    return out
+
+
 def _log_retention(_: str, props: Mapping[str, Any]) -> list[str]:
     days = number(props.get("retentionInDays"))
     return [] if days else ["log group keeps logs forever (no retentionInDays): set a retention period"]
@@ -364,6 +400,22 @@ CHECKS: tuple[Check, ...] = (
         _kms_rotation,
     ),
     Check(
+        "kms-key-policy",
+        "KMS keys carry an explicit key policy that does not give the account root kms:*.",
+        Level.MANDATORY,
+        "AWS KMS Developer Guide: default key policy and least privilege; Checkov CKV_AWS_33 (no kms:* to everyone)",
+        of_types(KMS_KEY),
+        _kms_key_policy,
+    ),
+    Check(
+        "cloudwatch-log-group-kms",
+        "CloudWatch log groups are encrypted with a customer-managed KMS key.",
+        Level.MANDATORY,
+        "Checkov CKV_AWS_158",
+        of_types(LOG_GROUP),
+        _log_group_kms,
+    ),
+    Check(
         "cloudwatch-log-retention",
         "CloudWatch log groups set a retention period instead of keeping logs forever.",
         Level.ADVISORY,
@@ -404,5 +456,12 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         Level.MANDATORY,
         "EKS User Guide: Configure the Amazon VPC CNI plugin to use its own role; EKS Best Practices: restrict the node role",
         cni_role_gaps,
+    ),
+    StackCheck(
+        "vpc-flow-logs",
+        "Every VPC the program creates has a flow log.",
+        Level.MANDATORY,
+        "CIS AWS Foundations 3.9; Checkov CKV2_AWS_11",
+        vpc_flow_log_gaps,
     ),
 )

@@ -22,6 +22,12 @@ def _node_config(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, A
     return mapping(props.get("nodeConfig"))
 
 
+def _secrets_encryption(_: str, props: Mapping[str, Any]) -> list[str]:
+    if get(props, "databaseEncryption.state") == "ENCRYPTED" and get(props, "databaseEncryption.keyName"):
+        return []
+    return ["Kubernetes Secrets are not encrypted with a Cloud KMS key (databaseEncryption state ENCRYPTED, keyName)"]
+
+
 def _private_nodes(_: str, props: Mapping[str, Any]) -> list[str]:
     if is_true(get(props, "privateClusterConfig.enablePrivateNodes")):
         return []
@@ -143,6 +149,14 @@ def _in_range(port: int, spec: str) -> bool:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check(
+        "gke-secrets-encryption",
+        "GKE encrypts Kubernetes Secrets at the application layer with a Cloud KMS key.",
+        Level.MANDATORY,
+        "CIS GKE 5.3.1 (application-layer secrets encryption)",
+        of_types(GKE_CLUSTER),
+        _secrets_encryption,
+    ),
     Check(
         "gke-private-nodes",
         "GKE nodes have only private IPs.",
