@@ -279,7 +279,7 @@ STATIC_KUBECONFIG = (
 PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
 
 # (check id, resource type, how to weaken the baseline)
-WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
+WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("eks-control-plane-logs", EKS, _set("enabledClusterLogTypes", ["api", "audit"])),
     ("eks-secrets-kms", EKS, _set("encryptionConfig", _DELETE)),
     ("eks-endpoint-not-public", EKS, _set("vpcConfig.publicAccessCidrs", ["0.0.0.0/0"])),
@@ -378,7 +378,7 @@ def _baseline_for(check_id: str, type_: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("check_id", "type_", "weaken"), WEAKENINGS, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(WEAKENINGS)]
 )
-def test_weakened_resource_trips_its_check(check_id: str, type_: str, weaken: Callable[[dict[str, Any]], None]) -> None:
+def test_weakened_resource_trips_its_check(check_id: str, type_: str, weaken: Callable[[dict[str, Any]], object]) -> None:
     check = BY_ID[check_id]
     assert isinstance(check, Check)
     props = _baseline_for(check_id, type_)
