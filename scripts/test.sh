@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each part says how long the previous one took (docs/testing.md lists what each part costs).
+part_name="install"; part_start=$(date +%s)
+part() {
+  echo "   ($part_name: $(( $(date +%s) - part_start ))s)"
+  part_name="$1"; part_start=$(date +%s)
+  echo "== $1"
+}
+
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
@@ -11,13 +19,13 @@ fi
 # The project itself, editable: the `meshgate` command (its dependencies are installed above).
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 
-echo "== pyright"
+part "pyright"
 .venv/bin/pyright
 
-echo "== unit, graph, schema and policy tests (mocks)"
+part "unit, graph, schema and policy tests (mocks)"
 .venv/bin/python -m pytest -m "not engine" "$@"
 
-echo "== real-engine tier (Pulumi CLI, language host, Kubernetes and TLS providers; docs/engine.md)"
+part "real-engine tier: the engine (Pulumi CLI, language host, Kubernetes and TLS providers; docs/engine.md)"
 if command -v pulumi >/dev/null && [ "${MESHGATE_BUILD_ENGINE:-0}" != 1 ]; then
   # A user's machine: the installed CLI (tests/engine/engine_project.py picks it up from PATH).
   echo "using $(command -v pulumi) ($(pulumi version 2>/dev/null || echo '?')); MESHGATE_BUILD_ENGINE=1 builds the pinned engine instead"
@@ -31,10 +39,9 @@ else
   echo "engine: $engine_bin ($(( $(date +%s) - started ))s)"
   export MESHGATE_ENGINE_BIN="$engine_bin"
 fi
-echo "== Go modules of the engine build (tools/engine: gofmt, go vet, go test)"
-started=$(date +%s)
+part "Go modules of the engine build (tools/engine: gofmt, go vet, go test)"
 bash scripts/check-go.sh
-echo "go checks: $(( $(date +%s) - started ))s"
 
+part "real-engine tests"
 .venv/bin/python -m pytest -m engine tests/engine
 
