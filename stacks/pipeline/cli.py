@@ -485,7 +485,16 @@ class _Runner:
                 "firstPhase": [{"urn": u, "reason": plan.reasons[u]} for u in plan.first],
                 "remaining": len(plan.remaining),
                 "protected": list(plan.protected_first),
+                "blockers": list(plan.blockers),
             }
+            if plan.blockers:  # refuse before phase 1 deletes the gateway layer of a stack that will not go
+                names = ", ".join(u.rsplit("::", 1)[-1] for u in plan.blockers[:5])
+                raise UsageError(
+                    f"destroy refused, nothing was deleted: {len(plan.blockers)} resource(s) are protected ({names}"
+                    f"{', ...' if len(plan.blockers) > 5 else ''}). First run "
+                    f"`python -m stacks.pipeline up --stack {args.stack} -c meshgate:protect=false --yes` (clears "
+                    "Pulumi's protect and GKE's deletion_protection), then destroy"
+                )
         if needs_yes and not self._confirmed(op, stack, options, plan):
             raise EngineError(f"{op.value} cancelled: confirmation declined, nothing was changed")
         self._started = time.monotonic()
@@ -549,12 +558,6 @@ class _Runner:
                 f"(load balancers), phase 2 the remaining {len(plan.remaining)}.",
                 highlight=False,
             )
-            if plan.protected_first:
-                self.console.print(
-                    f"{len(plan.protected_first)} of them are protected: unprotect them first or destroy will stop.",
-                    style="yellow",
-                    highlight=False,
-                )
         return self.confirm(f"Do you want to {op.value} stack {self.args.stack}?")
 
     def _record(self, outcome: Outcome, options: RunOptions) -> None:

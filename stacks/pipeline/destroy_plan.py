@@ -43,6 +43,7 @@ class DestroyPlan:
     reasons: Mapping[str, str]
     remaining: tuple[str, ...]
     protected_first: tuple[str, ...]
+    blockers: tuple[str, ...] = ()  # what the engine or the cloud will refuse to delete (any phase)
 
     @property
     def two_phases(self) -> bool:
@@ -109,7 +110,24 @@ def plan_destroy(deployment_resources: Sequence[Mapping[str, Any]]) -> DestroyPl
         reasons={urn: reasons[urn] for urn in first},
         remaining=remaining,
         protected_first=tuple(u for u in first if u in protected),
+        blockers=delete_blockers(deployment_resources),
     )
+
+
+GKE_CLUSTER = "gcp:container/cluster:Cluster"
+
+
+def delete_blockers(deployment_resources: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """URNs a destroy cannot delete: resources with Pulumi's `protect`, and GKE clusters whose own
+    `deletionProtection` is on (the GKE API refuses the delete whatever Pulumi's `protect` says)."""
+    found: list[str] = []
+    for r in deployment_resources:
+        gke_protected = r.get("type") == GKE_CLUSTER and any(
+            (r.get(part) or {}).get("deletionProtection") is True for part in ("outputs", "inputs")
+        )
+        if r.get("protect") or gke_protected:
+            found.append(str(r["urn"]))
+    return tuple(found)
 
 
 def leftovers(plan: DestroyPlan, deployment_resources: Sequence[Mapping[str, Any]]) -> list[str]:
