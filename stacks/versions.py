@@ -83,6 +83,22 @@ KONG_SUPPORT = Source(
     "https://developer.konghq.com/konnect-platform/compatibility/",
     "2026",
 )
+KONG_GATEWAY_POLICY = Source(
+    "Kong Gateway version support policy (one LTS a year from 3.10, each supported 3 years)",
+    "https://developer.konghq.com/gateway/version-support-policy",
+    "2026",
+)
+KONG_OSS_310 = Source(
+    "Kong/kong discussion #14405 (no OSS `kong` image or package after 3.9; 3.10 released 2025-03-27)",
+    "https://github.com/Kong/kong/discussions/14405",
+    "2025",
+)
+KONG_CHART_VALUES = Source(
+    "Kong/charts tag kong-3.2.0, charts/kong/values.yaml (`image: kong:3.9`, "
+    "`ingressController.image: kong/kubernetes-ingress-controller:3.5`)",
+    "https://github.com/Kong/charts/blob/kong-3.2.0/charts/kong/values.yaml",
+    "tag of 2026-03-31 (bundled by ingress-0.24.0, 2026-04-03)",
+)
 PYPI = Source("PyPI, as served to this project's Python 3.11", "https://pypi.org/", "2026-12-01")
 
 
@@ -196,9 +212,43 @@ GATEWAY_API = Pin(
 KONG_CHART = Pin(
     "Kong chart kong/ingress", "0.24.0", "0.24.0", date(2026, 4, 3),
     "the newest kong/ingress release; it bundles kong/kong 3.2.0, whose default image kong:3.9 left "
-    "Kong's support on 2025-12-12 (supported today: 3.10 LTS to 2028-03-31, 3.14 LTS to 2029-04-07)",
+    "Kong's support on 2025-12-12, so meshgate overrides the gateway image (see Kong Gateway above)",
     KONG_CHART_TAGS,
 )
+
+
+@dataclass(frozen=True)
+class KongGatewayRelease:
+    """One Kong Gateway minor and its end of support."""
+
+    minor: str
+    end_of_support: date
+    lts: bool
+    source: Source
+
+    def supported_on(self, day: date) -> bool:
+        return day < self.end_of_support
+
+
+KONG_GATEWAY: tuple[KongGatewayRelease, ...] = (
+    KongGatewayRelease("3.14", date(2029, 4, 7), True, KONG_SUPPORT),
+    KongGatewayRelease("3.13", date(2026, 12, 18), False, KONG_SUPPORT),
+    KongGatewayRelease("3.10", date(2028, 3, 31), True, KONG_SUPPORT),
+    KongGatewayRelease("3.9", date(2025, 12, 12), False, KONG_SUPPORT),
+)
+"""Kong Gateway minors around the pin (3.11 and 3.12 ended 2026-07-03 and 2026-10-01)."""
+
+KONG_GATEWAY_IMAGE = "kong/kong-gateway"
+"""Kong publishes 3.10 and later only as `kong/kong-gateway`; the chart's default `kong` image stops at
+3.9 (KONG_OSS_310). Without a license this image runs as Kong Gateway in free mode."""
+KONG_GATEWAY_TAG = "3.10"
+"""The 3.10 LTS minor (supported to 2028-03-31): the oldest supported LTS, so the change from the
+chart's 3.9 is one minor; moving to 3.14 LTS is the next step."""
+KONG_CHART_GATEWAY_DEFAULT = "kong:3.9"
+"""What kong/ingress 0.24.0 (kong/kong 3.2.0) would run without the pin (KONG_CHART_VALUES)."""
+KONG_CONTROLLER_CHART_DEFAULT = "kong/kubernetes-ingress-controller:3.5"
+"""The controller image kong/ingress 0.24.0 runs (left at the chart's default; not pinned here)."""
+
 ISTIO_MODELS = Pin(
     "cloudcoil.models.istio (tests)", "1.24.2.1", "1.31.0.1", None,
     "1.31.0.x requires Python >= 3.14 and is not installable here; the Istio APIs meshgate writes "
@@ -230,6 +280,10 @@ def eks_release(minor: str) -> KubernetesRelease | None:
 
 def gke_release(minor: str) -> KubernetesRelease | None:
     return next((r for r in GKE if r.minor == minor), None)
+
+
+def kong_gateway_release(tag: str) -> KongGatewayRelease | None:
+    return next((r for r in KONG_GATEWAY if r.minor == minor_of(tag)), None)
 
 
 def istio_supports(istio_version: str, kubernetes_minor: str) -> bool:
@@ -286,6 +340,7 @@ def render_markdown() -> str:
         f"for new clusters) | `meshgate:clusters[].releaseChannel` |",
         f"| Gateway API CRDs | `{defaults['gatewayApi']}` | `meshgate:gateway.gatewayApiVersion` |",
         f"| Kong chart (kong/ingress) | `{defaults['kong']}` | `meshgate:gateway.kongChartVersion` |",
+        f"| Kong Gateway image | `{KONG_GATEWAY_IMAGE}:{KONG_GATEWAY_TAG}` | — (set in the chart values) |",
         "",
         "## Istio and Kubernetes",
         "",
@@ -345,6 +400,25 @@ def render_markdown() -> str:
         "set a maintenance exclusion. Upstream end of life: "
         + ", ".join(f"{m} {d.isoformat()}" for m, d in KUBERNETES_UPSTREAM_EOL.items())
         + f" {cite(K8S_RELEASES)}.",
+        "",
+        "## Kong Gateway",
+        "",
+        "| Kong Gateway | LTS | end of support | source |",
+        "|---|---|---|---|",
+    ]
+    for k in KONG_GATEWAY:
+        pinned = " (pinned)" if k.minor == minor_of(KONG_GATEWAY_TAG) else ""
+        lts = "yes" if k.lts else "no"
+        lines.append(f"| {k.minor}{pinned} | {lts} | {k.end_of_support.isoformat()} | {cite(k.source)} |")
+    lines += [
+        "",
+        f"The Kong chart `{defaults['kong']}` runs `{KONG_CHART_GATEWAY_DEFAULT}` by default "
+        f"{cite(KONG_CHART_VALUES)}, out of support since",
+        f"2025-12-12. meshgate sets `gateway.image` to `{KONG_GATEWAY_IMAGE}:{KONG_GATEWAY_TAG}`, the 3.10 LTS: from 3.10 on",
+        f"Kong publishes no `kong` (OSS) image {cite(KONG_OSS_310)}, only `kong/kong-gateway`, which runs in free",
+        f"mode without a license. One LTS a year, each supported three years {cite(KONG_GATEWAY_POLICY)}; the",
+        "next step is 3.14 LTS. The controller keeps the chart's",
+        f"`{KONG_CONTROLLER_CHART_DEFAULT}`; its end of support is not in the sources read.",
         "",
         "## Other pins",
         "",

@@ -8,6 +8,7 @@ import pytest
 from gateway_helpers import KONG_PRINCIPAL, cloud, cluster_of, gateway_layer, kind, release, run, single
 from harness import Program, Resource
 
+from stacks import versions
 from stacks.config import DEFAULT_KONG_CHART_VERSION
 
 KONG_SCENARIOS = ("in-cluster-gateway", "in-cluster-gateway-mesh")
@@ -287,3 +288,14 @@ def test_every_policy_waits_for_its_namespace(scenario: str) -> None:
     for policy in policies:
         namespace = namespaces[(cluster_of(policy), policy.get("metadata.namespace"))]
         assert program.depends_on(policy, namespace), policy.name
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS)
+def test_kong_gateway_image_is_pinned_from_the_versions_matrix(scenario: str) -> None:
+    # Without gateway.image the chart (kong/kong 3.2.0 values.yaml) runs kong:3.9, unsupported since 2025-12-12.
+    for program in programs(scenario):
+        image = kong(program).get("values.gateway")["image"]
+        assert image == {"repository": versions.KONG_GATEWAY_IMAGE, "tag": versions.KONG_GATEWAY_TAG}
+        assert image["repository"] == "kong/kong-gateway"
+        release = versions.kong_gateway_release(image["tag"])
+        assert release is not None and release.supported_on(versions.CHECKED_ON)

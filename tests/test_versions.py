@@ -92,3 +92,13 @@ def test_docs_versions_md_is_generated_from_the_matrix() -> None:
     assert (ROOT / "docs" / "versions.md").read_text() == versions.render_markdown(), (
         "docs/versions.md is stale: run `python -m stacks.versions`"
     )
+
+
+def test_default_kong_gateway_image_is_a_supported_release() -> None:
+    """kong/ingress 0.24.0 defaults to kong:3.9 (ended 2025-12-12): the pin must be a supported minor."""
+    release = versions.kong_gateway_release(versions.KONG_GATEWAY_TAG)
+    assert release is not None, f"Kong Gateway {versions.KONG_GATEWAY_TAG} is not in stacks/versions.KONG_GATEWAY"
+    assert release.supported_on(versions.CHECKED_ON)
+    assert release.supported_on(date.today()), f"Kong Gateway {release.minor} left support {release.end_of_support}"
+    chart_default = versions.kong_gateway_release(versions.KONG_CHART_GATEWAY_DEFAULT.split(":")[1])
+    assert chart_default is not None and not chart_default.supported_on(versions.CHECKED_ON)

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.gateways.objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
+from stacks.versions import KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
 
 if TYPE_CHECKING:
     from components.gateways.in_cluster_args import InClusterEdgeArgs
@@ -70,10 +71,13 @@ def namespace_labels(mesh: MeshHandle, in_mesh: bool) -> dict[str, str]:
 
 
 def kong_values(release: str, replicas: int, in_mesh: bool, proxy_annotations: dict[str, str]) -> dict[str, Any]:
-    """Values for `kong/ingress`: DB-less gateway, proxy LoadBalancer on 80/443 only, admin API internal."""
+    """Values for `kong/ingress`: DB-less gateway on a supported Kong Gateway image, proxy LoadBalancer on
+    80/443 only, admin API internal."""
     annotations = pod_annotations(in_mesh)
     resources = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
     gateway: dict[str, Any] = {
+        # The chart's default kong:3.9 is out of support; see stacks/versions.py (KONG_GATEWAY).
+        "image": {"repository": KONG_GATEWAY_IMAGE, "tag": KONG_GATEWAY_TAG},
         "replicaCount": replicas,
         "env": {"database": "off", "role": "traditional", "proxy_access_log": "/dev/stdout"},
         "deployment": {"serviceAccount": {"create": True, "name": gateway_service_account(release)}},
