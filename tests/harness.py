@@ -226,6 +226,10 @@ def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, A
         )
     if typ == "gcp:serviceaccount/account:Account":
         outputs["email"] = f"{inputs.get('accountId', name)}@mock-project.iam.gserviceaccount.com"
+    if typ == "gcp:serviceaccount/account:Account":
+        outputs["uniqueId"] = f"mock-unique-id-{inputs.get('accountId', name)}"
+    if typ == "random:index/randomPassword:RandomPassword":
+        outputs["result"] = rpc.wrap_rpc_secret("mock-random-secret")
     if typ == "gcp:apigateway/gateway:Gateway":
         outputs["defaultHostname"] = f"{name}.gateway.example.dev"
     if typ.startswith("tls:"):

@@ -128,9 +128,10 @@ def test_istio_gateway_and_one_virtual_service_per_api() -> None:
     assert cluster_of(services["catalog"]) == "gcp-central"
 
 
-def test_scenario1_adds_no_authorization_policy() -> None:
-    assert not kind(aws(), "AuthorizationPolicy")
-    assert not kind(aws(), "PeerAuthentication")
+def test_scenario1_adds_no_peer_authentication_and_policies_only_at_the_ingress() -> None:
+    program = aws()
+    assert not kind(program, "PeerAuthentication")
+    assert {p.get("metadata.namespace") for p in kind(program, "AuthorizationPolicy")} == {"istio-ingress"}
 
 
 # ---------------------------------------------------------------- AWS HTTP API
@@ -206,7 +207,7 @@ def test_integrations_vpc_link_for_eks_internet_for_other_clouds() -> None:
     assert (catalog.get("integrationType"), catalog.get("connectionType")) == ("HTTP_PROXY", "INTERNET")
     assert catalog.get("integrationUri") == "https://ingress.gcp-central.example.com"
     assert program.plain_outputs["endpoints"]["ingress-gcp-central"] == "gcp-central-ingress-service.lb.example.com"
-    assert all(i.get("requestParameters") == {"overwrite:path": "$request.path"} for i in integrations.values())
+    assert all(i.plain["requestParameters"]["overwrite:path"] == "$request.path" for i in integrations.values())
     link = one(program, "aws:apigatewayv2/vpcLink:VpcLink", "-vpc-link")
     assert len(link.get("subnetIds")) == 3
 
@@ -362,3 +363,136 @@ def test_a_cross_cloud_route_without_mesh_or_trusted_ingress_is_refused_naming_b
     assert f"meshgate:apis[{api}].cluster is " in message
     assert "meshgate:istio.multicluster: true" in message and f"meshgate:clusters[{other}].ingress" in message
     assert record == []
+
+
+# ---------------------------------------------------------------- only through the external gateway
+
+
+def _only_from_gateway(program: Program) -> dict[str, Resource]:
+    return {cluster_of(p): p for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "external-gateway-only"}
+
+
+@pytest.mark.parametrize("variant", ["aws", "split"])
+def test_aws_ingress_admits_only_requests_with_the_http_apis_secret_header(variant: str) -> None:
+    """Every integration overwrites x-meshgate-gateway-auth with one random secret; every ingress
+    ALLOWs the catalogue's paths only with that exact header value (and, for jwt APIs, a valid
+    token again), under allow-nothing; the header never reaches a backend; the secret stays secret."""
+    from harness import secret_paths
+
+    program = {"aws": aws, "split": split}[variant]()
+    (password,) = program.of_type("random:index/randomPassword:RandomPassword")
+    assert password.get("length") >= 32 and password.get("special") is False  # `*` would be an Istio wildcard
+    secret = "mock-random-secret"
+    for integration in _integrations(program).values():
+        assert integration.plain["requestParameters"]["overwrite:header.x-meshgate-gateway-auth"] == secret
+        assert "requestParameters" in set(secret_paths(integration.inputs)) or any(
+            p.startswith("requestParameters") for p in secret_paths(integration.inputs)
+        )
+    policies = _only_from_gateway(program)
+    assert set(policies) == set(ingress_releases(program))
+    for cluster, policy in policies.items():
+        spec = policy.plain["spec"]
+        assert spec["action"] == "ALLOW" and spec["selector"] == {"matchLabels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}}
+        for rule in spec["rules"]:
+            assert rule["when"] == [{"key": "request.headers[x-meshgate-gateway-auth]", "values": [secret]}]
+        jwt_rules = [r for r in spec["rules"] if "from" in r]
+        assert [r["to"][0]["operation"]["paths"] for r in jwt_rules] == (
+            [["/orders", "/orders/*"]] if cluster == "aws-east" else []
+        )
+        assert all(r["from"] == [{"source": {"requestPrincipals": ["https://auth.example.com//*"]}}] for r in jwt_rules)
+        assert any(p.startswith("spec") for p in secret_paths(policy.inputs))
+        nothing = [p for p in kind(program, "AuthorizationPolicy") if cluster_of(p) == cluster and p.get("metadata.name") == "allow-nothing"]
+        assert [p.get("metadata.namespace") for p in nothing] == ["istio-ingress"]
+    for vs in kind(program, "VirtualService"):
+        assert vs.get("spec.http")[0]["headers"] == {"request": {"remove": ["x-meshgate-gateway-auth"]}}
+    (jwt,) = [r for r in kind(program, "RequestAuthentication") if cluster_of(r) == "aws-east"]
+    assert jwt.get("spec.jwtRules") == [
+        {
+            "issuer": "https://auth.example.com/",
+            "jwksUri": "https://auth.example.com/.well-known/jwks.json",
+            "audiences": ["https://api.example.com"],
+            "forwardOriginalToken": True,
+        }
+    ]
+
+
+@pytest.mark.parametrize("variant", ["gcp", "split"])
+def test_gcp_ingress_admits_only_the_gateways_google_identity(variant: str) -> None:
+    """API Gateway authenticates to each backend with a Google ID token of its own service account
+    (audience https://<ingress hostname>); each ingress validates that token and ALLOWs only that
+    service account's principal."""
+    program = gcp() if variant == "gcp" else split("gcp-api-gateway")
+    (account,) = [a for a in program.of_type("gcp:serviceaccount/account:Account") if a.name == "acme-api-backend"]
+    assert account.get("accountId") == "acme-api-backend"
+    (config,) = program.of_type("gcp:apigateway/apiConfig:ApiConfig")
+    assert config.get("gatewayConfig.backendConfig.googleServiceAccount") == "acme-api-backend@mock-project.iam.gserviceaccount.com"
+    for path, item in _document(program)["paths"].items():
+        backend = item["x-google-backend"]
+        assert "disable_auth" not in backend, path
+        assert backend["jwt_audience"] == backend["address"]
+    principal = "https://accounts.google.com/mock-unique-id-acme-api-backend"
+    policies = _only_from_gateway(program)
+    assert set(policies) == set(ingress_releases(program))
+    for cluster, policy in policies.items():
+        for rule in policy.get("spec.rules"):
+            assert rule["from"] == [{"source": {"requestPrincipals": [principal]}}]
+        (identity,) = [
+            r for r in kind(program, "RequestAuthentication")
+            if cluster_of(r) == cluster and r.get("metadata.name") == "external-gateway-identity"
+        ]
+        assert identity.get("spec.jwtRules") == [
+            {
+                "issuer": "https://accounts.google.com",
+                "jwksUri": "https://www.googleapis.com/oauth2/v3/certs",
+                "audiences": [f"https://ingress.{cluster}.example.com"],
+            }
+        ]
+
+
+def _istio_match(pattern: str, value: str) -> bool:
+    """Istio's string match for AuthorizationPolicy fields: exact, `prefix*`, `*suffix` or `*`."""
+    if pattern == "*":
+        return bool(value)
+    if pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    if pattern.startswith("*"):
+        return value.endswith(pattern[1:])
+    return value == pattern
+
+
+def _allowed(spec: dict[str, Any], path: str, headers: dict[str, str], principal: str) -> bool:
+    """An ALLOW policy's verdict for one request (the fields meshgate's ingress rules use)."""
+    for rule in spec["rules"]:
+        paths = [p for t in rule.get("to", []) for p in t["operation"].get("paths", [])]
+        principals = [p for f in rule.get("from", []) for p in f["source"].get("requestPrincipals", [])]
+        if paths and not any(_istio_match(p, path) for p in paths):
+            continue
+        if principals and not any(_istio_match(p, principal) for p in principals):
+            continue
+        if all(
+            any(_istio_match(v, headers.get(c["key"][len("request.headers[") : -1], "")) for v in c["values"])
+            for c in rule.get("when", [])
+        ):
+            return True
+    return False
+
+
+def test_a_client_that_bypasses_the_gateway_is_denied_at_the_ingress() -> None:
+    """The ingress's ALLOW policy evaluated for three requests: through the HTTP API (secret header,
+    the client's token validated into a principal), straight to the ingress with a valid token but
+    no secret, and straight to the ingress guessing the header. Only the first is allowed."""
+    program = split()
+    spec = _only_from_gateway(program)["aws-east"].plain["spec"]
+    token = "https://auth.example.com//alice"
+    through = {"x-meshgate-gateway-auth": "mock-random-secret"}
+    assert _allowed(spec, "/orders/headers", through, token)
+    assert _allowed(spec, "/payments/x", through, "")
+    assert not _allowed(spec, "/orders/headers", through, "")  # jwt API: the token is checked again
+    assert not _allowed(spec, "/orders/headers", {}, token)
+    assert not _allowed(spec, "/payments/x", {"x-meshgate-gateway-auth": "guess"}, "")
+    assert not _allowed(spec, "/admin", through, token)  # only the catalogue's paths
+    google = _only_from_gateway(gcp())["gcp-central"].plain["spec"]
+    gateway = "https://accounts.google.com/mock-unique-id-acme-api-backend"
+    assert _allowed(google, "/catalog/x", {}, gateway)
+    assert not _allowed(google, "/catalog/x", {}, "https://accounts.google.com/someone-else")
+    assert not _allowed(google, "/catalog/x", {}, "")

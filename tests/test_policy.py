@@ -493,8 +493,42 @@ def test_every_vpc_needs_a_flow_log() -> None:
     assert _run("vpc-flow-logs", [r for r in resources if r.type != "aws:ec2/flowLog:FlowLog"])
 
 
+INGRESS = {"chart": "gateway", "version": "1.24.2", "namespace": "istio-ingress", "repositoryOpts": ISTIO_REPO, "values": {}}
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+
+
+def _gateway_only(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"metadata": {"name": "external-gateway-only", "namespace": "istio-ingress"}, "spec": {"action": "ALLOW", "rules": rules}}
+
+
+def test_ingress_behind_an_external_gateway_admits_only_the_gateways_proof() -> None:
+    check = "ingress-only-from-external-gateway"
+    ingress = _k8s("ingress", RELEASE, INGRESS)
+    edge = StackResource(urn="urn:integration", type=INTEGRATION, name="orders", props={})
+    header = {"key": "request.headers[x-meshgate-gateway-auth]", "values": ["s3cret"]}
+    paths = [{"operation": {"paths": ["/orders", "/orders/*"]}}]
+    good = _gateway_only([{"to": paths, "when": [header]}])
+    assert _run(check, [edge, ingress, _k8s("only", AP, good)]) == []
+    google = _gateway_only([{"from": [{"source": {"requestPrincipals": ["https://accounts.google.com/1234"]}}], "to": paths}])
+    assert _run(check, [edge, ingress, _k8s("only", AP, google)]) == []
+    # no policy at all: anyone who reaches the ingress skips the gateway
+    assert _run(check, [edge, ingress])
+    # a rule with only paths, a wildcard header value or any token of an issuer proves nothing
+    for loose in (
+        {"to": paths},
+        {"to": paths, "when": [{**header, "values": ["*"]}]},
+        {"to": paths, "from": [{"source": {"requestPrincipals": ["https://auth.example.com//*"]}}]},
+    ):
+        assert _run(check, [edge, ingress, _k8s("only", AP, _gateway_only([{"to": paths, "when": [header]}, loose]))])
+    # no external gateway (scenarios 2-4), or an east-west gateway: not this check's business
+    assert _run(check, [ingress]) == []
+    east_west = {**INGRESS, "values": {"networkGateway": "aws-net"}}
+    assert _run(check, [edge, _k8s("ew", RELEASE, east_west)]) == []
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
     exercised.update({"eks-admin-access-entry", "eks-cni-own-role", "vpc-flow-logs"})
+    exercised.add("ingress-only-from-external-gateway")
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

@@ -19,6 +19,7 @@ import pulumi_aws as aws
 from components.clusters.aws_tags import aws_tags
 from components.gateways.aws_ingress_nlb import TLS_PORT
 from components.gateways.catalogue import Route
+from components.gateways.istio_ingress import GATEWAY_HEADER
 
 LOG_RETENTION_DAYS = 90
 INTEGRATION_TIMEOUT_MS = 29_000
@@ -61,6 +62,8 @@ class AwsHttpApiArgs:
     private_subnet_ids: pulumi.Input[Sequence[str]]
     private_subnet_cidrs: Sequence[str]
     listener_arn: pulumi.Input[str]
+    gateway_secret: pulumi.Output[str]
+    """Written into header GATEWAY_HEADER of every request; the ingress admits only requests carrying it."""
     logs_kms_key_arn: pulumi.Input[str] | None = None  # KMS key of the access-log group (the VPC-link cluster's logs key)
 
 
@@ -119,6 +122,8 @@ class AwsHttpApi(pulumi.ComponentResource):
             tags=aws_tags(owner, name),
             opts=child,
         )
+        # Every request to an ingress carries the gateway's secret (overwriting any client value).
+        parameters = {"overwrite:path": "$request.path", f"overwrite:header.{GATEWAY_HEADER}": args.gateway_secret}
         route_settings: list[aws.apigatewayv2.StageRouteSettingArgs] = []
         routes: list[pulumi.Resource] = []
         for route in args.routes:
@@ -134,7 +139,7 @@ class AwsHttpApi(pulumi.ComponentResource):
                     integration_uri=args.listener_arn,
                     tls_config=aws.apigatewayv2.IntegrationTlsConfigArgs(server_name_to_verify=hostname),
                     payload_format_version="1.0",
-                    request_parameters={"overwrite:path": "$request.path"},
+                    request_parameters=parameters,
                     timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
                     description=f"{route.name}: VPC link -> internal NLB (TLS) -> Istio ingress {hostname} of {owner}",
                     opts=child,
@@ -148,7 +153,7 @@ class AwsHttpApi(pulumi.ComponentResource):
                     connection_type="INTERNET",
                     integration_uri=f"https://{hostname}",
                     payload_format_version="1.0",
-                    request_parameters={"overwrite:path": "$request.path"},
+                    request_parameters=parameters,
                     timeout_milliseconds=INTEGRATION_TIMEOUT_MS,
                     description=f"{route.name}: HTTPS -> Istio ingress {hostname} of {args.entry[route.name]}",
                     opts=child,

@@ -16,7 +16,14 @@ import pulumi
 
 from components.gateways.catalogue import Route
 from components.gateways.edge import Edge, Hop, into_mesh, same_url_for_all
-from components.gateways.istio_ingress import NAMESPACE, NODE_PORTS, IstioIngress, IstioIngressArgs
+from components.gateways.istio_ingress import (
+    GOOGLE_ISSUER,
+    NAMESPACE,
+    NODE_PORTS,
+    GatewayProof,
+    IstioIngress,
+    IstioIngressArgs,
+)
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
 
@@ -79,6 +86,28 @@ class ExternalGateway(pulumi.ComponentResource):
         entries = list(dict.fromkeys(args.entry[r.name] for r in args.routes))
         remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.entry[r.name]))
         private = args.vpc_link_cluster if args.external.kind == "aws-http-api" else None
+        # The gateway's proof of origin, created before the ingress policies that check it.
+        child = pulumi.ResourceOptions(parent=self)
+        secret: pulumi.Output[str] | None = None
+        account: Any = None
+        if args.external.kind == "aws-http-api":
+            import pulumi_random as random
+
+            # Alphanumeric: Istio reads `*` at either end of a header value as a wildcard.
+            password = random.RandomPassword(f"{args.name}-gateway-secret", length=48, special=False, opts=child)
+            secret = pulumi.Output.secret(password.result)
+            proof = GatewayProof(header_secret=secret)
+        else:
+            import pulumi_gcp as gcp
+
+            account = gcp.serviceaccount.Account(
+                f"{args.name}-backend",
+                account_id=f"{args.name[:22].rstrip('-')}-backend",
+                project=args.external.project,
+                display_name="meshgate: API Gateway's identity towards the Istio ingress",
+                opts=child,
+            )
+            proof = GatewayProof(google_principal=account.unique_id.apply(lambda i: f"{GOOGLE_ISSUER}/{i}"))
         ingresses = {
             cluster: IstioIngress(
                 f"{cluster}-ingress",
@@ -89,6 +118,7 @@ class ExternalGateway(pulumi.ComponentResource):
                     replicas=args.gateway.replicas,
                     hostname=args.ingresses[cluster].hostname,
                     tls_secret=args.ingresses[cluster].tls_secret,
+                    proof=proof,
                     node_ports=dict(NODE_PORTS) if cluster == private else {},
                 ),
                 pulumi.ResourceOptions(parent=self),
@@ -96,10 +126,10 @@ class ExternalGateway(pulumi.ComponentResource):
             for cluster in entries
         }
         hostnames = {route.name: args.ingresses[args.entry[route.name]].hostname for route in args.routes}
-        if args.external.kind == "aws-http-api":
-            endpoint = self._aws(args, private, hostnames)
+        if secret is not None:
+            endpoint = self._aws(args, private, hostnames, secret)
         else:
-            endpoint = self._gcp(args, hostnames)
+            endpoint = self._gcp(args, hostnames, account.email)
         endpoints: dict[str, pulumi.Output[str]] = {args.external.kind: endpoint}
         for cluster, ingress in ingresses.items():
             if cluster != private:  # the DNS target of the hostname
@@ -116,6 +146,7 @@ class ExternalGateway(pulumi.ComponentResource):
         args: ExternalGatewayArgs,
         private: str | None,
         hostnames: dict[str, str],
+        secret: pulumi.Output[str],
     ) -> pulumi.Output[str]:
         from components.gateways.aws_http_api import AwsHttpApi, AwsHttpApiArgs
         from components.gateways.aws_ingress_nlb import TLS_PORT, IngressNlb, IngressNlbArgs
@@ -146,19 +177,24 @@ class ExternalGateway(pulumi.ComponentResource):
                 private_subnet_cidrs=eks.private_subnet_cidrs,
                 listener_arn=nlb.listeners[TLS_PORT].arn,
                 logs_kms_key_arn=eks.logs_key_arn,
+                gateway_secret=secret,
             ),
             pulumi.ResourceOptions(parent=self),
         )
         return api.endpoint
 
-    def _gcp(self, args: ExternalGatewayArgs, hostnames: dict[str, str]) -> pulumi.Output[str]:
+    def _gcp(self, args: ExternalGatewayArgs, hostnames: dict[str, str], account: pulumi.Output[str]) -> pulumi.Output[str]:
         from components.gateways.gcp_api_gateway import GcpApiGateway, GcpApiGatewayArgs
 
         assert args.external.project is not None
         gateway = GcpApiGateway(
             args.name,
             GcpApiGatewayArgs(
-                routes=args.routes, hostnames=hostnames, project=args.external.project, region=args.external.region
+                routes=args.routes,
+                hostnames=hostnames,
+                project=args.external.project,
+                region=args.external.region,
+                backend_service_account=account,
             ),
             pulumi.ResourceOptions(parent=self),
         )

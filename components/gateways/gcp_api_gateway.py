@@ -62,7 +62,10 @@ def openapi_document(title: str, routes: list[Route], hostnames: dict[str, str])
             "address": f"https://{hostnames[route.name]}",
             "path_translation": "APPEND_PATH_TO_ADDRESS",
             "deadline": BACKEND_DEADLINE_SECONDS,
-            "disable_auth": True,
+            # API Gateway signs each request with a Google ID token of its backend service account
+            # for this audience; the ingress admits only that identity (the client's own
+            # Authorization header arrives as X-Forwarded-Authorization).
+            "jwt_audience": f"https://{hostnames[route.name]}",
         }
         for suffix, template, wildcard in (("prefix", prefix or "/", False), ("rest", f"{prefix}/{{rest=**}}", True)):
             paths[template] = {
@@ -123,6 +126,8 @@ class GcpApiGatewayArgs:
     hostnames: dict[str, str]
     project: str
     region: str
+    backend_service_account: pulumi.Input[str]
+    """Email of the service account whose ID token API Gateway sends to the backends."""
 
 
 class GcpApiGateway(pulumi.ComponentResource):
@@ -168,6 +173,11 @@ class GcpApiGateway(pulumi.ComponentResource):
             f"{name}-config",
             api=api.api_id,
             # The provider appends a 26-character unique id; config ids are at most 63 characters.
+            gateway_config=gcp.apigateway.ApiConfigGatewayConfigArgs(
+                backend_config=gcp.apigateway.ApiConfigGatewayConfigBackendConfigArgs(
+                    google_service_account=args.backend_service_account
+                )
+            ),
             api_config_id_prefix=f"{bounded_name(name, limit=63 - 26 - 1)}-",
             project=args.project,
             openapi_documents=[

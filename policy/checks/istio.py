@@ -275,6 +275,70 @@ def _default_deny(resources: Sequence[StackResource]) -> list[Violation]:
     return out
 
 
+EXTERNAL_GATEWAY_TYPES = ("aws:apigatewayv2/integration:Integration", "gcp:apigateway/apiConfig:ApiConfig")
+
+
+def _is_ingress_release(r: StackResource) -> bool:
+    """An Istio ingress gateway release (the `gateway` chart without `networkGateway`, i.e. not east-west)."""
+    return r.type == HELM_RELEASE and is_istio_chart(r.props, "gateway") and not get(r.props, "values.networkGateway")
+
+
+def proves_gateway(rule: Mapping[str, Any]) -> bool:
+    """True when only a request through the external gateway can match `rule`: an exact value of a
+    request header (a secret only the gateway sends) or an exact request principal (the gateway's
+    own token). Wildcards (`*`, `issuer/*`) match any client and prove nothing."""
+    for condition in items(rule.get("when")):
+        key = str(get(condition, "key") or "")
+        values = [str(v) for v in items(get(condition, "values"))]
+        if key.startswith("request.headers[") and values and all(v and "*" not in v for v in values):
+            return True
+    for source in items(rule.get("from")):
+        principals = [str(p) for p in items(get(source, "source.requestPrincipals"))]
+        if principals and all("*" not in p for p in principals):
+            return True
+    return False
+
+
+def _ingress_only_from_gateway(resources: Sequence[StackResource]) -> list[Violation]:
+    if not any(r.type in EXTERNAL_GATEWAY_TYPES for r in resources):
+        return []
+    out: list[Violation] = []
+    for provider, objects in sorted(_by_provider(resources).items()):
+        for release in (r for r in objects if _is_ingress_release(r)):
+            namespace = namespace_of(release.props, release.type)
+            allows = [
+                r
+                for r in objects
+                if kubernetes_kind(r.type) == "AuthorizationPolicy"
+                and api_group(r.type) == SECURITY
+                and namespace_of(r.props, r.type) == namespace
+                and get(r.props, "spec.action", "ALLOW") == "ALLOW"
+                and items(get(r.props, "spec.rules"))
+            ]
+            if not allows:
+                out.append(
+                    Violation(
+                        f"Istio ingress {release.name} (namespace {namespace}, provider {provider}) sits behind an external "
+                        "API gateway but admits any caller that reaches it: add an ALLOW AuthorizationPolicy whose rules "
+                        "require the gateway's proof (its secret header or its own request principal)",
+                        release.urn,
+                    )
+                )
+            for policy in allows:
+                rules = items(get(policy.props, "spec.rules"))
+                loose = [str(i) for i, rule in enumerate(rules) if not proves_gateway(mapping(rule))]
+                if loose:
+                    out.append(
+                        Violation(
+                            f"AuthorizationPolicy {namespace}/{get(policy.props, 'metadata.name')} on the ingress behind the "
+                            f"external API gateway: rule(s) {', '.join(loose)} admit requests without the gateway's proof "
+                            "(exact secret header or exact request principal), so clients can bypass the gateway",
+                            policy.urn,
+                        )
+                    )
+    return out
+
+
 STACK_CHECKS: tuple[StackCheck, ...] = (
     StackCheck(
         "istio-mesh-wide-strict",
@@ -289,6 +353,13 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         Level.MANDATORY,
         "docs/upstream-facts.md#istio-installation (no matches for kind)",
         _crds_first,
+    ),
+    StackCheck(
+        "ingress-only-from-external-gateway",
+        "An Istio ingress behind an external API gateway admits only requests carrying the gateway's proof (secret header or its request principal).",
+        Level.MANDATORY,
+        "Istio security best practices (authorization at ingress gateways); AWS HTTP API parameter mapping; GCP API Gateway backend authentication (x-google-backend jwt_audience)",
+        _ingress_only_from_gateway,
     ),
     StackCheck(
         "istio-default-deny",
