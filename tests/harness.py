@@ -378,7 +378,7 @@ def evaluate(
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.rpc_manager.clear()  # pyright: ignore[reportAttributeAccessIssue]  (set at runtime by the SDK)
         stack_outputs = loop.run_until_complete(_run_in_stack(run))
     finally:
         os.chdir(cwd)
