@@ -139,6 +139,7 @@ def test_second_signal_kills_the_cli_and_its_plugins(fake_cli: Callable[[str], S
     run.join()
     assert isinstance(run.error, CommandError) and command.supervisor.forced
     assert not alive(run.plugin)  # in its own process group, like the CLI's plugins
+    assert not Path(f"/proc/{run.plugin}").exists()  # and reaped: no zombie left either
 
 
 def test_no_forced_stop_while_checkpoints_are_skipped(fake_cli: Callable[[str], SupervisedPulumiCommand]) -> None:

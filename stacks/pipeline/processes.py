@@ -134,6 +134,20 @@ def _signal_tree(pids: list[int], sig: int) -> None:
             pass
 
 
+def _zombie_children(pid: int) -> list[int]:
+    """Exited children of `pid` not yet waited for (killed plugins re-parented to a subreaper)."""
+    out: list[int] = []
+    for candidate in _all_pids():
+        try:
+            text = Path(f"/proc/{candidate}/stat").read_text()
+        except OSError:
+            continue
+        fields = text[text.rfind(")") + 2 :].split()
+        if len(fields) > 1 and fields[0] == "Z" and int(fields[1]) == pid:
+            out.append(candidate)
+    return out
+
+
 def _reap(pids: list[int]) -> None:
     for pid in pids:
         try:
@@ -246,7 +260,9 @@ class Supervisor:
     def sweep_orphans(self) -> int:
         """Stop processes re-parented to this one (plugins of a CLI that is gone): SIGTERM, then SIGKILL."""
         me = os.getpid()
-        orphans = [pid for pid in children_of(me) if pid not in self._own_children()]
+        own = self._own_children()
+        _reap([pid for pid in _zombie_children(me) if pid not in own])  # plugins a forced stop killed
+        orphans = [pid for pid in children_of(me) if pid not in own]
         if not orphans:
             return 0
         tree = orphans + [d for pid in orphans for d in descendants(pid)]
