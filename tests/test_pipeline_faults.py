@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -154,13 +153,16 @@ def test_no_forced_stop_while_checkpoints_are_skipped(fake_cli: Callable[[str], 
     assert not alive(run.plugin)
 
 
-def test_plugins_orphaned_by_the_cli_are_stopped_when_it_exits(fake_cli: Callable[[str], SupervisedPulumiCommand]) -> None:
+def test_plugins_orphaned_by_the_cli_are_stopped_when_it_exits(
+    fake_cli: Callable[[str], SupervisedPulumiCommand], live_pulumi: int
+) -> None:
     command = fake_cli("orphan")
     run = Background(command)
     run.join()
     assert isinstance(run.error, CommandError)
     assert not alive(run.plugin)
     assert command.supervisor.orphans_stopped == 1
+    assert alive(live_pulumi)  # another child of this process, not started by the CLI: left alone
 
 
 def test_after_a_signal_no_engine_operation_starts_but_reads_do(fake_cli: Callable[[str], SupervisedPulumiCommand]) -> None:
@@ -210,10 +212,12 @@ def lock_error(host: str, pid: int) -> str:
 
 @pytest.fixture
 def live_pulumi(tmp_path: Path) -> Any:
-    """A live process named `pulumi` (a copy of `sleep`), as a lock holder that is still running."""
+    """A live process named `pulumi`, as a lock holder that is still running (yielded once it runs)."""
     binary = tmp_path / "pulumi"
-    shutil.copy(shutil.which("sleep") or "/bin/sleep", binary)
-    process = subprocess.Popen([str(binary), "600"])
+    binary.write_text(f"#!{sys.executable}\nimport time\nprint('ready', flush=True)\ntime.sleep(600)\n")
+    binary.chmod(0o755)
+    process = subprocess.Popen([str(binary)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
     yield process.pid
     process.kill()
     process.wait()

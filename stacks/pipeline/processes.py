@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from pulumi.automation._cmd import CommandResult, OnOutput
 from pulumi.automation.errors import create_command_error
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+RUN_MARKER = "MESHGATE_ENGINE_RUN"  # in the CLI's environment, inherited by its plugins: what `sweep_orphans` may stop
 ORPHAN_GRACE_SECONDS = 5.0  # the CLI gives its plugins the same time between SIGINT and SIGKILL
 TRUTHY = ("1", "true", "yes", "on")
 
@@ -148,6 +150,14 @@ def _zombie_children(pid: int) -> list[int]:
     return out
 
 
+def _carries(pid: int, marker: str) -> bool:
+    """Whether the process's environment holds `marker` (`NAME=value`)."""
+    try:
+        return marker.encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
 def _reap(pids: list[int]) -> None:
     for pid in pids:
         try:
@@ -177,6 +187,7 @@ class Supervisor:
     _process: Optional[subprocess.Popen[str]] = None
     _starting: bool = False  # between the decision to start a CLI and its registration
     _starting_engine: bool = False
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex)  # RUN_MARKER's value for this pipeline
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -258,11 +269,13 @@ class Supervisor:
         self.sweep_orphans()
 
     def sweep_orphans(self) -> int:
-        """Stop processes re-parented to this one (plugins of a CLI that is gone): SIGTERM, then SIGKILL."""
+        """Stop processes re-parented to this one (plugins of a CLI that is gone, recognised by RUN_MARKER in
+        their environment): SIGTERM, then SIGKILL."""
         me = os.getpid()
         own = self._own_children()
         _reap([pid for pid in _zombie_children(me) if pid not in own])  # plugins a forced stop killed
-        orphans = [pid for pid in children_of(me) if pid not in own]
+        marker = f"{RUN_MARKER}={self.tag}"
+        orphans = [pid for pid in children_of(me) if pid not in own and _carries(pid, marker)]
         if not orphans:
             return 0
         tree = orphans + [d for pid in orphans for d in descendants(pid)]
@@ -312,7 +325,7 @@ class SupervisedPulumiCommand(auto.PulumiCommand):
         head = args[: args.index("--")] if "--" in args else args
         if "--non-interactive" not in head:
             args.insert(0, "--non-interactive")
-        env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true"}
+        env = {**os.environ, **additional_env, "PULUMI_AUTOMATION_API": "true", RUN_MARKER: self.supervisor.tag}
         if os.path.isabs(self.command):  # plugins next to the CLI come first, as upstream
             env["PATH"] = os.pathsep.join([os.path.dirname(self.command), env.get("PATH", "")])
         out: list[str] = []
