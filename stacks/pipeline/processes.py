@@ -188,6 +188,7 @@ class Supervisor:
     _starting: bool = False  # between the decision to start a CLI and its registration
     _starting_engine: bool = False
     tag: str = field(default_factory=lambda: uuid.uuid4().hex)  # RUN_MARKER's value for this pipeline
+    _killed: list[int] = field(default_factory=list)  # what `force` killed: reaped once they are gone
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -236,6 +237,7 @@ class Supervisor:
         if process is None:
             return
         tree = [process.pid, *descendants(process.pid)]
+        self._killed.extend(tree)
         _signal_tree(tree, signal.SIGKILL)
 
     @staticmethod
@@ -273,7 +275,13 @@ class Supervisor:
         their environment): SIGTERM, then SIGKILL."""
         me = os.getpid()
         own = self._own_children()
-        _reap([pid for pid in _zombie_children(me) if pid not in own])  # plugins a forced stop killed
+        if self._killed:  # plugins a forced stop killed: SIGKILL is asynchronous, wait until each has exited
+            deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+            while time.monotonic() < deadline and any(_stat(pid) is not None for pid in self._killed):
+                time.sleep(0.02)
+            _reap([pid for pid in self._killed if pid not in own])
+            self._killed.clear()
+        _reap([pid for pid in _zombie_children(me) if pid not in own])
         marker = f"{RUN_MARKER}={self.tag}"
         orphans = [pid for pid in children_of(me) if pid not in own and _carries(pid, marker)]
         if not orphans:
