@@ -3,6 +3,7 @@
 import pulumi
 
 from stacks.config import ConfigError, load
+from stacks.config_rules import warnings
 from stacks.platform import build
 
 try:
@@ -10,4 +11,6 @@ try:
 except ConfigError as err:
     raise pulumi.RunError(str(err)) from None
 
+for warning in warnings(config):
+    pulumi.log.warn(warning)
 build(config)

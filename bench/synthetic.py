@@ -46,4 +46,5 @@ def config(clusters: int, apis: int, mix: str = "kubeconfig") -> dict[str, Any]:
         "meshgate:apis": api_list,
         "meshgate:services": services,
         "meshgate:protect": False,
+        "meshgate:deployerCidrs": ["198.18.0.10/32"],  # ignored by kubeconfig-only configs
     }

@@ -68,12 +68,16 @@ def build_egress(config: StackConfig, providers: dict[str, pulumi.ProviderResour
 
 
 def api_allowlist(spec: CloudSpec, config: StackConfig, egress: dict[str, EgressAddresses]) -> list[AllowedSource]:
-    """Who may reach a cluster's public API endpoint: its configured CIDRs and, in a
-    multi-cluster mesh, every peer's egress addresses (each istiod reads its peers' API servers)."""
+    """Who may reach a cluster's public API endpoint: its configured CIDRs, the deployer's
+    (`meshgate:deployerCidrs`) and, in a multi-cluster mesh, every peer's egress addresses
+    (each istiod reads its peers' API servers)."""
     configured = (
         spec.endpoint_public_access_cidrs if isinstance(spec, EksClusterSpec) else spec.master_authorized_networks
     )
     allowed = [AllowedSource(f"meshgate-authorized-{i}", cidr) for i, cidr in enumerate(configured)]
+    allowed += [
+        AllowedSource(f"deployer-{i}", cidr) for i, cidr in enumerate(config.deployer_cidrs) if cidr not in configured
+    ]
     if config.istio.multicluster:
         for peer, addresses in egress.items():
             if peer != spec.name:
@@ -110,6 +114,9 @@ def _gke(spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddr
             prerequisites=own.apis,
             authorized_networks=api_allowlist(spec, config, egress),
             defaults=config.defaults,
+            # A deployer inside the network reaches the control plane on its private endpoint
+            # (from the VPC, the public one would see the NAT address, which is not authorized).
+            private_kubeconfig=config.deployer_inside_network and not config.deployer_cidrs,
         ),
         pulumi.ResourceOptions(providers={"gcp": provider}),
     )

@@ -458,6 +458,16 @@ class StackConfig(_Model):
         description="sizes the cost defaults: prod = a NAT gateway per zone, 30-day KMS deletion windows, all flow "
         "logs; dev/staging = one NAT gateway, 7 days, rejected flows only (estimates: docs/clusters-eks.md, docs/clusters-gke.md)",
     )
+    deployer_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="public egress CIDRs of the laptop or CI runner that runs `pulumi up`; added to every eks/gke "
+        "API allowlist (eks/gke stacks need this or deployerInsideNetwork)",
+    )
+    deployer_inside_network: bool = Field(
+        default=False,
+        description="true: `pulumi up` runs inside the cluster networks (runner in the VPC, VPN, peering) and reaches "
+        "the API servers privately; no deployer CIDRs needed",
+    )
     _api_origins: list[str | None] = PrivateAttr(default_factory=list)
 
     def api_key(self, index: int, field: str) -> str:

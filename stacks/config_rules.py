@@ -34,6 +34,7 @@ def check(config: StackConfig) -> None:
     _jwt(config)
     _multicluster(config)
     _istio_revisions(config)
+    _deployer(config)
     _scenario(config)
     _gateway_capabilities(config)
     _external_ingress(config)
@@ -216,6 +217,49 @@ def _istio_revisions(config: StackConfig) -> None:
                 f"{key}.namespaceTags.{namespace}",
                 f"uses tag {tag!r}, which is not in {key}.tags ({', '.join(istio.tags)})",
             )
+
+def _deployer(config: StackConfig) -> None:
+    """The same `pulumi up` that creates eks/gke clusters applies Kubernetes objects to them: say from where."""
+    cloud = [c.name for c in config.clusters if isinstance(c, (EksClusterSpec, GkeClusterSpec))]
+    if cloud and not config.deployer_cidrs and not config.deployer_inside_network:
+        raise ConfigError(
+            f"{K}:deployerCidrs",
+            f"is required for eks/gke clusters ({', '.join(cloud)}): their API servers admit only listed networks, and "
+            "this `pulumi up` applies Kubernetes objects to them. Either set meshgate:deployerCidrs to the public egress "
+            "address of the laptop or CI runner that runs Pulumi (e.g. the output of `curl -s https://checkip.amazonaws.com` "
+            "as /32), or set meshgate:deployerInsideNetwork: true if it runs inside the cluster networks (a runner in the "
+            "VPC, VPN or peering)",
+        )
+
+
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+"""RFC 5737 TEST-NET-1/2/3: reserved for examples, never the address of a real client."""
+
+
+def warnings(config: StackConfig) -> list[str]:
+    """Problems that do not stop a preview but leave something unreachable: documentation-only allowlist entries."""
+    lists: list[tuple[str, list[str], str]] = [
+        (f"{K}:deployerCidrs", config.deployer_cidrs,
+         "the public egress address of the laptop or CI runner that runs `pulumi up` "
+         "(`curl -s https://checkip.amazonaws.com`, as /32), or set meshgate:deployerInsideNetwork: true"),
+    ]
+    for i, cluster in enumerate(config.clusters):
+        if isinstance(cluster, EksClusterSpec):
+            lists.append((f"{K}:clusters[{i}].endpointPublicAccessCidrs", cluster.endpoint_public_access_cidrs,
+                          "the CIDRs of the networks that must reach this API server, or leave it empty"))
+        if isinstance(cluster, GkeClusterSpec):
+            lists.append((f"{K}:clusters[{i}].masterAuthorizedNetworks", cluster.master_authorized_networks,
+                          "the CIDRs of the networks that must reach this API server, or leave it empty"))
+    found = []
+    for key, cidrs, instead in lists:
+        for j, cidr in enumerate(cidrs):
+            net = ipaddress.IPv4Network(cidr)
+            if any(net.overlaps(doc) for doc in DOCUMENTATION_RANGES):
+                found.append(
+                    f"{key}[{j}] ({cidr}) is a documentation-only range (RFC 5737): no real client has that address, "
+                    f"so it admits nobody; put {instead}"
+                )
+    return found
 
 
 def _scenario(config: StackConfig) -> None:

@@ -122,7 +122,7 @@ def test_endpoint_private_and_public_only_from_configured_cidrs_and_peers(stack:
     vpc_config = program.one(CLUSTER).get("vpcConfig")
     assert vpc_config["endpointPrivateAccess"] is True
     assert vpc_config["endpointPublicAccess"] is True
-    configured = eks_entry(name)["endpointPublicAccessCidrs"]
+    configured = eks_entry(name).get("endpointPublicAccessCidrs", []) + stack_config(name)["meshgate:deployerCidrs"]
     assert vpc_config["publicAccessCidrs"][: len(configured)] == configured
     peers = vpc_config["publicAccessCidrs"][len(configured) :]  # prod's multi-cluster mesh: the GKE NAT address
     assert len(peers) == (1 if name == "prod" else 0) and all(p.endswith("/32") for p in peers)

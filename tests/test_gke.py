@@ -80,8 +80,11 @@ def test_private_nodes_with_public_endpoint_and_configured_master_cidr(stack: st
 def test_master_authorized_networks_are_the_configured_ones_and_the_peers(prod: Program, synthetic: Program) -> None:
     man = prod.one(CLUSTER).get("masterAuthorizedNetworksConfig")
     configured = [b["cidrBlock"] for b in man["cidrBlocks"] if b["displayName"].startswith("meshgate-authorized-")]
-    assert configured == gke_entry("prod")["masterAuthorizedNetworks"]
+    assert configured == gke_entry("prod").get("masterAuthorizedNetworks", [])
+    deployer = [b["cidrBlock"] for b in man["cidrBlocks"] if b["displayName"].startswith("deployer-")]
+    assert deployer == stack_config("prod")["meshgate:deployerCidrs"]
     others = {b["displayName"] for b in man["cidrBlocks"]} - {f"meshgate-authorized-{i}" for i in range(len(configured))}
+    others -= {f"deployer-{i}" for i in range(len(deployer))}
     assert others == {f"peer-aws-east-nat-{i}" for i in range(3)}  # multi-cluster: the EKS peer's NAT EIPs
     assert man["gcpPublicCidrsAccessEnabled"] is False
     # None configured: the block is still set, with no CIDR (public endpoint closed to everyone).
@@ -311,12 +314,16 @@ def test_every_gcp_resource_is_a_child_using_the_clusters_provider(synthetic: Pr
     assert not [r for r in synthetic.resources if r.type.startswith("aws:")]
 
 
-def test_kubeconfig_is_secret_exec_based_and_targets_the_endpoint(synthetic: Program) -> None:
+def test_kubeconfig_is_secret_exec_based_and_targets_the_endpoint(synthetic: Program, prod: Program) -> None:
+    # prod's deployer comes from meshgate:deployerCidrs: the public endpoint.
+    public = json.loads(prod.one("pulumi:providers:kubernetes", "gcp-central-k8s").plain["kubeconfig"])
+    assert public["clusters"][0]["cluster"]["server"] == "https://203.0.113.10"
+    # The synthetic stack's deployer runs inside the network: the private endpoint.
     provider = synthetic.one("pulumi:providers:kubernetes", "gke-one-k8s")
     assert "kubeconfig" in list(secret_paths(provider.inputs))
     document = json.loads(provider.plain["kubeconfig"])
     cluster = document["clusters"][0]["cluster"]
-    assert cluster == {"server": "https://203.0.113.10", "certificate-authority-data": "Q0EtREFUQQ=="}
+    assert cluster == {"server": "https://172.16.0.2", "certificate-authority-data": "Q0EtREFUQQ=="}
     user = document["users"][0]["user"]
     assert set(user) == {"exec"}  # no token, no client certificate, no password
     assert user["exec"]["command"] == "gke-gcloud-auth-plugin"

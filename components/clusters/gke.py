@@ -55,7 +55,9 @@ class GkeClusterArgs:
     `nat_addresses`: self links of the static egress addresses Cloud NAT uses
     (`EgressAddresses`); `prerequisites`: what the network waits for (the Compute Engine API
     enabled with them); `authorized_networks`: everything the control plane's public
-    endpoint admits (configured CIDRs, the deployer's, peers' egress addresses).
+    endpoint admits (configured CIDRs, the deployer's, peers' egress addresses);
+    `private_kubeconfig`: the kubeconfig targets the control plane's private endpoint (the
+    deployer runs inside the network); peers always use the public one.
     """
 
     spec: GkeClusterSpec
@@ -64,6 +66,7 @@ class GkeClusterArgs:
     prerequisites: Sequence[pulumi.Resource] = ()
     authorized_networks: Sequence[AllowedSource] = field(default_factory=list)
     defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # key destruction delay, flow-log sampling
+    private_kubeconfig: bool = False
 
 
 def node_account_id(name: str) -> str:
@@ -290,7 +293,12 @@ class GkeCluster(pulumi.ComponentResource):
         self.node_service_account_email = account.email
         self.api_server = self.cluster.endpoint.apply(lambda endpoint: f"https://{endpoint}")
         self.ca_data = self.cluster.master_auth.apply(lambda auth: auth.cluster_ca_certificate or "")
-        self.kubeconfig = exec_kubeconfig(name, self.api_server, self.ca_data, GKE_AUTH)
+        deployer_endpoint = (
+            self.cluster.private_cluster_config.apply(lambda p: f"https://{(p.private_endpoint if p else '') or ''}")
+            if args.private_kubeconfig
+            else self.api_server
+        )
+        self.kubeconfig = exec_kubeconfig(name, deployer_endpoint, self.ca_data, GKE_AUTH)
         self.register_outputs(
             {
                 "apiServer": self.api_server,
