@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from components.naming import bounded_name
-from harness import Program, evaluate
+from harness import Program, evaluate, with_deployer_default
 from policy.checks import BY_ID
 from policy.checks.names import NAME_RULES, final_name, name_problems
 from stacks.config import StackConfig
@@ -90,7 +90,7 @@ def test_the_configurations_really_are_the_longest_the_config_accepts() -> None:
     from stacks.config import parse_raw
 
     for config in VARIANTS.values():
-        parsed: StackConfig = parse_raw(config)
+        parsed: StackConfig = parse_raw(with_deployer_default(config))
         assert all(len(c.name) == LABEL_MAX for c in parsed.clusters)
         assert len(parsed.istio.mesh_id) == LABEL_MAX
     too_long = longest("gateway-api")
