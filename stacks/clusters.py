@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 
 from components.clusters.egress import GKE_NAT_ADDRESSES, AllowedSource, EgressAddresses, EgressAddressesArgs
 from components.clusters.handle import ClusterHandle
-from stacks.config import EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec, StackConfig
+from stacks.config import EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec, Scenario, StackConfig
 
 CloudSpec = EksClusterSpec | GkeClusterSpec
 
@@ -96,9 +96,19 @@ def _eks(spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddr
             nat_allocation_ids=egress[spec.name].ids,
             api_allowlist=[a.cidr for a in api_allowlist(spec, config, egress)],
             defaults=config.defaults,
+            deployer_inside_network=config.deployer_inside_network,
         ),
         pulumi.ResourceOptions(providers={"aws": provider}),
     )
+
+
+def kong_webhook_ports(spec: GkeClusterSpec, config: StackConfig) -> list[int]:
+    """Kong's admission webhook port when Kong (scenarios 2 and 3) runs in this cluster: GKE's control
+    plane reaches private nodes only on 443 and 10250 unless a firewall rule opens more."""
+    from components.gateways.kong import ADMISSION_WEBHOOK_PORT
+
+    kong = config.scenario in (Scenario.IN_CLUSTER_GATEWAY, Scenario.IN_CLUSTER_GATEWAY_MESH)
+    return [ADMISSION_WEBHOOK_PORT] if kong and config.gateway_cluster == spec.name else []
 
 
 def _gke(spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource) -> Any:
@@ -117,6 +127,7 @@ def _gke(spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddr
             # A deployer inside the network reaches the control plane on its private endpoint
             # (from the VPC, the public one would see the NAT address, which is not authorized).
             private_kubeconfig=config.deployer_inside_network and not config.deployer_cidrs,
+            extra_webhook_ports=kong_webhook_ports(spec, config),
         ),
         pulumi.ResourceOptions(providers={"gcp": provider}),
     )

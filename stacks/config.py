@@ -271,6 +271,11 @@ class KubeconfigClusterSpec(_ClusterBase):
     render_directory: str | None = Field(default=
         None, description="render manifests to this directory instead of applying them (GitOps, offline)"
     )
+    egress_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="public egress CIDRs of this adopted cluster (its NAT); in a multi-cluster mesh the peers' "
+        "east-west gateways admit only these",
+    )
 
 
 ClusterSpec = Annotated[Union[EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec], Field(discriminator="kind")]

@@ -16,7 +16,7 @@ from components.mesh.multicluster import MeshFederation, MeshFederationArgs
 from components.policies.peer_authentication import mesh_wide_strict
 from components.policies.telemetry import mesh_default_telemetry
 from stacks.clusters import BuiltCluster
-from stacks.config import IstioSpec, StackConfig
+from stacks.config import IstioSpec, KubeconfigClusterSpec, StackConfig
 
 
 def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
@@ -32,6 +32,23 @@ def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
         f"Istio {handle.version} ({revision}, {installed}), mesh {handle.mesh_id}, {scope}, "
         f"mTLS STRICT, tracing {istio.tracing.sampling_percent:g}%, access logs {logs}"
     )
+
+
+def peer_egress_cidrs(config: StackConfig, clusters: dict[str, BuiltCluster], name: str) -> list[pulumi.Input[str]]:
+    """The egress CIDRs of every cluster but `name`: static NAT addresses of eks/gke clusters,
+    `egressCidrs` of adopted ones. Empty when a peer's egress is unknown (nothing to restrict to)."""
+    cidrs: list[pulumi.Input[str]] = []
+    for spec in config.clusters:
+        if spec.name == name:
+            continue
+        built = clusters[spec.name]
+        known: list[pulumi.Input[str]] = (
+            list(built.egress.cidrs) if built.egress else list(spec.egress_cidrs) if isinstance(spec, KubeconfigClusterSpec) else []
+        )
+        if not known:
+            return []
+        cidrs += known
+    return cidrs
 
 
 def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, MeshHandle]:
@@ -54,6 +71,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
                 istio=istio,
                 multicluster=multicluster,
                 ca=ca.intermediates[name] if ca else None,
+                peer_egress_cidrs=peer_egress_cidrs(config, clusters, name) if multicluster else (),
             ),
         )
         mesh_wide_strict(mesh=mesh.handle, parent=mesh)

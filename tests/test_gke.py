@@ -199,6 +199,15 @@ def test_only_firewall_opens_istio_webhook_port_from_the_control_plane(prod: Pro
     assert not any("0.0.0.0/0" in (r.get("sourceRanges") or []) for r in prod.of_type(FIREWALL))
 
 
+def test_control_plane_reaches_kongs_admission_webhook_when_kong_runs_on_gke() -> None:
+    config = dict(stack_config("prod"))
+    config["meshgate:gateway"] = {**config["meshgate:gateway"], "cluster": "gcp-central"}
+    config["meshgate:apis"] = [{**a, "cluster": "gcp-central"} for a in config["meshgate:apis"]]
+    program = evaluate(config, stack="prod")
+    # kong/ingress 0.24.0 -> kong/kong 3.2.0: ingressController.admissionWebhook.port 8080
+    assert program.one(FIREWALL).get("allows") == [{"protocol": "tcp", "ports": ["15017", "8080"]}]
+
+
 def _subnet_ranges(subnet: Resource) -> dict[str, ipaddress.IPv4Network]:
     ranges = {"nodes": ipaddress.IPv4Network(subnet.get("ipCidrRange"))}
     for secondary in subnet.get("secondaryIpRanges"):

@@ -100,15 +100,48 @@ def test_east_west_gateway(three: Program) -> None:
         assert gw.get("namespace") == "istio-eastwest"
         assert gw.get("version") == "1.31.0"
         values = gw.get("values")
-        assert values["networkGateway"] == f"{cluster}-net"
+        # What the chart's networkGateway would set, without its 15012/15017 ports (and it would
+        # replace service.ports): the network label and the requested network view.
+        assert "networkGateway" not in values
         assert values["labels"] == {"topology.istio.io/network": f"{cluster}-net"}
+        assert values["env"] == {"ISTIO_META_REQUESTED_NETWORK_VIEW": f"{cluster}-net"}
         assert values["service"]["type"] == "LoadBalancer"
-        assert "ports" not in values["service"]  # the chart opens 15021/15443/15012/15017 for network gateways
         assert three.depends_on(gw, release(three, cluster, "istiod"))
         ns = one_object(three, cluster, "Namespace", "istio-eastwest")
         assert ns.get("metadata.labels")["istio-injection"] == "enabled"
         assert ns.get("metadata.labels")["topology.istio.io/network"] == f"{cluster}-net"
         assert three.depends_on(gw, ns)
+
+
+def test_east_west_exposes_only_what_multi_primary_uses(three: Program, prod: Program) -> None:
+    for program, clusters in ((three, CLUSTERS), (prod, ["aws-east", "gcp-central"])):
+        for cluster in clusters:
+            ports = release(program, cluster, "gateway").get("values")["service"]["ports"]
+            assert {(p["name"], p["port"], p["targetPort"]) for p in ports} == {("status-port", 15021, 15021), ("tls", 15443, 15443)}
+
+
+def test_east_west_admits_only_the_peers_egress_addresses(prod: Program) -> None:
+    from harness import _fake_ip
+
+    eips = {f"{_fake_ip('52.0.0.0', r.name)}/32" for r in prod.of_type("aws:ec2/eip:Eip")}
+    gcp = {f"{_fake_ip('34.0.0.0', r.name)}/32" for r in prod.of_type("gcp:compute/address:Address")}
+    aws_ew = release(prod, "aws-east", "gateway")
+    gcp_ew = release(prod, "gcp-central", "gateway")
+    assert set(aws_ew.get("values")["service"]["loadBalancerSourceRanges"]) == gcp
+    assert set(gcp_ew.get("values")["service"]["loadBalancerSourceRanges"]) == eips
+    for gw, peers in ((aws_ew, prod.of_type("gcp:compute/address:Address")), (gcp_ew, prod.of_type("aws:ec2/eip:Eip"))):
+        assert all(prod.depends_on(gw, p) for p in peers)
+
+
+def test_adopted_clusters_restrict_east_west_by_their_declared_egress(kubeconfig: Path) -> None:
+    config = kubeconfig_config(kubeconfig, CLUSTERS[:2], multicluster=True)
+    program = evaluate(config)
+    assert "loadBalancerSourceRanges" not in release(program, "one", "gateway").get("values")["service"]
+    config["meshgate:clusters"][0]["egressCidrs"] = ["198.18.1.1/32"]
+    config["meshgate:clusters"][1]["egressCidrs"] = ["198.18.2.0/29"]
+    program = evaluate(config)
+    assert release(program, "one", "gateway").get("values")["service"]["loadBalancerSourceRanges"] == ["198.18.2.0/29"]
+    assert release(program, "two", "gateway").get("values")["service"]["loadBalancerSourceRanges"] == ["198.18.1.1/32"]
 
 
 def test_east_west_uses_an_nlb_on_eks_and_the_default_lb_on_gke(prod: Program) -> None:

@@ -360,6 +360,11 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("istio-gateway-own-namespace", RELEASE, _set("namespace", "istio-system")),
     ("istio-gateway-own-namespace", "kubernetes:gateway.networking.k8s.io/v1:Gateway", _set("metadata.namespace", "istio-system")),
     ("istio-gateway-hosts-explicit", "kubernetes:networking.istio.io/v1:Gateway", _set("spec.servers.0.hosts", ["*"])),
+    ("istio-eastwest-restricted", RELEASE, _set("values.service.loadBalancerSourceRanges", _DELETE)),
+    ("istio-eastwest-restricted", RELEASE, _set("values.service.loadBalancerSourceRanges", ["0.0.0.0/0"])),
+    ("istio-eastwest-restricted", RELEASE, _set("values.networkGateway", "aws-net")),
+    ("istio-eastwest-restricted", RELEASE,
+     lambda p: p["values"]["service"]["ports"].append({"name": "tls-istiod", "port": 15012, "targetPort": 15012})),
 ]
 
 
@@ -526,9 +531,72 @@ def test_ingress_behind_an_external_gateway_admits_only_the_gateways_proof() -> 
     assert _run(check, [edge, _k8s("ew", RELEASE, east_west)]) == []
 
 
+def _prod_with(change: Callable[[StackResource], StackResource | None]) -> list[StackResource]:
+    """prod's recorded resources, each passed through `change` (None drops it)."""
+    out = []
+    for r in stack_resources(stack_program("prod")):
+        changed = change(r)
+        if changed is not None:
+            out.append(changed)
+    return out
+
+
+def _eks_cluster(r: StackResource) -> bool:
+    return r.type == EKS
+
+
+def test_api_servers_admit_every_peers_egress_addresses() -> None:
+    prod = stack_resources(stack_program("prod"))
+    assert _run("api-server-reachable-from-peers", prod) == []
+    assert _run("api-server-reachable-from-peers", stack_resources(stack_program("staging"))) == []  # no multi-cluster mesh
+    address = next(r for r in prod if r.type == "gcp:compute/address:Address")
+    # The EKS allowlist no longer waits for (so cannot name) the GKE cluster's NAT address.
+    dropped = _prod_with(lambda r: replace(r, dependencies=tuple(d for d in r.dependencies if d != address.urn)) if _eks_cluster(r) else r)
+    assert _run("api-server-reachable-from-peers", dropped) == [
+        f"API server aws-east-cluster does not admit peer egress address {address.name}: the peer's istiod cannot read "
+        "its endpoints (add every peer's egress addresses to the allowlist)"
+    ]
+    # Once the engine knows the address, the allowlist must hold it.
+    moved = _prod_with(lambda r: replace(r, props={**r.props, "address": "34.9.9.9"}) if r.urn == address.urn else r)
+    assert len(_run("api-server-reachable-from-peers", moved)) == 1
+    known = {r.urn: r for r in prod}[address.urn]
+    from harness import _fake_ip
+
+    right = _prod_with(lambda r: replace(r, props={**r.props, "address": _fake_ip("34.0.0.0", known.name)}) if r.urn == address.urn else r)
+    assert _run("api-server-reachable-from-peers", right) == []
+
+
+def test_api_servers_admit_the_deployer() -> None:
+    assert _run("api-server-reachable-from-deployer", stack_resources(stack_program("prod"))) == []
+
+    def only_peers(r: StackResource) -> StackResource:
+        if not _eks_cluster(r):
+            return r
+        vpc = dict(r.props["vpcConfig"])
+        vpc["publicAccessCidrs"] = [c for c in vpc["publicAccessCidrs"] if c.startswith("34.")]  # the GKE NAT /32 only
+        return replace(r, props={**r.props, "vpcConfig": vpc})
+
+    assert _run("api-server-reachable-from-deployer", _prod_with(only_peers)) == [
+        "API server aws-east-cluster admits no deployer: its public endpoint allows only the peers' egress addresses; "
+        "add meshgate:deployerCidrs or declare meshgate:deployerInsideNetwork: true"
+    ]
+
+    def private(r: StackResource, inside: bool) -> StackResource:
+        if not _eks_cluster(r):
+            return r
+        vpc = {**r.props["vpcConfig"], "endpointPublicAccess": False, "publicAccessCidrs": None}
+        tags = {**r.props["tags"], **({"meshgate:deployer": "inside-network"} if inside else {})}
+        return replace(r, props={**r.props, "vpcConfig": vpc, "tags": tags})
+
+    assert len(_run("api-server-reachable-from-deployer", _prod_with(lambda r: private(r, inside=False)))) == 1
+    assert _run("api-server-reachable-from-deployer", _prod_with(lambda r: private(r, inside=True))) == []
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
     exercised.update({"eks-admin-access-entry", "eks-cni-own-role", "vpc-flow-logs"})
     exercised.add("ingress-only-from-external-gateway")
+    exercised.add("eks-admin-access-entry")
+    exercised |= {"api-server-reachable-from-deployer", "api-server-reachable-from-peers"}
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

@@ -20,6 +20,12 @@ from components.clusters.aws_tags import aws_tags
 
 COMPUTE_API = "compute.googleapis.com"
 
+DEPLOYER_TAG = "meshgate:deployer"
+"""EKS tag (GKE resource label `meshgate-deployer`) recording that `pulumi up` reaches the API
+server from inside its network; the policy pack's deployer-reachability check reads it."""
+DEPLOYER_LABEL = "meshgate-deployer"
+INSIDE_NETWORK = "inside-network"
+
 GKE_NAT_ADDRESSES = 1
 """Reserved addresses per GKE Cloud NAT. One address gives 64,512 source ports; at Cloud NAT's
 default of 64 ports per VM that serves about 1,000 nodes."""

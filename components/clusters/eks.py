@@ -21,6 +21,7 @@ from components.clusters.aws_kms import logs_key_policy, secrets_key_policy
 from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
 from components.clusters.aws_tags import aws_tags
 from components.clusters.eks_iam import VPC_CNI_SERVICE_ACCOUNT, cluster_role, kms_use_policy, node_role, vpc_cni_role
+from components.clusters.egress import DEPLOYER_TAG, INSIDE_NETWORK
 from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 from stacks.config import ENVIRONMENT_DEFAULTS, EksClusterSpec, EnvironmentDefaults
@@ -48,6 +49,8 @@ class EksClusterArgs:
     `nat_allocation_ids`: the cluster's static egress EIPs (`EgressAddresses`), one per NAT
     gateway (one in total, or one per AZ). `defaults`: the environment's cost defaults. `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs,
     the deployer's, peers' egress addresses); empty = private endpoint only.
+    `deployer_inside_network`: the stack declared that `pulumi up` reaches the private endpoint
+    (recorded as the tag `meshgate:deployer=inside-network` for the policy pack).
     """
 
     spec: EksClusterSpec
@@ -55,6 +58,7 @@ class EksClusterArgs:
     nat_allocation_ids: Sequence[pulumi.Input[str]]
     api_allowlist: Sequence[pulumi.Input[str]] = field(default_factory=list)
     defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # KMS deletion window, flow logs
+    deployer_inside_network: bool = False
 
 
 def access_entry_slug(principal_arn: str) -> str:
@@ -220,7 +224,7 @@ class EksCluster(pulumi.ComponentResource):
             ),
             # STANDARD: no extended-support surcharge; EKS upgrades the control plane at end of support.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
-            tags=aws_tags(name, name),
+            tags=aws_tags(name, name, {DEPLOYER_TAG: INSIDE_NETWORK} if args.deployer_inside_network else None),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,

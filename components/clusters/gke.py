@@ -10,7 +10,7 @@ from typing import Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from components.clusters.egress import AllowedSource
+from components.clusters.egress import DEPLOYER_LABEL, INSIDE_NETWORK, AllowedSource
 from components.clusters.gcp_network import PODS_RANGE, SERVICES_RANGE, create_network
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 from stacks.config import ENVIRONMENT_DEFAULTS, EnvironmentDefaults, GkeClusterSpec
@@ -58,6 +58,8 @@ class GkeClusterArgs:
     endpoint admits (configured CIDRs, the deployer's, peers' egress addresses);
     `private_kubeconfig`: the kubeconfig targets the control plane's private endpoint (the
     deployer runs inside the network); peers always use the public one.
+    `extra_webhook_ports`: more node ports the control plane must reach (Kong's admission
+    webhook when Kong runs in this cluster).
     """
 
     spec: GkeClusterSpec
@@ -67,6 +69,7 @@ class GkeClusterArgs:
     authorized_networks: Sequence[AllowedSource] = field(default_factory=list)
     defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # key destruction delay, flow-log sampling
     private_kubeconfig: bool = False
+    extra_webhook_ports: Sequence[int] = ()
 
 
 def node_account_id(name: str) -> str:
@@ -183,13 +186,17 @@ class GkeCluster(pulumi.ComponentResource):
         webhooks = gcp.compute.Firewall(
             f"{name}-master-webhooks",
             name=f"{name}-master-webhooks",
-            description="meshgate: GKE control plane -> nodes on Istio's webhook port (istio#37189)",
+            description="meshgate: GKE control plane -> nodes on the webhook ports of Istio (istio#37189) and Kong",
             network=net.network.self_link,
             direction="INGRESS",
             priority=1000,
             source_ranges=[spec.master_cidr],
             target_service_accounts=[account.email],
-            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=list(WEBHOOK_PORTS))],
+            allows=[
+                gcp.compute.FirewallAllowArgs(
+                    protocol="tcp", ports=[*WEBHOOK_PORTS, *(str(p) for p in args.extra_webhook_ports)]
+                )
+            ],
             opts=pulumi.ResourceOptions(parent=self),
         )
 
@@ -242,7 +249,11 @@ class GkeCluster(pulumi.ComponentResource):
                 enable_components=["SYSTEM_COMPONENTS"],
                 managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
             ),
-            resource_labels={"managed-by": "meshgate", "meshgate-cluster": name},
+            resource_labels={
+                "managed-by": "meshgate",
+                "meshgate-cluster": name,
+                **({DEPLOYER_LABEL: INSIDE_NETWORK} if args.private_kubeconfig else {}),
+            },
             deletion_protection=args.protect,
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=secrets_key.id),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[*apis, key_grant]),

@@ -27,6 +27,9 @@ RELEASE_NAME = "kong"
 KONG = "kong"
 """Resource name of the KongGateway component in scenarios 2 and 3: switching between them updates
 Kong in place (same URNs) instead of installing a second release named `kong`."""
+ADMISSION_WEBHOOK_PORT = 8080
+"""The controller's admission webhook container port: `ingressController.admissionWebhook.port` of the
+kong/kong 3.2.0 chart that kong/ingress 0.24.0 pins (the webhook Service maps 443 to it)."""
 HELM_TIMEOUT_SECONDS = 900
 
 _CONTAINER_SECURITY = {

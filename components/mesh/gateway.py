@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -23,8 +23,17 @@ INGRESS_PORTS: list[dict[str, Any]] = [
 ]
 """Ingress exposes only HTTP and HTTPS, plus the status port load balancers health-check."""
 
-EASTWEST_PORTS: list[int] = [15021, 15443, 15012, 15017]
-"""Ports the chart opens when `networkGateway` is set: status, mTLS passthrough, istiod XDS, webhooks."""
+EASTWEST_PORTS: list[dict[str, Any]] = [
+    {"name": "status-port", "port": 15021, "protocol": "TCP", "targetPort": 15021},
+    {"name": "tls", "port": 15443, "protocol": "TCP", "targetPort": 15443},
+]
+"""What a multi-primary east-west gateway serves: mTLS passthrough between networks (15443) and
+the status port load balancers health-check. The chart's `networkGateway` value would also open
+istiod's xDS/CA (15012) and webhook (15017) ports, which only primary-remote topologies use, and
+it replaces `service.ports`; so meshgate sets what `networkGateway` sets (the network label and
+`ISTIO_META_REQUESTED_NETWORK_VIEW`) itself and lists the ports."""
+
+REQUESTED_NETWORK_VIEW = "ISTIO_META_REQUESTED_NETWORK_VIEW"
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,8 @@ class IstioGatewayArgs:
 
     `release_name` fixes the chart's selector labels: `app: <release_name>` and
     `istio: <release_name without "istio-">` (istio-ingressgateway -> ingressgateway).
-    `extra_values` is deep-merged last into the chart values.
+    `extra_values` is deep-merged last into the chart values. `source_ranges` become the
+    Service's `loadBalancerSourceRanges` (empty: the load balancer admits every source).
     """
 
     mesh: MeshHandle
@@ -44,6 +54,7 @@ class IstioGatewayArgs:
     service_annotations: dict[str, str] = field(default_factory=dict)
     extra_values: dict[str, Any] = field(default_factory=dict)
     replicas: int = 2
+    source_ranges: Sequence[pulumi.Input[str]] = ()
 
 
 def selector_labels(release_name: str) -> dict[str, str]:
@@ -55,6 +66,8 @@ def gateway_values(args: IstioGatewayArgs) -> dict[str, Any]:
     """Chart values for `args` (before `extra_values`)."""
     mesh = args.mesh
     service: dict[str, Any] = {"type": args.service_type, "annotations": dict(args.service_annotations)}
+    if args.source_ranges:
+        service["loadBalancerSourceRanges"] = list(args.source_ranges)
     values: dict[str, Any] = {
         "replicaCount": args.replicas,
         "autoscaling": {"enabled": True, "minReplicas": args.replicas, "maxReplicas": max(args.replicas * 2, 2)},
@@ -67,8 +80,9 @@ def gateway_values(args: IstioGatewayArgs) -> dict[str, Any]:
     if args.kind == "ingress":
         service["ports"] = [dict(p) for p in INGRESS_PORTS]
     else:
-        values["networkGateway"] = mesh.network
+        service["ports"] = [dict(p) for p in EASTWEST_PORTS]
         values["labels"] = {NETWORK_LABEL: mesh.network}
+        values["env"] = {REQUESTED_NETWORK_VIEW: mesh.network}
     return values
 
 

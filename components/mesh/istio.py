@@ -14,7 +14,7 @@ service, istiod patches its `caBundle`, and Pulumi never sets that field.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -50,12 +50,17 @@ _EASTWEST_SERVICE_ANNOTATIONS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class IstioMeshArgs:
-    """`ca` is this cluster's `cacerts` material (multi-cluster), None to let istiod self-sign."""
+    """`ca` is this cluster's `cacerts` material (multi-cluster), None to let istiod self-sign.
+
+    `peer_egress_cidrs`: the other clusters' egress addresses, the only sources the east-west
+    gateway's load balancer admits (empty: unrestricted).
+    """
 
     cluster: ClusterHandle
     istio: IstioSpec
     multicluster: bool
     ca: CaMaterial | None = None
+    peer_egress_cidrs: Sequence[pulumi.Input[str]] = ()
 
 
 def istiod_release_name(revision: str | None) -> str:
@@ -300,6 +305,7 @@ class IstioMesh(pulumi.ComponentResource):
                     release_name=EASTWEST_RELEASE,
                     kind="eastwest",
                     service_annotations=dict(_EASTWEST_SERVICE_ANNOTATIONS.get(cluster.cloud, {})),
+                    source_ranges=args.peer_egress_cidrs,
                 ),
                 pulumi.ResourceOptions(parent=self),
             )
