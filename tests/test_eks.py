@@ -232,7 +232,7 @@ def test_nodes_carry_cluster_and_node_security_groups(stack: tuple[str, Program]
     assert sorted(program.one(TEMPLATE).get("vpcSecurityGroupIds")) == sorted([cluster_sg, f"{node_sg.name}-id"])
 
 
-@pytest.mark.parametrize("port", [443, 10250, 15012, 15017])
+@pytest.mark.parametrize("port", [443, 10250, 10251, 15012, 15017])
 def test_control_plane_reaches_nodes_on_webhook_kubelet_and_xds_ports(stack: tuple[str, Program], port: int) -> None:
     name, program = stack
     (node_sg,) = of_type_inside(program, eks_name(name), "aws:ec2/securityGroup:SecurityGroup")
@@ -451,7 +451,9 @@ def test_node_group_waits_for_cluster_roles_and_networking_addons(stack: tuple[s
     cluster = program.one(CLUSTER)
     group = program.one(NODE_GROUP)
     addons = {a.get("addonName"): a for a in program.of_type(ADDON)}
-    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "metrics-server"}
+    # HPAs (gateways, istiod) need the metrics API; the add-on's pods need nodes.
+    assert program.depends_on(addons["metrics-server"], group)
     assert program.depends_on(group, cluster)
     for early in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
         assert program.depends_on(group, addons[early]), early

@@ -33,7 +33,9 @@ LOG_GROUP_PREFIXES = ("/aws/eks/{cluster}/", "/aws/vpc/{cluster}/", "/aws/apigat
 # DaemonSets that nodes need (networking, service proxy, pod identity) go in before the nodes;
 # CoreDNS is a Deployment and only becomes healthy once nodes exist.
 ADDONS_BEFORE_NODES = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
-ADDONS_AFTER_NODES = ("coredns",)
+# metrics-server: the EKS community add-on (add-on name `metrics-server`, serves on 10251), what
+# HorizontalPodAutoscalers (the gateways' and Istio's) read CPU from; without it they never scale.
+ADDONS_AFTER_NODES = ("coredns", "metrics-server")
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 AWS_CLI_HINT = (
     "meshgate's EKS kubeconfig runs `aws eks get-token`: install the AWS CLI v2 "

@@ -17,6 +17,7 @@ from stacks.config import EksNodes
 CONTROL_PLANE_TO_NODE_PORTS: dict[int, str] = {
     443: "webhooks and extension API servers on 443",
     10250: "kubelet API (logs, exec, metrics)",
+    10251: "metrics API served by the metrics-server EKS add-on",
     15012: "istiod xDS / CA",
     15017: "istiod sidecar-injection and validation webhooks",
 }
@@ -54,7 +55,7 @@ class EksNodeGroup(pulumi.ComponentResource):
     IMDSv2 only with hop limit 1 (pods cannot borrow the node role), encrypted gp3 root
     volume, nodes in private subnets, no SSH (use SSM Session Manager). Nodes carry the EKS
     cluster security group (control plane <-> nodes, load balancers) and a dedicated node
-    security group: all traffic between nodes, the control plane on 443/10250/15012/15017,
+    security group: all traffic between nodes, the control plane on 443/10250/10251/15012/15017,
     all egress, nothing from anywhere else.
     """
 
