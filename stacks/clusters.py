@@ -161,6 +161,23 @@ def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, com
     )
 
 
+def _autoscaler(spec: EksClusterSpec, component: Any, k8s_provider: k8s.Provider, aws_provider: pulumi.ProviderResource) -> None:
+    """cluster-autoscaler for the EKS node group (min < max means nothing scales without it)."""
+    from components.clusters.eks_autoscaler import EksAutoscaler, EksAutoscalerArgs
+
+    EksAutoscaler(
+        f"{spec.name}-autoscaler",
+        EksAutoscalerArgs(
+            cluster=spec.name,
+            region=spec.region,
+            kubernetes_version=spec.kubernetes_version,
+            cluster_name=component.cluster_name,
+            provider=k8s_provider,
+        ),
+        pulumi.ResourceOptions(providers={"aws": aws_provider}),
+    )
+
+
 def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
     """Create every configured cluster; clusters never depend on each other, only on egress addresses."""
     providers = {
@@ -185,5 +202,7 @@ def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
             provider=_provider(spec, component),
             rendered=isinstance(spec, KubeconfigClusterSpec) and spec.render_directory is not None,
         )
+        if isinstance(spec, EksClusterSpec):
+            _autoscaler(spec, component, handle.provider, providers[spec.name])
         built[spec.name] = BuiltCluster(handle=handle, component=component, egress=egress.get(spec.name))
     return built

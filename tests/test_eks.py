@@ -550,3 +550,41 @@ def test_irsa_oidc_provider_from_the_cluster_issuer(stack: tuple[str, Program]) 
     oidc = program.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert oidc.get("url") == f"https://oidc.eks.example.com/id/{eks_name(name)}-cluster"
     assert oidc.get("clientIdLists") == ["sts.amazonaws.com"]
+
+
+# ------------------------------------------------------------------ autoscaling
+
+
+def test_cluster_autoscaler_with_pod_identity_and_a_policy_scoped_to_the_clusters_asgs(stack: tuple[str, Program]) -> None:
+    name, program = stack
+    cluster = eks_name(name)
+    (release,) = [r for r in program.releases() if r.get("chart") == "cluster-autoscaler"]
+    assert release.get("version") == "9.59.0" and release.get("namespace") == "kube-system"
+    assert release.get("repositoryOpts.repo") == "https://kubernetes.github.io/autoscaler"
+    values = release.get("values")
+    # The autoscaler's minor must match the cluster's (its version policy).
+    assert values["image"]["tag"] == f"v{program.one(CLUSTER).get('version')}.0"
+    assert values["autoDiscovery"] == {"clusterName": cluster} and values["awsRegion"] == eks_entry(name)["region"]
+    assert values["rbac"]["serviceAccount"] == {"create": True, "name": "cluster-autoscaler"}
+    (association,) = [
+        a for a in program.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        if a.get("serviceAccount") == "cluster-autoscaler"
+    ]
+    assert association.get("namespace") == "kube-system"
+    role = program.one("aws:iam/role:Role", f"{cluster}-autoscaler")
+    assert association.get("roleArn").endswith(f":{role.name}")
+    trust = json.loads(role.get("assumeRolePolicy"))["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    statements = json.loads(program.one("aws:iam/rolePolicy:RolePolicy", f"{cluster}-cluster-autoscaler-policy").get("policy"))["Statement"]
+    writes = [s for s in statements if "autoscaling:SetDesiredCapacity" in s["Action"]]
+    assert writes == [{
+        "Effect": "Allow",
+        "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+        "Resource": "*",
+        "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}},
+    }]
+    assert all(a.split(":")[1].startswith(("Describe", "Get")) for s in statements if s not in writes for a in s["Action"])
+    assert program.depends_on(release, association), "pods started before the association get no credentials"
+    # Pod Identity, not the node role: the metadata hop limit stays 1.
+    assert all(t.get("metadataOptions.httpPutResponseHopLimit") == 1 for t in program.of_type(TEMPLATE))
