@@ -103,7 +103,7 @@ def test_all_five_control_plane_log_types_into_a_retained_log_group_created_firs
 
 
 def test_secrets_envelope_encrypted_with_a_rotating_kms_key(stack: tuple[str, Program]) -> None:
-    _, program = stack
+    name, program = stack
     cluster = program.one(CLUSTER)
     key = program.named(f"{eks_name(stack[0])}-secrets-key")
     assert key.get("enableKeyRotation") is True
