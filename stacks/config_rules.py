@@ -218,6 +218,7 @@ def _istio_revisions(config: StackConfig) -> None:
                 f"uses tag {tag!r}, which is not in {key}.tags ({', '.join(istio.tags)})",
             )
 
+
 def _deployer(config: StackConfig) -> None:
     """The same `pulumi up` that creates eks/gke clusters applies Kubernetes objects to them: say from where."""
     cloud = [c.name for c in config.clusters if isinstance(c, (EksClusterSpec, GkeClusterSpec))]
