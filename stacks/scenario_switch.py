@@ -19,6 +19,8 @@ from stacks.pipeline.stackfile import known_stacks, raw_config
 MAX_STEPS = 6
 GCP_PROJECT_PLACEHOLDER = "my-gcp-project"
 AUDIENCE_PLACEHOLDER = "https://api.example.com"
+INGRESS_HOST_PLACEHOLDER = "{cluster}.api.example.com"
+INGRESS_SECRET_PLACEHOLDER = "ingress-tls"
 
 
 @dataclass
@@ -83,6 +85,15 @@ def _fix(switch: Switch, err: ConfigError) -> bool:
         config["meshgate:istio"] = {**config.get("meshgate:istio", {}), "multicluster": True}
         switch.changes.append("`istio.multicluster: true` (APIs in two clusters)")
         switch.istio_changes = True
+        return True
+    if key.startswith("meshgate:clusters[") and key.endswith("].ingress") and "is required" in reason:
+        cluster = config["meshgate:clusters"][_index(key)]
+        host = INGRESS_HOST_PLACEHOLDER.format(cluster=cluster["name"])
+        cluster["ingress"] = {"hostname": host, "tlsSecret": INGRESS_SECRET_PLACEHOLDER}
+        switch.changes.append(
+            f"`clusters[{_index(key)}].ingress: {{hostname, tlsSecret}}` ({cluster['name']}: a publicly trusted "
+            "certificate for the ingress the external gateway calls)"
+        )
         return True
     switch.impossible = f"{err} (no automatic answer)"
     return False

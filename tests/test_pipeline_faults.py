@@ -44,17 +44,20 @@ FAKE_PULUMI = textwrap.dedent(
         print("v3.274.1")
         sys.exit(0)
     mode = os.environ["FAKE_PULUMI_MODE"]
-    plugin = subprocess.Popen([sys.executable, "-c", "import time\\nwhile True: time.sleep(1)"], start_new_session=True)
-    print("plugin", plugin.pid, flush=True)
-    if mode == "orphan":
-        sys.exit(255)
+    plugin = None
     def on_signal(signum, frame):
         print("signal", signum, flush=True)
         if mode == "graceful":
             plugin.terminate()
             plugin.wait()
             sys.exit(255)
-    signal.signal(signal.SIGINT, on_signal)
+    if mode != "orphan":
+        # Before `plugin <pid>` is printed: the test signals as soon as it reads that line.
+        signal.signal(signal.SIGINT, on_signal)
+    plugin = subprocess.Popen([sys.executable, "-c", "import time\\nwhile True: time.sleep(1)"], start_new_session=True)
+    print("plugin", plugin.pid, flush=True)
+    if mode == "orphan":
+        sys.exit(255)
     while True:
         signal.pause()
     """
