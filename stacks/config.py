@@ -664,6 +664,13 @@ def load() -> StackConfig:
     """Read and validate the current stack's `meshgate:*` config from the Pulumi runtime."""
     import pulumi.runtime.config as runtime_config
 
+    import pulumi
+
+    from stacks import config_rules
+
     raw = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
-    return parse_raw(raw)
+    config = parse_raw(raw)
+    for warning in config_rules.warnings(config):
+        pulumi.log.warn(warning)
+    return config

@@ -324,9 +324,47 @@ def _gateway_capabilities(config: StackConfig) -> None:
                 "key is not supported by scenario gateway-api (Istio has no API-key authentication); "
                 "use jwt, or an API gateway (scenarios 1-3)",
             )
-        if api.auth == "jwt" and ext is not None and ext.kind == "aws-http-api" and not config.jwt_for(api).audiences:
-            key = config.api_key(i, "jwt.audiences") if api.jwt is not None else f"{K}:jwt.audiences"
-            raise ConfigError(key, "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)")
+        if api.rate_limit_per_minute is not None and api.auth != "key" and ext is not None and ext.kind == "gcp-api-gateway":
+            raise ConfigError(
+                config.api_key(i, "rateLimitPerMinute"),
+                f"needs auth: key with externalGateway gcp-api-gateway (API Gateway quotas count per API key; "
+                f"with auth: {api.auth} the limit would not be enforced); set auth: key or remove the limit",
+            )
+        if api.auth == "jwt" and ext is not None and ext.kind == "aws-http-api":
+            jwt = config.jwt_for(api)
+            key = config.api_key(i, "jwt") if api.jwt is not None else f"{K}:jwt"
+            if not jwt.audiences:
+                raise ConfigError(f"{key}.audiences", "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)")
+            if not jwt.issuer.startswith("https://"):
+                raise ConfigError(
+                    f"{key}.issuer",
+                    f"must be an https:// URL with externalGateway aws-http-api (got {jwt.issuer!r}): its JWT authorizer "
+                    "finds the signing keys by OIDC discovery at <issuer>/.well-known/openid-configuration",
+                )
+
+
+def warnings(config: StackConfig) -> list[str]:
+    """Valid config that may still not behave as written; shown as warnings at preview and up."""
+    found: list[str] = []
+    ext = config.external_gateway if config.scenario is Scenario.EXTERNAL_GATEWAY else None
+    if ext is not None and ext.kind == "aws-http-api":
+        keys: dict[str, tuple[str, list[str]]] = {}
+        for i, api in enumerate(config.apis):
+            if api.auth == "jwt":
+                key = config.api_key(i, "jwt.jwksUri") if api.jwt is not None else f"{K}:jwt.jwksUri"
+                keys.setdefault(key, (config.jwt_for(api).issuer, []))[1].append(api.name)
+        for key, (issuer, names) in keys.items():
+            found.append(
+                f"{key} is not used by externalGateway aws-http-api: its JWT authorizer reads the signing keys from "
+                f"{discovery_url(issuer)} (OIDC discovery); if the issuer does not serve that document, every "
+                f"request to {', '.join(names)} is refused with 401 (docs/gateways.md, JWT on AWS)"
+            )
+    return found
+
+
+def discovery_url(issuer: str) -> str:
+    """Where API Gateway's JWT authorizer looks for the issuer's OIDC discovery document."""
+    return f"{issuer.rstrip('/')}/.well-known/openid-configuration"
 
 
 def _external_ingress(config: StackConfig) -> None:

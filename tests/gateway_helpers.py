@@ -51,7 +51,13 @@ def single(scenario: str) -> dict[str, Any]:
         config["meshgate:apis"] = [{**a, "auth": "jwt" if a["auth"] == "key" else a["auth"]} for a in config["meshgate:apis"]]
     if scenario == "external-gateway":
         config["meshgate:externalGateway"] = {"kind": "gcp-api-gateway", "region": "us-central1", "project": "acme-dev"}
+        config["meshgate:apis"] = key_limits_only(config["meshgate:apis"])
     return config
+
+
+def key_limits_only(apis: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """GCP API Gateway enforces rate limits only as per-key quotas: no limit on APIs without `auth: key`."""
+    return [a if a["auth"] == "key" else {k: v for k, v in a.items() if k != "rateLimitPerMinute"} for a in apis]
 
 
 def cloud(scenario: str, external: str = "aws-http-api") -> dict[str, Any]:
@@ -80,6 +86,7 @@ def cloud(scenario: str, external: str = "aws-http-api") -> dict[str, Any]:
             config["meshgate:externalGateway"] = {"kind": external, "region": "us-east-1", "cluster": "aws-east"}
         else:
             config["meshgate:externalGateway"] = {"kind": external, "region": "us-central1", "project": "acme-prod"}
+            config["meshgate:apis"] = key_limits_only(apis)
     return config
 
 

@@ -65,6 +65,8 @@ def test_scenario_1_on_gcp_api_gateway_uses_tls_to_every_ingress() -> None:
         "meshgate:externalGateway.region=us-central1",
         "meshgate:externalGateway.project=acme-staging",
         "meshgate:externalGateway.cluster=gcp-central",
+        "meshgate:apis[0].auth=key",  # GCP API Gateway rate-limits only API-key routes
+        "meshgate:apis[1].auth=key",
     )
     assert m.node("external_gateway").label == "GCP API Gateway"
     for ingress in m.of_kind("ingress-gateway"):
