@@ -21,19 +21,19 @@ def request_authentication(
     parent: pulumi.Resource,
     selector: Mapping[str, str] | None = None,
     audiences: Sequence[str] = (),
-    forward_original_token: bool = False,
+    forward_original_token: bool = True,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> k8s.apiextensions.CustomResource:
     """A `RequestAuthentication` validating JWTs from `issuer` (keys at `jwks_uri`).
 
     It rejects invalid tokens only; pair it with an `allow_from(request_principals=[...])`
-    policy to reject requests without a token.
+    policy to reject requests without a token. `forward_original_token` keeps the validated
+    token on the request (Istio's default removes it), so the backend can read its claims.
     """
     rule: dict[str, object] = {"issuer": issuer, "jwksUri": jwks_uri}
     if audiences:
         rule["audiences"] = list(audiences)
-    if forward_original_token:
-        rule["forwardOriginalToken"] = True
+    rule["forwardOriginalToken"] = forward_original_token
     spec: dict[str, object] = {"jwtRules": [rule]}
     if selector:
         spec["selector"] = {"matchLabels": dict(selector)}
