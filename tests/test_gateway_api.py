@@ -95,7 +95,12 @@ def test_jwt_and_path_authorization_at_the_gateway() -> None:
     assert ra.get("metadata.namespace") == "meshgate-gateway"
     assert ra.get("spec.selector.matchLabels") == {"gateway.networking.k8s.io/gateway-name": "meshgate"}
     assert ra.get("spec.jwtRules") == [
-        {"issuer": "https://auth.example.com/", "jwksUri": "https://auth.example.com/.well-known/jwks.json", "audiences": ["https://api.example.com"]}
+        {
+            "issuer": "https://auth.example.com/",
+            "jwksUri": "https://auth.example.com/.well-known/jwks.json",
+            "audiences": ["https://api.example.com"],
+            "forwardOriginalToken": True,
+        }
     ]
     (edge,) = [p for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "catalogue-only"]
     rules = edge.get("spec.rules")

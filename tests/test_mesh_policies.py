@@ -100,7 +100,12 @@ def test_port_scoped_permissive(policies: Program) -> None:
 def test_request_authentication(policies: Program) -> None:
     assert cr(policies, "RequestAuthentication", "jwt").get("spec") == {
         "jwtRules": [
-            {"issuer": "https://auth.example.com/", "jwksUri": "https://auth.example.com/jwks.json", "audiences": ["orders"]}
+            {
+                "issuer": "https://auth.example.com/",
+                "jwksUri": "https://auth.example.com/jwks.json",
+                "audiences": ["orders"],
+                "forwardOriginalToken": True,
+            }
         ],
         "selector": {"matchLabels": {"app": "kong"}},
     }
