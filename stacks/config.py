@@ -390,7 +390,12 @@ class JwtSpec(_Model):
 class BackendRef(_Model):
     name: DnsLabel
     namespace: DnsLabel
-    port: Port
+    port: Port = Field(description="the Service port routes call")
+    target_port: Port | None = Field(
+        default=None,
+        description="the workload's container port behind `port` (mTLS and authorization policies use it); "
+        "default: the demo service's `targetPort`, else `port`",
+    )
 
 
 class ApiSpec(_Model):
@@ -412,8 +417,14 @@ class ServiceSpec(_Model):
     namespace: DnsLabel
     cluster: DnsLabel
     port: Port = 8080
+    target_port: Port | None = Field(default=None, description="container port the Service's `port` maps to; default `port`")
     replicas: int = Field(default=2, ge=1, le=50)
     image: Annotated[str, AfterValidator(_pinned_image)] = DEFAULT_DEMO_IMAGE
+
+    @property
+    def container_port(self) -> int:
+        """The port the workload listens on (the Service's targetPort)."""
+        return self.target_port or self.port
 
 
 # ---------------------------------------------------------------- the stack
@@ -516,6 +527,24 @@ class StackConfig(_Model):
         when the multi-cluster mesh can carry the request on, otherwise the API's own cluster."""
         edge = self.edge_cluster
         return edge if edge is not None and self.istio.multicluster else api.cluster
+
+    def demo_service(self, api: ApiSpec) -> ServiceSpec | None:
+        """The `meshgate:services` workload an API routes to, if it is one."""
+        return next(
+            (
+                s
+                for s in self.services
+                if (s.cluster, s.namespace, s.name) == (api.cluster, api.service.namespace, api.service.name)
+            ),
+            None,
+        )
+
+    def target_port(self, api: ApiSpec) -> int:
+        """The container port behind an API's Service port: its own `targetPort`, the demo workload's, or `port`."""
+        if api.service.target_port is not None:
+            return api.service.target_port
+        demo = self.demo_service(api)
+        return demo.container_port if demo is not None else api.service.port
 
     def jwt_for(self, api: ApiSpec) -> JwtSpec:
         jwt = api.jwt or self.jwt

@@ -31,6 +31,7 @@ def check(config: StackConfig) -> None:
     _unique([f"{s.cluster}/{s.namespace}/{s.name}" for s in config.services], f"{K}:services", "name")
     _node_ranges(config)
     _eks_admins(config)
+    _demo_backend_ports(config)
     _jwt(config)
     _multicluster(config)
     _istio_revisions(config)
@@ -144,6 +145,27 @@ def _eks_admins(config: StackConfig) -> None:
                     f"{principal.rsplit(':', 1)[-1]!r}); EKS allows one access entry per principal",
                 )
             seen[principal] = j
+
+
+def _demo_backend_ports(config: StackConfig) -> None:
+    """An API routed to a demo workload uses that workload's Service port and container port."""
+    for i, api in enumerate(config.apis):
+        demo = config.demo_service(api)
+        if demo is None:
+            continue
+        j = config.services.index(demo)
+        if api.service.port != demo.port:
+            raise ConfigError(
+                f"{K}:apis[{i}].service.port",
+                f"({api.service.port}) differs from meshgate:services[{j}].port ({demo.port}), the port of the "
+                f"Service {demo.namespace}/{demo.name} it routes to",
+            )
+        if api.service.target_port is not None and api.service.target_port != demo.container_port:
+            raise ConfigError(
+                f"{K}:apis[{i}].service.targetPort",
+                f"({api.service.target_port}) differs from the container port of meshgate:services[{j}] "
+                f"({demo.container_port}); set it there (targetPort) or leave it out here",
+            )
 
 
 def _jwt(config: StackConfig) -> None:

@@ -37,7 +37,14 @@ def remote_backends(config: StackConfig) -> dict[str, list[RemoteBackend]]:
         key = (api.service.namespace, api.service.name)
         if api.cluster != home and key not in local:
             local.add(key)
-            remotes[home].append(RemoteBackend(name=api.service.name, namespace=api.service.namespace, port=api.service.port))
+            remotes[home].append(
+                RemoteBackend(
+                    name=api.service.name,
+                    namespace=api.service.namespace,
+                    port=api.service.port,
+                    target_port=config.target_port(api),
+                )
+            )
     return remotes
 
 

@@ -3,8 +3,12 @@ credentials travel over HTTPS only, and Kong's admin API admits only its control
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from gateway_helpers import cloud, kind, run, single
+from gateway_helpers import cloud, kind, run
+
+from stacks.config import ConfigError, parse_raw
 
 IN_CLUSTER = ("in-cluster-gateway", "in-cluster-gateway-mesh", "gateway-api")
 
@@ -21,3 +25,75 @@ def test_validated_jwt_is_forwarded_to_the_backend(scenario: str) -> None:
     rules = [rule for ra in kind(program, "RequestAuthentication") for rule in ra.get("spec.jwtRules")]
     assert rules
     assert all(rule["forwardOriginalToken"] is True for rule in rules)
+
+
+# ---------------------------------------------------------------- policies use the workload port
+
+
+def mapped_ports(scenario: str) -> dict[str, Any]:
+    """prod's clusters in `scenario`; orders is a demo workload behind Service port 80 -> container 8080,
+    payments an external backend (no demo) whose Service maps 80 -> 9090 (`targetPort` on the API)."""
+    config = cloud(scenario)
+    for api in config["meshgate:apis"]:
+        if api["name"] == "orders":
+            api["service"] = {**api["service"], "port": 80}
+        if api["name"] == "payments":
+            api["service"] = {**api["service"], "port": 80, "targetPort": 9090}
+    config["meshgate:services"] = [
+        {**s, "port": 80, "targetPort": 8080} if s["name"] == "orders" else s
+        for s in config["meshgate:services"]
+        if s["name"] != "payments"
+    ]
+    return config
+
+
+def test_demo_workload_listens_on_its_target_port() -> None:
+    program = run(mapped_ports("in-cluster-gateway-mesh"))
+    (service,) = [s for s in program.of_type("kubernetes:core/v1:Service") if s.get("metadata.name") == "orders"]
+    assert service.get("spec.ports") == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP", "appProtocol": "http"}]
+    (deployment,) = [d for d in kind(program, "Deployment", gateway_only=False) if d.get("metadata.name") == "orders"]
+    (container,) = deployment.get("spec.template.spec.containers")
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert {"name": "PORT", "value": "8080"} in container["env"]
+
+
+def test_scenario2_permissive_port_is_the_container_port() -> None:
+    config = mapped_ports("in-cluster-gateway")
+    program = run(config)
+    ports = {pa.get("spec.selector.matchLabels.app"): pa.get("spec.portLevelMtls") for pa in kind(program, "PeerAuthentication")}
+    assert ports == {"orders": {"8080": {"mode": "PERMISSIVE"}}, "payments": {"9090": {"mode": "PERMISSIVE"}}}
+    # the route still calls the Service port
+    backends = {i.get("metadata.name"): i.get("spec.rules.0.http.paths.0.backend.service.port.number") for i in kind(program, "Ingress")}
+    assert backends == {"orders": 80, "payments": 80}
+
+
+@pytest.mark.parametrize("scenario", ["in-cluster-gateway-mesh", "gateway-api"])
+def test_allow_policies_match_the_container_port(scenario: str) -> None:
+    program = run(mapped_ports(scenario))
+    ports = {
+        p.get("spec.selector.matchLabels.app"): p.get("spec.rules.0.to.0.operation.ports")
+        for p in kind(program, "AuthorizationPolicy")
+        if p.get("metadata.name", "").endswith("-from-gateway")
+    }
+    assert ports["orders"] == ["8080"] and ports["payments"] == ["9090"] and ports["catalog"] == ["8080"]
+
+
+def test_scenario4_routes_call_the_service_port() -> None:
+    program = run(mapped_ports("gateway-api"))
+    refs = {r.get("metadata.name"): r.get("spec.rules.0.backendRefs.0.port") for r in kind(program, "HTTPRoute")}
+    assert refs["orders"] == 80 and refs["payments"] == 80
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda c: c["meshgate:apis"][0]["service"].update(port=8081), "meshgate:apis[0].service.port"),
+        (lambda c: c["meshgate:apis"][0]["service"].update(targetPort=9000), "meshgate:apis[0].service.targetPort"),
+    ],
+)
+def test_api_and_demo_workload_ports_must_agree(change: Any, key: str) -> None:
+    config = mapped_ports("in-cluster-gateway-mesh")
+    change(config)
+    with pytest.raises(ConfigError) as caught:
+        parse_raw(config)
+    assert str(caught.value).startswith(f"{key} ("), str(caught.value)

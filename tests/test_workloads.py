@@ -84,6 +84,7 @@ def test_replicas_and_image_follow_the_config() -> None:
          "image": "ghcr.io/mccutchen/go-httpbin@sha256:" + "a" * 64},
         {"name": "payments", "namespace": "pay", "cluster": "local"},
     ]
+    config["meshgate:apis"][0]["service"] = {**config["meshgate:apis"][0]["service"], "port": 9090}  # the API calls that port
     program = run(config)
     orders = program.named("local-apps-shop-orders-deployment")
     assert orders.get("spec.replicas") == 3

@@ -32,7 +32,11 @@ BACKEND_POLICIES = "backend-policies"
 
 @dataclass(frozen=True)
 class Backend:
-    """A backend workload (cluster, namespace, `app` label, port) and whether any route to it requires a JWT."""
+    """A backend workload (cluster, namespace, `app` label, container port) and whether any route to it requires a JWT.
+
+    `port` is the workload's port (the Service's targetPort): Istio matches `portLevelMtls` and
+    AuthorizationPolicy `ports` against the port the sidecar receives on, not the Service port.
+    """
 
     cluster: str
     namespace: str
@@ -50,10 +54,10 @@ def backends_of(routes: list[Route]) -> list[Backend]:
     """Distinct backends in catalogue order; a backend reached by a jwt route requires the JWT."""
     found: dict[tuple[str, str, str, int], Backend] = {}
     for r in routes:
-        key = (r.cluster, r.namespace, r.service, r.port)
+        key = (r.cluster, r.namespace, r.service, r.target_port)
         known = found.get(key)
         jwt = known.jwt if known and known.jwt else (r if r.auth == "jwt" else None)
-        found[key] = Backend(r.cluster, r.namespace, r.service, r.port, jwt)
+        found[key] = Backend(r.cluster, r.namespace, r.service, r.target_port, jwt)
     return list(found.values())
 
 

@@ -27,6 +27,7 @@ class Route:
     service: str
     namespace: str
     port: int
+    target_port: int  # the workload's container port behind `port`: what Istio policies match
     auth: Auth
     rate_limit_per_minute: int | None
     jwt: JwtSpec | None
@@ -69,6 +70,7 @@ def routes(config: StackConfig) -> list[Route]:
             service=api.service.name,
             namespace=api.service.namespace,
             port=api.service.port,
+            target_port=config.target_port(api),
             auth=api.auth,
             rate_limit_per_minute=api.rate_limit_per_minute,
             jwt=config.jwt_for(api) if api.auth == "jwt" else None,

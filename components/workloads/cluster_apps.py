@@ -19,6 +19,7 @@ class RemoteBackend:
     name: str
     namespace: str
     port: int
+    target_port: int
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class ClusterApps(pulumi.ComponentResource):
                 name=remote.name,
                 namespace=remote.namespace,
                 port=remote.port,
+                target_port=remote.target_port,
                 labels={"app": remote.name, "meshgate.io/backend": "remote"},
                 opts=cluster.opts(self, [self.namespaces[remote.namespace]]),
             )

@@ -24,9 +24,11 @@ def image_version(image: str) -> str:
     return digest.removeprefix("sha256:")[:12]
 
 
-def service_ports(port: int) -> list[k8s.core.v1.ServicePortArgs]:
+def service_ports(port: int, target_port: int) -> list[k8s.core.v1.ServicePortArgs]:
     """One port named `http` so Istio selects the HTTP protocol (and mTLS-aware routing) for it."""
-    return [k8s.core.v1.ServicePortArgs(name="http", port=port, target_port=port, protocol="TCP", app_protocol="http")]
+    return [
+        k8s.core.v1.ServicePortArgs(name="http", port=port, target_port=target_port, protocol="TCP", app_protocol="http")
+    ]
 
 
 def backend_service(
@@ -35,14 +37,16 @@ def backend_service(
     name: str,
     namespace: str,
     port: int,
+    target_port: int,
     labels: dict[str, str],
     opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.Service:
-    """The ClusterIP Service of a backend (`<name>.<namespace>.svc.cluster.local:<port>`), selecting `app: <name>`."""
+    """The ClusterIP Service of a backend (`<name>.<namespace>.svc.cluster.local:<port>` -> pod port
+    `target_port`), selecting `app: <name>`."""
     return k8s.core.v1.Service(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels={**labels, **MANAGED_BY}),
-        spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector={"app": name}, ports=service_ports(port)),
+        spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector={"app": name}, ports=service_ports(port, target_port)),
         opts=opts,
     )
 
@@ -58,7 +62,7 @@ class DemoServiceArgs:
 
 
 class DemoService(pulumi.ComponentResource):
-    """go-httpbin (or the configured pinned image) serving HTTP on `spec.port`, in the mesh.
+    """go-httpbin (or the configured pinned image) serving HTTP on `spec.container_port` (Service port `spec.port`), in the mesh.
 
     Hardened: non-root (uid 65532), read-only root filesystem (a small /tmp emptyDir),
     no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, no API token
@@ -91,8 +95,8 @@ class DemoService(pulumi.ComponentResource):
             name="app",
             image=spec.image,
             image_pull_policy="IfNotPresent",
-            env=[k8s.core.v1.EnvVarArgs(name="PORT", value=str(spec.port))],
-            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=spec.port, protocol="TCP")],
+            env=[k8s.core.v1.EnvVarArgs(name="PORT", value=str(spec.container_port))],
+            ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=spec.container_port, protocol="TCP")],
             readiness_probe=k8s.core.v1.ProbeArgs(http_get=probe, period_seconds=5, failure_threshold=3),
             liveness_probe=k8s.core.v1.ProbeArgs(
                 http_get=probe, initial_delay_seconds=5, period_seconds=10, failure_threshold=3
@@ -157,6 +161,7 @@ class DemoService(pulumi.ComponentResource):
             name=spec.name,
             namespace=spec.namespace,
             port=spec.port,
+            target_port=spec.container_port,
             labels={"app": spec.name},
             opts=child,
         )
