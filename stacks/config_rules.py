@@ -156,13 +156,13 @@ def _demo_backend_ports(config: StackConfig) -> None:
         j = config.services.index(demo)
         if api.service.port != demo.port:
             raise ConfigError(
-                f"{K}:apis[{i}].service.port",
+                config.api_key(i, "service.port"),
                 f"({api.service.port}) differs from meshgate:services[{j}].port ({demo.port}), the port of the "
                 f"Service {demo.namespace}/{demo.name} it routes to",
             )
         if api.service.target_port is not None and api.service.target_port != demo.container_port:
             raise ConfigError(
-                f"{K}:apis[{i}].service.targetPort",
+                config.api_key(i, "service.targetPort"),
                 f"({api.service.target_port}) differs from the container port of meshgate:services[{j}] "
                 f"({demo.container_port}); set it there (targetPort) or leave it out here",
             )
