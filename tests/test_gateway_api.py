@@ -72,15 +72,17 @@ def test_tls_secret_is_secret() -> None:
 
 def test_one_httproute_per_api_each_after_the_crds() -> None:
     for program in programs():
-        routes = {r.get("metadata.name"): r for r in kind(program, "HTTPRoute")}
+        every = {r.get("metadata.name"): r for r in kind(program, "HTTPRoute")}
+        routes = {name: r for name, r in every.items() if not name.endswith("-https-redirect")}
         assert len(routes) == len(program.plain_outputs["curl"])
         (file,) = crds(program)
         for name, route in routes.items():
             assert route.get("metadata.namespace") == "shop"
             (rule,) = route.get("spec.rules")
-            assert route.get("spec.parentRefs") == [
-                {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "meshgate", "namespace": "meshgate-gateway"}
-            ]
+            parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "meshgate", "namespace": "meshgate-gateway"}
+            if f"{name}-https-redirect" in every:  # a credentialed API: the https listener only
+                parent["sectionName"] = "https"
+            assert route.get("spec.parentRefs") == [parent]
             assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": f"/{name}"}}]
             assert rule["filters"][0]["urlRewrite"]["path"] == {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}
             assert rule["backendRefs"] == [{"group": "", "kind": "Service", "name": name, "port": 8080}]
@@ -104,7 +106,7 @@ def test_jwt_and_path_authorization_at_the_gateway() -> None:
     ]
     (edge,) = [p for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "catalogue-only"]
     rules = edge.get("spec.rules")
-    assert edge.get("spec.action") == "ALLOW" and len(rules) == 3
+    assert edge.get("spec.action") == "ALLOW" and len(rules) == 4  # + the token-free redirect on port 80
     assert rules[0] == {
         "to": [{"operation": {"paths": ["/orders", "/orders/*"]}}],
         "from": [{"source": {"requestPrincipals": ["https://auth.example.com//*"]}}],

@@ -183,14 +183,25 @@ class URLRewrite(Strict):
     path: PathModifier | None = None
 
 
+class RequestRedirect(Strict):
+    scheme: Literal["http", "https"] | None = None
+    hostname: Annotated[str, Field(pattern=DNS_SUBDOMAIN)] | None = None
+    path: PathModifier | None = None
+    port: PortNumber | None = None
+    statusCode: Literal[301, 302] = 302
+
+
 class RouteFilter(Strict):
     type: Literal["RequestHeaderModifier", "ResponseHeaderModifier", "RequestMirror", "RequestRedirect", "URLRewrite", "ExtensionRef"]
     urlRewrite: URLRewrite | None = None
+    requestRedirect: RequestRedirect | None = None
 
     @model_validator(mode="after")
     def config_matches_type(self) -> "RouteFilter":
         if (self.type == "URLRewrite") != (self.urlRewrite is not None):
             raise ValueError("urlRewrite must be set exactly when type is URLRewrite")
+        if (self.type == "RequestRedirect") != (self.requestRedirect is not None):
+            raise ValueError("requestRedirect must be set exactly when type is RequestRedirect")
         return self
 
 
@@ -213,6 +224,15 @@ class RouteRule(Strict):
     matches: Annotated[list[RouteMatch], Field(max_length=64)] | None = None
     filters: Annotated[list[RouteFilter], Field(max_length=16)] | None = None
     backendRefs: Annotated[list[BackendRef], Field(max_length=16)] | None = None
+
+    @model_validator(mode="after")
+    def redirect_or_forward(self) -> "RouteRule":
+        kinds = [f.type for f in self.filters or []]
+        if "RequestRedirect" in kinds and "URLRewrite" in kinds:
+            raise ValueError("may specify either a RequestRedirect or a URLRewrite filter, not both")
+        if "RequestRedirect" in kinds and self.backendRefs:
+            raise ValueError("RequestRedirect filter must not be used together with backendRefs")
+        return self
 
 
 class HTTPRouteSpec(Strict):

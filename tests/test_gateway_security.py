@@ -97,3 +97,75 @@ def test_api_and_demo_workload_ports_must_agree(change: Any, key: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_raw(config)
     assert str(caught.value).startswith(f"{key} ("), str(caught.value)
+
+
+# ---------------------------------------------------------------- credentials over HTTPS only
+
+CREDENTIALED = {"orders": "jwt", "catalog": "key"}  # cloud(): payments has auth: none
+
+
+@pytest.mark.parametrize("scenario", ["in-cluster-gateway", "in-cluster-gateway-mesh"])
+def test_kong_serves_credentialed_routes_over_https_only(scenario: str) -> None:
+    """Kong answers a route whose protocols exclude http with `https_redirect_status_code` when it is
+    called over HTTP; the default protocols (http,https) would take API keys and JWTs on port 80."""
+    program = run(cloud(scenario))
+    seen = set()
+    for ingress in kind(program, "Ingress"):
+        name = ingress.get("metadata.name")
+        annotations = ingress.get("metadata.annotations")
+        seen.add(name)
+        if name in CREDENTIALED:
+            assert annotations["konghq.com/protocols"] == "https"
+            assert annotations["konghq.com/https-redirect-status-code"] == "301"
+        else:
+            assert annotations["konghq.com/protocols"] == "http,https"
+            assert "konghq.com/https-redirect-status-code" not in annotations
+    assert "payments" in seen and "orders" in seen
+
+
+def _routes(program: Any) -> dict[str, Any]:
+    return {r.get("metadata.name"): r for r in kind(program, "HTTPRoute")}
+
+
+def test_gateway_api_credentialed_routes_attach_to_the_https_listener() -> None:
+    program = run(cloud("gateway-api"))  # orders: jwt; payments, catalog: none
+    routes = _routes(program)
+    (listeners,) = [g.get("spec.listeners") for g in kind(program, "Gateway") if g.type.startswith("kubernetes:gateway")]
+    assert {(l["name"], l["protocol"]) for l in listeners} == {("http", "HTTP"), ("https", "HTTPS")}
+    assert [p["sectionName"] for p in routes["orders"].get("spec.parentRefs")] == ["https"]
+    assert all("sectionName" not in p for p in routes["payments"].get("spec.parentRefs"))  # both listeners
+    redirect = routes["orders-https-redirect"]
+    assert redirect.get("metadata.namespace") == "shop"
+    assert [p["sectionName"] for p in redirect.get("spec.parentRefs")] == ["http"]
+    (rule,) = redirect.get("spec.rules")
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/orders"}}]
+    assert rule["filters"] == [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]
+    assert "backendRefs" not in rule  # nothing is forwarded from port 80
+    assert set(routes) == {"orders", "payments", "catalog", "orders-https-redirect"}
+
+
+def test_gateway_api_redirect_is_not_denied_by_the_edge_policy() -> None:
+    """RBAC runs before the router: without a token-free ALLOW on port 80 for the redirected paths,
+    a client without a token would get 403 there instead of the redirect."""
+    program = run(cloud("gateway-api"))
+    (edge,) = [p for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "catalogue-only"]
+    port80 = [r for r in edge.get("spec.rules") if r["to"][0]["operation"].get("ports")]
+    assert port80 == [{"to": [{"operation": {"ports": ["80"], "paths": ["/orders", "/orders/*"]}}]}]
+
+
+def test_gateway_api_rate_limits_patch_forwarding_routes_only() -> None:
+    """Merging `route.rate_limits` into a redirect route would turn it into an invalid route action."""
+    program = run(cloud("gateway-api"))
+    (limits,) = kind(program, "EnvoyFilter")
+    (route_patch,) = [p for p in limits.get("spec.configPatches") if p["applyTo"] == "HTTP_ROUTE"]
+    assert route_patch["match"]["routeConfiguration"]["vhost"]["route"] == {"action": "ROUTE"}
+
+
+@pytest.mark.parametrize("scenario", ["in-cluster-gateway", "in-cluster-gateway-mesh", "gateway-api"])
+def test_no_shipped_scenario_serves_credentials_over_http(scenario: str) -> None:
+    from test_policy import stack_resources
+
+    from policy.checks import BY_ID
+
+    check = BY_ID["gateway-credentials-https-only"]
+    assert check(stack_resources(run(cloud(scenario)))) == []  # type: ignore[arg-type]

@@ -592,11 +592,91 @@ def test_api_servers_admit_the_deployer() -> None:
     assert _run("api-server-reachable-from-deployer", _prod_with(lambda r: private(r, inside=True))) == []
 
 
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+KONG_PLUGIN = "kubernetes:configuration.konghq.com/v1:KongPlugin"
+RA = "kubernetes:security.istio.io/v1:RequestAuthentication"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+
+
+def _kong_ingress(protocols: str | None, plugins: str = "payments-key-auth") -> dict[str, Any]:
+    annotations = {"konghq.com/plugins": plugins, "konghq.com/strip-path": "true"}
+    if protocols is not None:
+        annotations["konghq.com/protocols"] = protocols
+    path = {"path": "/payments", "pathType": "Prefix", "backend": {"service": {"name": "payments", "port": {"number": 8080}}}}
+    return {
+        "metadata": {"name": "payments", "namespace": "shop", "annotations": annotations},
+        "spec": {"ingressClassName": "kong", "rules": [{"http": {"paths": [path]}}]},
+    }
+
+
+def _plugin(name: str, plugin: str) -> StackResource:
+    return _k8s(name, KONG_PLUGIN, {"metadata": {"name": name, "namespace": "shop"}, "plugin": plugin})
+
+
+def test_kong_route_with_credentials_is_https_only() -> None:
+    check = "gateway-credentials-https-only"
+    key_auth = _plugin("payments-key-auth", "key-auth")
+    assert _run(check, [key_auth, _k8s("ing", INGRESS, _kong_ingress("https"))]) == []
+    for protocols in (None, "http,https", "http"):  # Kong's default is http,https
+        (message,) = _run(check, [key_auth, _k8s("ing", INGRESS, _kong_ingress(protocols))])
+        assert "Ingress shop/payments takes credentials (plugin payments-key-auth)" in message
+    # a non-auth plugin does not make a route credentialed
+    limit = _plugin("payments-key-auth", "rate-limiting")
+    assert _run(check, [limit, _k8s("ing", INGRESS, _kong_ingress("http,https"))]) == []
+    # the backend validates JWTs (Istio RequestAuthentication on its pods)
+    jwt = _k8s("ra", RA, {"metadata": {"name": "payments-jwt", "namespace": "shop"}, "spec": {"selector": {"matchLabels": {"app": "payments"}}}})
+    (message,) = _run(check, [jwt, _k8s("ing", INGRESS, _kong_ingress("http,https", plugins=""))])
+    assert "backend payments validates JWTs" in message
+    # ...but not on another cluster
+    assert _run(check, [replace(jwt, provider="p2"), _k8s("ing", INGRESS, _kong_ingress("http,https", plugins=""))]) == []
+
+
+def _gateway() -> StackResource:
+    listeners = [
+        {"name": "http", "port": 80, "protocol": "HTTP"},
+        {"name": "https", "port": 443, "protocol": "HTTPS", "tls": {"mode": "Terminate"}},
+    ]
+    return _k8s("gw", GATEWAY, {"metadata": {"name": "meshgate", "namespace": "gw"}, "spec": {"gatewayClassName": "istio", "listeners": listeners}})
+
+
+def _route(section: str | None, *, forward: bool = True) -> StackResource:
+    parent: dict[str, Any] = {"kind": "Gateway", "name": "meshgate", "namespace": "gw"}
+    if section is not None:
+        parent["sectionName"] = section
+    rule: dict[str, Any] = {"matches": [{"path": {"type": "PathPrefix", "value": "/orders"}}]}
+    if forward:
+        rule["backendRefs"] = [{"name": "orders", "port": 8080}]
+    else:
+        rule["filters"] = [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}]
+    return _k8s("route", HTTP_ROUTE, {"metadata": {"name": "orders", "namespace": "shop"}, "spec": {"parentRefs": [parent], "rules": [rule]}})
+
+
+def test_gateway_api_route_with_jwt_is_https_only() -> None:
+    check = "gateway-credentials-https-only"
+    edge = {
+        "metadata": {"name": "catalogue-only", "namespace": "gw"},
+        "spec": {
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"requestPrincipals": ["https://auth/*"]}}], "to": [{"operation": {"paths": ["/orders", "/orders/*"]}}]}],
+        },
+    }
+    jwt_at_gateway = [_gateway(), _k8s("edge", AP, edge)]
+    assert _run(check, [*jwt_at_gateway, _route("https")]) == []
+    assert _run(check, [*jwt_at_gateway, _route("http", forward=False)]) == []  # a redirect only
+    for section in (None, "http"):  # no sectionName: every listener, port 80 included
+        (message,) = _run(check, [*jwt_at_gateway, _route(section)])
+        assert "HTTPRoute shop/orders takes JWTs but forwards from the plain-HTTP listener http" in message
+    # without any JWT requirement the route may be served on both listeners
+    assert _run(check, [_gateway(), _route(None)]) == []
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
     exercised.update({"eks-admin-access-entry", "eks-cni-own-role", "vpc-flow-logs"})
     exercised.add("ingress-only-from-external-gateway")
     exercised.add("eks-admin-access-entry")
     exercised |= {"api-server-reachable-from-deployer", "api-server-reachable-from-peers"}
+    exercised.add("gateway-credentials-https-only")
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

@@ -39,6 +39,11 @@ class Route:
         return f"{self.service}.{self.namespace}.svc.cluster.local"
 
     @property
+    def credentialed(self) -> bool:
+        """The route takes credentials (API key or JWT): it is served over HTTPS only, HTTP redirects."""
+        return self.auth in ("jwt", "key")
+
+    @property
     def paths(self) -> list[str]:
         """The prefix as exact + sub-path patterns (`/orders`, `/orders/*`), for Istio policies."""
         return [self.path, f"{self.path.rstrip('/')}/*"]

@@ -37,6 +37,11 @@ NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 RATE_LIMIT_DESCRIPTOR = "meshgate-api"
 UNLIMITED_TOKENS = 1_000_000_000
 WAIT_SECONDS = 600
+HTTP_LISTENER = "http"
+HTTPS_LISTENER = "https"
+HTTP_PORT = 80
+HTTPS_PORT = 443
+REDIRECT_STATUS = 301
 
 
 def crds_url(version: str) -> str:
@@ -74,10 +79,10 @@ def gateway_spec(route_namespaces: list[str], annotations: Mapping[str, str]) ->
     spec: dict[str, Any] = {
         "gatewayClassName": GATEWAY_CLASS,
         "listeners": [
-            {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed},
+            {"name": HTTP_LISTENER, "port": HTTP_PORT, "protocol": "HTTP", "allowedRoutes": allowed},
             {
-                "name": "https",
-                "port": 443,
+                "name": HTTPS_LISTENER,
+                "port": HTTPS_PORT,
                 "protocol": "HTTPS",
                 "tls": {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}]},
                 "allowedRoutes": allowed,
@@ -89,12 +94,21 @@ def gateway_spec(route_namespaces: list[str], annotations: Mapping[str, str]) ->
     return spec
 
 
+def _parent(gateway_ns: str, listener: str | None) -> dict[str, Any]:
+    parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "namespace": gateway_ns}
+    if listener is not None:
+        parent["sectionName"] = listener
+    return parent
+
+
 def http_route_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
-    """Prefix match, prefix stripped (`/orders/x` -> `/x`), to the backend Service in the route's namespace."""
+    """Prefix match, prefix stripped (`/orders/x` -> `/x`), to the backend Service in the route's namespace.
+
+    A route that takes credentials (`auth: jwt`) attaches to the HTTPS listener only; without
+    `sectionName` a route attaches to every listener, port 80 included.
+    """
     return {
-        "parentRefs": [
-            {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "namespace": gateway_ns}
-        ],
+        "parentRefs": [_parent(gateway_ns, HTTPS_LISTENER if route.credentialed else None)],
         "rules": [
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
@@ -125,8 +139,32 @@ def issuer_resource_name(jwt: JwtSpec) -> str:
     return f"jwt-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
+def https_redirect_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
+    """On the HTTP listener only: the API's paths answer with a redirect to the same URL over https (port 443)."""
+    return {
+        "parentRefs": [_parent(gateway_ns, HTTP_LISTENER)],
+        "rules": [
+            {
+                "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
+                "filters": [
+                    {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": REDIRECT_STATUS}}
+                ],
+            }
+        ],
+    }
+
+
+def redirect_name(route: Route) -> str:
+    return f"{route.name}-https-redirect"
+
+
 def edge_authorization_spec(routes: list[Route]) -> dict[str, Any]:
-    """ALLOW on the gateway: each API's paths, with a valid JWT of its issuer for `auth: jwt`; nothing else."""
+    """ALLOW on the gateway: each API's paths, with a valid JWT of its issuer for `auth: jwt`; nothing else.
+
+    On port 80 the paths of credentialed APIs are allowed without a token: there they only
+    answer with the redirect to https (the RBAC filter runs before the router's redirect, so
+    without this rule a client without a token would get 403 instead of the redirect).
+    """
     rules: list[dict[str, Any]] = []
     for route in routes:
         rule: dict[str, Any] = {"to": [{"operation": {"paths": route.paths}}]}
@@ -134,6 +172,9 @@ def edge_authorization_spec(routes: list[Route]) -> dict[str, Any]:
             assert route.jwt is not None
             rule["from"] = [{"source": {"requestPrincipals": [f"{route.jwt.issuer}/*"]}}]
         rules.append(rule)
+    redirected = [p for r in routes if r.credentialed for p in r.paths]
+    if redirected:
+        rules.append({"to": [{"operation": {"ports": [str(HTTP_PORT)], "paths": redirected}}]})
     return {"selector": {"matchLabels": gateway_selector()}, "action": "ALLOW", "rules": rules}
 
 
@@ -218,7 +259,8 @@ def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
             },
             {
                 "applyTo": "HTTP_ROUTE",
-                "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {"route": {"action": "ANY"}}}},
+                # only forwarding routes: merging `route` into a redirect route would make it invalid
+                "match": {"context": "GATEWAY", "routeConfiguration": {"vhost": {"route": {"action": "ROUTE"}}}},
                 "patch": {"operation": "MERGE", "value": {"route": {"rate_limits": actions}}},
             },
         ],
@@ -306,6 +348,17 @@ class GatewayApiGateway(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[*crds, args.namespaces[(args.cluster, route.namespace)], gateway],
             )
+            if route.credentialed:
+                custom_resource(
+                    GATEWAY_API,
+                    "HTTPRoute",
+                    redirect_name(route),
+                    route.namespace,
+                    https_redirect_spec(route, spec.namespace),
+                    cluster=cluster,
+                    parent=self,
+                    depends_on=[*crds, args.namespaces[(args.cluster, route.namespace)], gateway],
+                )
         for jwt in gateway_issuers(args.routes):
             request_authentication(
                 issuer_resource_name(jwt),

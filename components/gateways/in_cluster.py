@@ -16,7 +16,7 @@ from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesA
 
 def hops() -> list[Hop]:
     return [
-        Hop("client", "Kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 too"),
+        Hop("client", "Kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 only for APIs without credentials"),
         Hop(
             "Kong",
             BACKENDS,

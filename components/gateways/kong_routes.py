@@ -15,6 +15,7 @@ from components.gateways.objects import MANAGED_LABELS
 
 KONG_PLUGIN_API = "configuration.konghq.com/v1"
 API_KEY_HEADER = "apikey"
+HTTPS_REDIRECT_STATUS = "301"
 KONG_ROUTES = "kong-routes"
 """Resource name of the KongRoutes component, the same in scenarios 2 and 3."""
 
@@ -52,12 +53,18 @@ def plugin_specs(route: Route) -> dict[str, dict[str, Any]]:
 
 def ingress_annotations(route: Route, plugins: list[str], preserve_host: bool) -> dict[str, str]:
     """Kong's Ingress annotations: strip the prefix, attach plugins, and (in the mesh) send the
-    backend's own host so the Envoy sidecar of Kong routes the request to that service."""
+    backend's own host so the Envoy sidecar of Kong routes the request to that service.
+
+    A route that takes credentials is served over HTTPS only; on HTTP Kong answers with a
+    redirect to the same URL over https (`https_redirect_status_code`, default 426 otherwise).
+    """
     annotations = {
         "konghq.com/strip-path": "true",
         "konghq.com/preserve-host": "true" if preserve_host else "false",
-        "konghq.com/protocols": "http,https",
+        "konghq.com/protocols": "https" if route.credentialed else "http,https",
     }
+    if route.credentialed:
+        annotations["konghq.com/https-redirect-status-code"] = HTTPS_REDIRECT_STATUS
     if plugins:
         annotations["konghq.com/plugins"] = ",".join(plugins)
     return annotations

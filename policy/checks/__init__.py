@@ -4,8 +4,8 @@ Resource checks take `(resource_type, props)` and return violation messages; sta
 take the stack's resources (with their dependency edges) and return `Violation`s. Modules:
 `aws`, `gcp` (cloud hardening), `kubernetes` (pod security, Services, Helm releases,
 credentials, providers), `istio` (mTLS, authorization, gateways, CRD ordering), `names` (cloud name limits),
-`reachability` (API servers from the deployer and the peers, east-west exposure) and
-`teardown` (load balancers before networks).
+`reachability` (API servers from the deployer and the peers, east-west exposure), `gateways` (Kong's
+admin API, credentials over HTTPS only) and `teardown` (load balancers before networks).
 """
 
 from __future__ import annotations
@@ -13,11 +13,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import aws, gcp, istio, kubernetes, names, reachability, teardown
+from . import aws, gateways, gcp, istio, kubernetes, names, reachability, teardown
 from .model import Check, Level, StackCheck, StackResource, Violation
 
-RESOURCE_CHECKS: tuple[Check, ...] = (*aws.CHECKS, *gcp.CHECKS, *names.CHECKS, *kubernetes.CHECKS, *istio.CHECKS, *reachability.CHECKS)
-STACK_CHECKS: tuple[StackCheck, ...] = (*aws.STACK_CHECKS, *istio.STACK_CHECKS, *teardown.STACK_CHECKS, *reachability.STACK_CHECKS)
+RESOURCE_CHECKS: tuple[Check, ...] = (
+    *aws.CHECKS,
+    *gcp.CHECKS,
+    *names.CHECKS,
+    *kubernetes.CHECKS,
+    *istio.CHECKS,
+    *reachability.CHECKS,
+    *gateways.CHECKS,
+)
+STACK_CHECKS: tuple[StackCheck, ...] = (
+    *aws.STACK_CHECKS,
+    *istio.STACK_CHECKS,
+    *gateways.STACK_CHECKS,
+    *teardown.STACK_CHECKS,
+    *reachability.STACK_CHECKS,
+)
 ALL: tuple[Check | StackCheck, ...] = (*RESOURCE_CHECKS, *STACK_CHECKS)
 BY_ID: dict[str, Check | StackCheck] = {c.id: c for c in ALL}
 

@@ -1,0 +1,201 @@
+"""Gateway checks: whether credentials can travel in plaintext.
+
+* `gateway-credentials-https-only` (stack): a route that takes credentials (an API key, a JWT)
+  is not served over plain HTTP — a Kong Ingress with an authentication plugin, or whose backend
+  validates JWTs, lists only TLS protocols (`konghq.com/protocols`); a Gateway API HTTPRoute of
+  such an API forwards only from HTTPS listeners (on an HTTP listener it may only redirect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .istio import GATEWAY_API, KONG, SECURITY
+from .model import (
+    HELM_RELEASE,
+    Check,
+    Level,
+    StackCheck,
+    StackResource,
+    Violation,
+    api_group,
+    get,
+    items,
+    kubernetes_kind,
+    mapping,
+)
+
+# --------------------------------------------------------------------------- credentials over HTTPS only
+
+AUTH_PLUGINS = frozenset(
+    {"key-auth", "key-auth-enc", "jwt", "basic-auth", "hmac-auth", "oauth2", "ldap-auth", "ldap-auth-advanced", "openid-connect"}
+)
+PLAINTEXT_PROTOCOLS = frozenset({"http", "grpc", "ws"})
+KONG_DEFAULT_PROTOCOLS = "http,https"
+ROOT_NAMESPACE = "istio-system"
+
+
+def _ns(r: StackResource) -> str:
+    return str(get(r.props, "metadata.namespace") or "default")
+
+
+def _name(r: StackResource) -> str:
+    return str(get(r.props, "metadata.name") or r.name)
+
+
+def _kind(r: StackResource, kind: str, group: str | None = None) -> bool:
+    return kubernetes_kind(r.type) == kind and (group is None or api_group(r.type) == group)
+
+
+class _Cluster:
+    """What one cluster's objects say about credentials: auth plugins, JWT-validating workloads, gateway JWT paths."""
+
+    def __init__(self, objects: Sequence[StackResource]) -> None:
+        self.plugins = {
+            (_ns(r), _name(r)): str(r.props.get("plugin") or "") for r in objects if _kind(r, "KongPlugin", KONG)
+        }
+        self.selectors = {
+            (_ns(r), _name(r)): dict(mapping(get(r.props, "spec.selector")))
+            for r in objects
+            if _kind(r, "Service", "") and get(r.props, "spec.selector")
+        }
+        self.jwt_workloads = [
+            (_ns(r), dict(mapping(get(r.props, "spec.selector.matchLabels"))))
+            for r in objects
+            if _kind(r, "RequestAuthentication", SECURITY)
+        ]
+        self.jwt_paths: dict[str, set[str]] = {}
+        for r in objects:
+            if not _kind(r, "AuthorizationPolicy", SECURITY) or get(r.props, "spec.action", "ALLOW") != "ALLOW":
+                continue
+            for rule in items(get(r.props, "spec.rules")):
+                if not any(get(s, "source.requestPrincipals") for s in items(get(rule, "from"))):
+                    continue
+                for to in items(get(rule, "to")):
+                    self.jwt_paths.setdefault(_ns(r), set()).update(
+                        p for p in items(get(to, "operation.paths")) if isinstance(p, str)
+                    )
+        self.gateways = {
+            (_ns(r), _name(r)): [mapping(listener) for listener in items(get(r.props, "spec.listeners"))]
+            for r in objects
+            if _kind(r, "Gateway", GATEWAY_API)
+        }
+
+    def backend_validates_jwt(self, namespace: str, service: str) -> bool:
+        """A RequestAuthentication selects the Service's pods (its selector, else meshgate's `app: <name>`)."""
+        labels = self.selectors.get((namespace, service), {"app": service})
+        for where, match in self.jwt_workloads:
+            if where == namespace or (where == ROOT_NAMESPACE and not match):
+                if all(labels.get(k) == v for k, v in match.items()):
+                    return True
+        return False
+
+
+def _ingress_backends(r: StackResource) -> list[str]:
+    names = [get(r.props, "spec.defaultBackend.service.name")]
+    for rule in items(get(r.props, "spec.rules")):
+        names += [get(p, "backend.service.name") for p in items(get(rule, "http.paths"))]
+    return [n for n in names if isinstance(n, str)]
+
+
+def _kong_ingress(r: StackResource, cluster: _Cluster) -> Violation | None:
+    annotations = mapping(get(r.props, "metadata.annotations"))
+    ingress_class = get(r.props, "spec.ingressClassName") or annotations.get("kubernetes.io/ingress.class")
+    if ingress_class != "kong":
+        return None
+    namespace = _ns(r)
+    attached = [p.strip() for p in str(annotations.get("konghq.com/plugins") or "").split(",") if p.strip()]
+    auth = [p for p in attached if cluster.plugins.get((namespace, p)) in AUTH_PLUGINS]
+    jwt = [s for s in _ingress_backends(r) if cluster.backend_validates_jwt(namespace, s)]
+    if not auth and not jwt:
+        return None
+    protocols = {p.strip() for p in str(annotations.get("konghq.com/protocols") or KONG_DEFAULT_PROTOCOLS).split(",")}
+    plain = sorted(protocols & PLAINTEXT_PROTOCOLS)
+    if not plain:
+        return None
+    why = f"plugin {', '.join(auth)}" if auth else f"backend {', '.join(jwt)} validates JWTs"
+    return Violation(
+        f"Ingress {namespace}/{_name(r)} takes credentials ({why}) but Kong serves it over {', '.join(plain)}: "
+        'set konghq.com/protocols: "https" and konghq.com/https-redirect-status-code',
+        r.urn,
+    )
+
+
+def _route_paths(r: StackResource) -> list[str]:
+    return [
+        str(get(m, "path.value"))
+        for rule in items(get(r.props, "spec.rules"))
+        for m in items(get(rule, "matches"))
+        if get(m, "path.value")
+    ]
+
+
+def _plain_listeners(listeners: list[Mapping[str, Any]], parent: Mapping[str, Any]) -> list[str]:
+    section, port = parent.get("sectionName"), parent.get("port")
+    return [
+        str(listener.get("name"))
+        for listener in listeners
+        if listener.get("protocol") == "HTTP"
+        and (section is None or listener.get("name") == section)
+        and (port is None or listener.get("port") == port)
+    ]
+
+
+def _http_route(r: StackResource, cluster: _Cluster) -> Violation | None:
+    namespace = _ns(r)
+    forwards = [rule for rule in items(get(r.props, "spec.rules")) if items(get(rule, "backendRefs"))]
+    if not forwards:
+        return None  # redirects only
+    backends = [get(b, "name") for rule in forwards for b in items(get(rule, "backendRefs"))]
+    jwt_backend = any(isinstance(b, str) and cluster.backend_validates_jwt(namespace, b) for b in backends)
+    for parent in items(get(r.props, "spec.parentRefs")):
+        parent = mapping(parent)
+        if parent.get("kind", "Gateway") != "Gateway":
+            continue
+        gateway = (str(parent.get("namespace") or namespace), str(parent.get("name")))
+        listeners = cluster.gateways.get(gateway)
+        if listeners is None:
+            continue
+        jwt_at_gateway = bool(set(_route_paths(r)) & cluster.jwt_paths.get(gateway[0], set()))
+        plain = _plain_listeners(listeners, parent)
+        if (jwt_backend or jwt_at_gateway) and plain:
+            return Violation(
+                f"HTTPRoute {namespace}/{_name(r)} takes JWTs but forwards from the plain-HTTP listener "
+                f"{', '.join(plain)} of Gateway {gateway[0]}/{gateway[1]}: attach it with parentRefs[].sectionName to the "
+                "HTTPS listener and redirect HTTP with a RequestRedirect filter (scheme https)",
+                r.urn,
+            )
+    return None
+
+
+def _credentials_https_only(resources: Sequence[StackResource]) -> list[Violation]:
+    by_provider: dict[str, list[StackResource]] = {}
+    for r in resources:
+        if r.type.startswith("kubernetes:") and r.type != HELM_RELEASE:
+            by_provider.setdefault(r.provider, []).append(r)
+    out: list[Violation] = []
+    for _, objects in sorted(by_provider.items()):
+        cluster = _Cluster(objects)
+        for r in objects:
+            found = None
+            if _kind(r, "Ingress", "networking.k8s.io"):
+                found = _kong_ingress(r, cluster)
+            elif _kind(r, "HTTPRoute", GATEWAY_API):
+                found = _http_route(r, cluster)
+            if found is not None:
+                out.append(found)
+    return out
+
+
+CHECKS: tuple[Check, ...] = ()
+
+STACK_CHECKS: tuple[StackCheck, ...] = (
+    StackCheck(
+        "gateway-credentials-https-only",
+        "Routes that take API keys or JWTs are served over HTTPS only (plain HTTP redirects).",
+        Level.MANDATORY,
+        "OWASP API Security Top 10 API2 (credentials sent over unencrypted channels); meshgate gateway hardening",
+        _credentials_https_only,
+    ),
+)
