@@ -3,10 +3,12 @@ credentials travel over HTTPS only, and Kong's admin API admits only its control
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from gateway_helpers import cloud, kind, run
+from gateway_helpers import cloud, kind, run, single
+from harness import secret_paths
 
 from stacks.config import ConfigError, parse_raw
 
@@ -169,3 +171,79 @@ def test_no_shipped_scenario_serves_credentials_over_http(scenario: str) -> None
 
     check = BY_ID["gateway-credentials-https-only"]
     assert check(stack_resources(run(cloud(scenario)))) == []  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- Kong's admin API admits only its controller
+
+KONG_SCENARIOS = ("in-cluster-gateway", "in-cluster-gateway-mesh")
+# Pod labels of the kong/ingress 0.24.0 chart (its `controller` and `gateway` kong subcharts'
+# selectorLabels: app.kubernetes.io/name = the alias, instance = the release, component = app).
+GATEWAY_PODS = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/instance": "kong", "app.kubernetes.io/component": "app"}
+CONTROLLER_PODS = {**GATEWAY_PODS, "app.kubernetes.io/name": "controller"}
+
+
+def _kong(program: Any) -> Any:
+    (found,) = [r for r in program.releases() if r.get("chart") == "ingress"]
+    return found
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS)
+def test_admin_api_requires_the_controllers_client_certificate(scenario: str) -> None:
+    """kong/kong 3.2.0 (the subchart of kong/ingress 0.24.0): `admin.tls.client.caBundle` makes the
+    gateway set KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on against that CA; the controller presents the
+    certificate of `ingressController.adminApi.tls.client.secretName` (certProvided: no generated pair)."""
+    for program in (run(single(scenario)), run(cloud(scenario))):
+        release = _kong(program)
+        admin = release.get("values.gateway.admin")
+        assert admin["http"] == {"enabled": False}  # no plaintext admin listener
+        assert admin["tls"]["enabled"] is True and admin["tls"]["containerPort"] == 8444
+        (ca,) = [c for c in program.of_type("tls:index/selfSignedCert:SelfSignedCert") if c.name == "kong-admin-ca"]
+        assert ca.get("isCaCertificate") is True
+        assert admin["tls"]["client"] == {"caBundle": "-----MOCK CERT kong-admin-ca-----"}
+        client = release.get("values.controller.ingressController.adminApi.tls.client")
+        assert client == {"enabled": True, "certProvided": True, "secretName": "kong-admin-api-client"}
+        (cert,) = [c for c in program.of_type("tls:index/locallySignedCert:LocallySignedCert") if c.name == "kong-admin-client-cert"]
+        assert cert.get("caCertPem") == "-----MOCK CERT kong-admin-ca-----"
+        assert "client_auth" in cert.get("allowedUses") and "server_auth" not in cert.get("allowedUses")
+        (secret,) = [s for s in program.of_type("kubernetes:core/v1:Secret") if s.get("metadata.name") == "kong-admin-api-client"]
+        assert secret.get("metadata.namespace") == "meshgate-gateway" and secret.get("type") == "kubernetes.io/tls"
+        assert secret.get("stringData")["tls.crt"] == "-----MOCK CERT kong-admin-client-cert-----"
+        assert {"stringData", "stringData.tls.key"} & set(secret_paths(secret.inputs))  # the key stays a secret
+        assert program.depends_on(release, secret)
+        # a re-issued certificate rolls the controller (it reads the files at start)
+        assert release.get("values.controller.podAnnotations")["meshgate.io/admin-client-cert"]
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS)
+def test_network_policy_admits_the_admin_port_only_from_the_controller(scenario: str) -> None:
+    in_mesh = scenario == "in-cluster-gateway-mesh"
+    for program in (run(single(scenario)), run(cloud(scenario))):
+        (policy,) = [p for p in kind(program, "NetworkPolicy") if p.get("metadata.name") == "kong-admin-api"]
+        assert policy.get("metadata.namespace") == "meshgate-gateway"
+        spec = policy.get("spec")
+        assert spec["podSelector"] == {"matchLabels": GATEWAY_PODS} and spec["policyTypes"] == ["Ingress"]
+        admin, public = spec["ingress"]
+        assert admin == {"from": [{"podSelector": {"matchLabels": CONTROLLER_PODS}}], "ports": [{"protocol": "TCP", "port": 8444}]}
+        assert "from" not in public  # from anywhere: clients arrive through the LoadBalancer
+        ports = {p["port"] for p in public["ports"]}
+        expected = {8000, 8443, 8100} | ({15020, 15021, 15090} if in_mesh else set())
+        assert ports == expected and 8444 not in ports
+        # the proxy's container ports are the ones the policy opens
+        proxy = _kong(program).get("values.gateway.proxy")
+        assert {proxy["http"]["containerPort"], proxy["tls"]["containerPort"]} <= ports
+        assert program.depends_on(_kong(program), policy)
+
+
+def test_in_the_mesh_the_admin_connection_bypasses_the_controllers_sidecar() -> None:
+    """Kong checks the client certificate itself: the controller's sidecar must not re-wrap port 8444,
+    and the gateway's sidecar does not capture inbound traffic (includeInboundPorts: "")."""
+    release = _kong(run(cloud("in-cluster-gateway-mesh")))
+    assert release.get("values.controller.podAnnotations")["traffic.sidecar.istio.io/excludeOutboundPorts"] == "8444"
+    assert release.get("values.gateway.podAnnotations")["traffic.sidecar.istio.io/includeInboundPorts"] == ""
+
+
+def test_eks_enforces_network_policies() -> None:
+    """The VPC CNI ignores NetworkPolicy unless its network policy agent is enabled."""
+    program = run(cloud("in-cluster-gateway-mesh"))
+    (cni,) = [a for a in program.of_type("aws:eks/addon:Addon") if a.get("addonName") == "vpc-cni"]
+    assert json.loads(cni.get("configurationValues")) == {"enableNetworkPolicy": "true"}

@@ -365,6 +365,12 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("istio-eastwest-restricted", RELEASE, _set("values.networkGateway", "aws-net")),
     ("istio-eastwest-restricted", RELEASE,
      lambda p: p["values"]["service"]["ports"].append({"name": "tls-istiod", "port": 15012, "targetPort": 15012})),
+
+
+    ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.admin.tls.client", _DELETE)),
+    ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.admin.tls.client.caBundle", "")),
+    ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.admin.http", {"enabled": True})),
+    ("kong-admin-api-authenticated", RELEASE, _set("values.gateway", {"env": {"database": "off"}})),  # chart defaults: admin on, no client check
 ]
 
 
@@ -373,6 +379,8 @@ def _is_gateway_release(r: Resource) -> bool:
 
 
 def _baseline_for(check_id: str, type_: str) -> dict[str, Any]:
+    if check_id.startswith("kong-"):
+        return baseline(type_, lambda r: r.get("chart") == "ingress")  # prod's Kong (kong/ingress)
     if type_ == RELEASE:
         return baseline(type_, _is_gateway_release)
     if type_ == AP:
@@ -403,6 +411,18 @@ def test_synthetic_baselines_pass_every_check(type_: str) -> None:
     props = SYNTHETIC[type_]
     for check in RESOURCE_CHECKS:
         assert check(type_, props) == [], check.id
+
+
+def test_kong_admin_check_reads_both_kong_charts() -> None:
+    """kong/kong keeps the admin API on localhost unless `admin.enabled`; kong/ingress enables it (values.yaml 0.24.0)."""
+    check = BY_ID["kong-admin-api-authenticated"]
+    assert isinstance(check, Check)
+    kong = {"chart": "kong", "version": "3.2.0", "namespace": "kong", "repositoryOpts": {"repo": "https://charts.konghq.com"}}
+    assert check(RELEASE, {**kong, "values": {"env": {"database": "off"}}}) == []
+    assert check(RELEASE, {**kong, "values": {"admin": {"enabled": True}}})
+    assert check(RELEASE, {**kong, "values": {"admin": {"enabled": True, "tls": {"client": {"secretName": "admin-ca"}}}}}) == []
+    # the same values under another chart (Istio's gateway) are not Kong's
+    assert check(RELEASE, {**kong, "chart": "gateway", "repositoryOpts": ISTIO_REPO, "values": {"admin": {"enabled": True}}}) == []
 
 
 def test_checks_ignore_other_types() -> None:

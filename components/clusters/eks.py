@@ -9,6 +9,7 @@ node group), the core add-ons and the IAM OIDC provider for IRSA.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -36,6 +37,9 @@ ADDONS_BEFORE_NODES = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
 # metrics-server: the EKS community add-on (add-on name `metrics-server`, serves on 10251), what
 # HorizontalPodAutoscalers (the gateways' and Istio's) read CPU from; without it they never scale.
 ADDONS_AFTER_NODES = ("coredns", "metrics-server")
+ADDON_CONFIGURATION = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
+"""The VPC CNI enforces Kubernetes NetworkPolicy only when its network policy agent is enabled
+(e.g. the policy that keeps Kong's admin port to the ingress controller)."""
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 AWS_CLI_HINT = (
     "meshgate's EKS kubeconfig runs `aws eks get-token`: install the AWS CLI v2 "
@@ -276,6 +280,7 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-addon-{addon_name}",
                 cluster_name=cluster.name,
                 addon_name=addon_name,
+                configuration_values=ADDON_CONFIGURATION.get(addon_name),
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 pod_identity_associations=associations or None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.gateways.kong_admin import ADMIN_PORT, CERT_ANNOTATION, KongAdminAccess, KongAdminAccessArgs
 from components.gateways.objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
 from stacks.versions import KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
@@ -73,9 +74,22 @@ def namespace_labels(mesh: MeshHandle, in_mesh: bool) -> dict[str, str]:
     return dict(mesh.injection_labels) if in_mesh else {"istio-injection": "disabled"}
 
 
-def kong_values(release: str, replicas: int, in_mesh: bool, proxy_annotations: dict[str, str]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AdminClientAuth:
+    """How the controller authenticates to the admin API: the CA the gateway trusts, the client
+    certificate Secret the controller mounts, and a value that changes when that certificate does."""
+
+    ca_bundle: pulumi.Input[str]
+    client_secret: str
+    client_cert_hash: pulumi.Input[str]
+
+
+def kong_values(
+    release: str, replicas: int, in_mesh: bool, proxy_annotations: dict[str, str], admin: AdminClientAuth
+) -> dict[str, Any]:
     """Values for `kong/ingress`: DB-less gateway on a supported Kong Gateway image, proxy LoadBalancer on
-    80/443 only, admin API internal."""
+    80/443 only, admin API internal and open only to clients with a certificate of `admin.ca_bundle`
+    (the controller)."""
     annotations = pod_annotations(in_mesh)
     resources = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
     gateway: dict[str, Any] = {
@@ -98,7 +112,13 @@ def kong_values(release: str, replicas: int, in_mesh: bool, proxy_annotations: d
             "tls": {"enabled": True, "servicePort": 443, "containerPort": 8443},
             "stream": [],
         },
-        "admin": {"enabled": True, "type": "ClusterIP", "clusterIP": "None"},
+        "admin": {
+            "enabled": True,
+            "type": "ClusterIP",
+            "clusterIP": "None",
+            "http": {"enabled": False},
+            "tls": {"enabled": True, "containerPort": ADMIN_PORT, "servicePort": ADMIN_PORT, "client": {"caBundle": admin.ca_bundle}},
+        },
         "manager": {"enabled": False},
         "portal": {"enabled": False},
         "portalapi": {"enabled": False},
@@ -108,14 +128,18 @@ def kong_values(release: str, replicas: int, in_mesh: bool, proxy_annotations: d
     }
     if replicas > 1:
         gateway["podDisruptionBudget"] = {"enabled": True, "maxUnavailable": 1}
+    controller_annotations: dict[str, Any] = {**annotations, CERT_ANNOTATION: admin.client_cert_hash}
+    if in_mesh:  # the controller's sidecar must not wrap the admin connection: Kong checks the client certificate
+        controller_annotations["traffic.sidecar.istio.io/excludeOutboundPorts"] = str(ADMIN_PORT)
     controller: dict[str, Any] = {
         "replicaCount": min(replicas, 2),
-        "podAnnotations": annotations,
+        "podAnnotations": controller_annotations,
         "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         "containerSecurityContext": _CONTAINER_SECURITY,
         "ingressController": {
             "enabled": True,
             "ingressClass": INGRESS_CLASS,
+            "adminApi": {"tls": {"client": {"enabled": True, "certProvided": True, "secretName": admin.client_secret}}},
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
         },
     }
@@ -148,7 +172,8 @@ class KongGateway(pulumi.ComponentResource):
     """Kong Ingress Controller and a DB-less Kong Gateway from the official `kong/ingress` chart.
 
     The proxy Service is a LoadBalancer on 80/443 only; the admin API is a headless
-    ClusterIP Service the controller uses (never exposed). With `in_mesh` the namespace is
+    ClusterIP Service the controller uses (never exposed), open only to the controller: client
+    certificates and a NetworkPolicy (`KongAdminAccess`). With `in_mesh` the namespace is
     labelled for injection and the release waits for istiod; otherwise injection is disabled
     on the namespace and the pods. The release installs the Kong CRDs (KongPlugin, ...) and the
     `kong` IngressClass: routes and plugins depend on `release`.
@@ -165,7 +190,14 @@ class KongGateway(pulumi.ComponentResource):
         super().__init__("meshgate:gateways:KongGateway", name, None, opts)
         cluster = args.mesh.cluster
         ns = gateway_namespace(args.namespace, namespace_labels(args.mesh, args.in_mesh), cluster=cluster, parent=self)
-        after: list[pulumi.Resource] = [ns, *(args.mesh.ready if args.in_mesh else [])]
+        access = KongAdminAccess(
+            f"{name}-admin",
+            KongAdminAccessArgs(
+                cluster=cluster, namespace=args.namespace, namespace_resource=ns, release=RELEASE_NAME, in_mesh=args.in_mesh
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
+        after: list[pulumi.Resource] = [ns, access.secret, access.network_policy, *(args.mesh.ready if args.in_mesh else [])]
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
@@ -174,7 +206,11 @@ class KongGateway(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=KONG_CHART_REPO),
             namespace=args.namespace,
             values=kong_values(
-                RELEASE_NAME, args.replicas, args.in_mesh, load_balancer_annotations(cluster)
+                RELEASE_NAME,
+                args.replicas,
+                args.in_mesh,
+                load_balancer_annotations(cluster),
+                AdminClientAuth(access.ca_bundle, access.client_secret, access.client_cert_hash),
             ),
             timeout=HELM_TIMEOUT_SECONDS,
             cleanup_on_fail=True,

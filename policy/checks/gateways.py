@@ -1,5 +1,10 @@
-"""Gateway checks: whether credentials can travel in plaintext.
+"""Gateway checks: who can configure the gateway, and whether credentials can travel in plaintext.
 
+* `kong-admin-api-authenticated` (per resource): a Kong chart release whose admin API listens
+  beyond localhost must require client certificates (`admin.tls.client.caBundle` or
+  `admin.tls.client.secretName`) and must not open the plaintext admin listener. In DB-less
+  mode anyone who reaches the admin API can `POST /config` and replace every route, plugin and
+  credential.
 * `gateway-credentials-https-only` (stack): a route that takes credentials (an API key, a JWT)
   is not served over plain HTTP — a Kong Ingress with an authentication plugin, or whose backend
   validates JWTs, lists only TLS protocols (`konghq.com/protocols`); a Gateway API HTTPRoute of
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .istio import GATEWAY_API, KONG, SECURITY
+from .istio import GATEWAY_API, KONG, SECURITY, chart_name, is_kong_chart
 from .model import (
     HELM_RELEASE,
     Check,
@@ -21,10 +26,44 @@ from .model import (
     Violation,
     api_group,
     get,
+    is_true,
     items,
     kubernetes_kind,
     mapping,
+    of_types,
 )
+
+# --------------------------------------------------------------------------- Kong admin API
+
+# Where a Kong chart takes its gateway values: kong/ingress nests the kong/kong chart under `gateway`.
+_GATEWAY_VALUES = {"ingress": "gateway", "kong": ""}
+# Defaults of the pinned charts (kong/kong values.yaml; kong/ingress sets gateway.admin.enabled: true).
+_ADMIN_ENABLED_BY_DEFAULT = {"ingress": True, "kong": False}
+
+
+def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
+    if not is_kong_chart(props):
+        return []
+    chart = chart_name(props)
+    prefix = _GATEWAY_VALUES[chart]
+    values = mapping(props.get("values"))
+    gateway = mapping(get(values, prefix)) if prefix else values
+    admin = mapping(gateway.get("admin"))
+    enabled = admin.get("enabled", _ADMIN_ENABLED_BY_DEFAULT[chart])
+    where = f"values.{prefix + '.' if prefix else ''}admin"
+    if not is_true(enabled) and not admin.get("addresses"):
+        return []  # the chart binds the admin API to 127.0.0.1 and [::1]
+    out: list[str] = []
+    client = mapping(get(admin, "tls.client"))
+    if not (client.get("caBundle") or client.get("secretName")):
+        out.append(
+            f"{where} accepts clients without a certificate: set {where}.tls.client.caBundle (or secretName) and "
+            "ingressController.adminApi.tls.client on the controller, or anyone reaching the admin port can POST /config"
+        )
+    if is_true(get(admin, "http.enabled")):
+        out.append(f"{where}.http.enabled opens a plaintext admin listener that no client certificate protects")
+    return out
+
 
 # --------------------------------------------------------------------------- credentials over HTTPS only
 
@@ -188,7 +227,16 @@ def _credentials_https_only(resources: Sequence[StackResource]) -> list[Violatio
     return out
 
 
-CHECKS: tuple[Check, ...] = ()
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "kong-admin-api-authenticated",
+        "Kong's admin API accepts only clients with a certificate (the ingress controller), never plaintext.",
+        Level.MANDATORY,
+        "Kong charts README (Admin Service mTLS; gateway discovery: anyone reaching the admin API configures the gateway); meshgate gateway hardening",
+        of_types(HELM_RELEASE),
+        _admin_api_authenticated,
+    ),
+)
 
 STACK_CHECKS: tuple[StackCheck, ...] = (
     StackCheck(
