@@ -94,7 +94,7 @@ def switchable(base: str) -> dict[str, Any]:
     """A config valid in all four scenarios (scenario key left to the caller)."""
     if base == "single":
         config = single("external-gateway")
-        config["meshgate:apis"] = [{**a, "auth": "none"} for a in config["meshgate:apis"]]
+        config["meshgate:apis"] = key_limits_only([{**a, "auth": "none"} for a in config["meshgate:apis"]])
         return config
     config = cloud("in-cluster-gateway")
     config["meshgate:externalGateway"] = {"kind": "aws-http-api", "region": "us-east-1", "cluster": "aws-east"}
