@@ -260,6 +260,11 @@ DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", 
 
 
 def warnings(config: StackConfig) -> list[str]:
+    """Valid config that may still not behave as written; shown as warnings at preview and up."""
+    return [*_documentation_range_warnings(config), *_aws_jwks_warnings(config)]
+
+
+def _documentation_range_warnings(config: StackConfig) -> list[str]:
     """Problems that do not stop a preview but leave something unreachable: documentation-only allowlist entries."""
     lists: list[tuple[str, list[str], str]] = [
         (f"{K}:deployerCidrs", config.deployer_cidrs,
@@ -365,8 +370,8 @@ def _gateway_capabilities(config: StackConfig) -> None:
                 )
 
 
-def warnings(config: StackConfig) -> list[str]:
-    """Valid config that may still not behave as written; shown as warnings at preview and up."""
+def _aws_jwks_warnings(config: StackConfig) -> list[str]:
+    """aws-http-api's JWT authorizer ignores `jwksUri`: it finds the keys by OIDC discovery."""
     found: list[str] = []
     ext = config.external_gateway if config.scenario is Scenario.EXTERNAL_GATEWAY else None
     if ext is not None and ext.kind == "aws-http-api":

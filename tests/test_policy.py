@@ -612,7 +612,7 @@ def test_api_servers_admit_the_deployer() -> None:
     assert _run("api-server-reachable-from-deployer", _prod_with(lambda r: private(r, inside=True))) == []
 
 
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+KONG_INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 KONG_PLUGIN = "kubernetes:configuration.konghq.com/v1:KongPlugin"
 RA = "kubernetes:security.istio.io/v1:RequestAuthentication"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
@@ -637,19 +637,19 @@ def _plugin(name: str, plugin: str) -> StackResource:
 def test_kong_route_with_credentials_is_https_only() -> None:
     check = "gateway-credentials-https-only"
     key_auth = _plugin("payments-key-auth", "key-auth")
-    assert _run(check, [key_auth, _k8s("ing", INGRESS, _kong_ingress("https"))]) == []
+    assert _run(check, [key_auth, _k8s("ing", KONG_INGRESS, _kong_ingress("https"))]) == []
     for protocols in (None, "http,https", "http"):  # Kong's default is http,https
-        (message,) = _run(check, [key_auth, _k8s("ing", INGRESS, _kong_ingress(protocols))])
+        (message,) = _run(check, [key_auth, _k8s("ing", KONG_INGRESS, _kong_ingress(protocols))])
         assert "Ingress shop/payments takes credentials (plugin payments-key-auth)" in message
     # a non-auth plugin does not make a route credentialed
     limit = _plugin("payments-key-auth", "rate-limiting")
-    assert _run(check, [limit, _k8s("ing", INGRESS, _kong_ingress("http,https"))]) == []
+    assert _run(check, [limit, _k8s("ing", KONG_INGRESS, _kong_ingress("http,https"))]) == []
     # the backend validates JWTs (Istio RequestAuthentication on its pods)
     jwt = _k8s("ra", RA, {"metadata": {"name": "payments-jwt", "namespace": "shop"}, "spec": {"selector": {"matchLabels": {"app": "payments"}}}})
-    (message,) = _run(check, [jwt, _k8s("ing", INGRESS, _kong_ingress("http,https", plugins=""))])
+    (message,) = _run(check, [jwt, _k8s("ing", KONG_INGRESS, _kong_ingress("http,https", plugins=""))])
     assert "backend payments validates JWTs" in message
     # ...but not on another cluster
-    assert _run(check, [replace(jwt, provider="p2"), _k8s("ing", INGRESS, _kong_ingress("http,https", plugins=""))]) == []
+    assert _run(check, [replace(jwt, provider="p2"), _k8s("ing", KONG_INGRESS, _kong_ingress("http,https", plugins=""))]) == []
 
 
 def _gateway() -> StackResource:
