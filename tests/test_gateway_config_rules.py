@@ -72,11 +72,11 @@ def test_the_same_issuer_is_fine_where_the_jwks_uri_is_used() -> None:
     """Istio (scenarios 2-4) and GCP API Gateway read `jwksUri` themselves: no rule, no warning."""
     config = copy.deepcopy(stack_config("prod"))
     config["meshgate:jwt"] = {**config["meshgate:jwt"], "issuer": "auth-service"}
-    assert config_rules.warnings(parse_raw(config)) == []
+    assert [w for w in config_rules.warnings(parse_raw(config)) if "jwksUri" in w] == []
 
 
 def test_aws_jwks_uri_is_reported_as_unused() -> None:
-    (warning,) = config_rules.warnings(parse_raw(stack_config("staging")))
+    (warning,) = [w for w in config_rules.warnings(parse_raw(stack_config("staging"))) if "jwksUri" in w]
     assert warning.startswith("meshgate:jwt.jwksUri is not used by externalGateway aws-http-api")
     assert "https://auth.staging.example.com/.well-known/openid-configuration" in warning
     assert "request to orders is refused with 401" in warning
