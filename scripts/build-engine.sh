@@ -93,8 +93,9 @@ BINARIES=(pulumi pulumi-language-python-exec pulumi-resource-pulumi-python pulum
 LH_HASH="$(cd "$SRC/langhost" && cat go.mod go.sum $(ls *.go | grep -v '_test.go$') | sha256sum | cut -c1-12)"
 LH_KEY="langhost-$LH_HASH"
 LH_OUT="$ROOT/$LH_KEY"
-LH_STAMP_CONTENT="pulumi=$PULUMI_GO_VERSION src=$LH_HASH"
-LH_BINARIES=(pulumi-language-python)
+LH_STAMP_CONTENT="rev=2 pulumi=$PULUMI_GO_VERSION src=$LH_HASH"
+# The host runs the exec script that sits next to its own (symlink-resolved) executable.
+LH_BINARIES=(pulumi-language-python pulumi-language-python-exec)
 # Component 3: the TLS provider (the pins and the glue in tools/engine/tls).
 TLS_HASH="$(cd "$SRC/tls" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-8)"
 TLS_KEY="tls-${TLS_VERSION//+/-}"
@@ -260,6 +261,9 @@ cp -R "$SRC/langhost" "$WORK/langhost"
 gobuild "$WORK/langhost" "$STAGE/bin/pulumi-language-python" \
   "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${PULUMI_GO_VERSION}+meshgate" .
 "$STAGE/bin/pulumi-language-python" -version >/dev/null || die "built language host does not run"
+local sdk_dir
+sdk_dir=$(moddir "github.com/pulumi/pulumi/sdk/v3@$PULUMI_GO_VERSION")
+install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$STAGE/bin/"
 publish "$LH_STAMP_CONTENT" "$LH_OUT"
 }
 
@@ -298,8 +302,8 @@ if ! component_complete "$TLS_OUT" "$TLS_STAMP_CONTENT" "${TLS_BINARIES[@]}"; th
 # ------------------------------------------------------------- bin dir
 rm -rf "$ENGINE_OUT"
 mkdir -p "$BIN"
-for b in "${BINARIES[@]}"; do ln -s "$OUT/bin/$b" "$BIN/$b"; done
 for b in "${LH_BINARIES[@]}"; do ln -s "$LH_OUT/bin/$b" "$BIN/$b"; done
+for b in "${BINARIES[@]}"; do [[ -e "$BIN/$b" ]] || ln -s "$OUT/bin/$b" "$BIN/$b"; done
 for b in "${TLS_BINARIES[@]}"; do ln -s "$TLS_OUT/bin/$b" "$BIN/$b"; done
 printf '%s\n' "$KEY $LH_KEY $TLS_KEY" >"$ENGINE_OUT/.complete"
 
