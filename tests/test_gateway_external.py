@@ -445,6 +445,7 @@ def test_gcp_ingress_admits_only_the_gateways_google_identity(variant: str) -> N
                 "issuer": "https://accounts.google.com",
                 "jwksUri": "https://www.googleapis.com/oauth2/v3/certs",
                 "audiences": [f"https://ingress.{cluster}.example.com"],
+                "forwardOriginalToken": True,  # every RequestAuthentication forwards the validated token
             }
         ]
 

@@ -39,6 +39,11 @@ def two(kubeconfig: Path) -> Program:
 def three(kubeconfig: Path) -> Program:
     return evaluate(kubeconfig_config(kubeconfig, CLUSTERS, multicluster=True))
 
+def mesh_ca(program: Program, type_token: str) -> list[Resource]:
+    """The mesh CA's TLS resources (the Kong admin API has a private CA of its own)."""
+    return [r for r in program.of_type(type_token) if "meshgate:mesh:MeshCertificateAuthority$" in r.urn]
+
+
 
 def remote_secrets(program: Program) -> list[Resource]:
     return [r for r in program.k8s_objects("Secret") if (r.get("metadata.labels") or {}).get("istio/multiCluster") == "true"]
@@ -55,8 +60,8 @@ def test_counts_grow_with_the_number_of_clusters(n: int, two: Program, three: Pr
     assert len([r for r in mesh if r.type == "meshgate:mesh:IstioGateway"]) == n
     assert len([r for r in mesh if r.kind == "Secret"]) == len(remote_secrets(program)) + 2 * n  # + cacerts + reader token
     assert len([s for s in program.k8s_objects("Secret") if s.get("metadata.name") == "cacerts"]) == n
-    assert len(program.of_type("tls:index/selfSignedCert:SelfSignedCert")) == 1
-    assert len(program.of_type("tls:index/locallySignedCert:LocallySignedCert")) == n
+    assert len(mesh_ca(program, "tls:index/selfSignedCert:SelfSignedCert")) == 1
+    assert len(mesh_ca(program, "tls:index/locallySignedCert:LocallySignedCert")) == n
     assert len([r for r in program.k8s_objects("Gateway") if r.get("metadata.name") == "cross-network-gateway"]) == n
 
 
@@ -173,7 +178,7 @@ def test_cross_network_gateway(three: Program) -> None:
 
 
 def test_cacerts_holds_a_per_cluster_intermediate_chained_to_one_root(three: Program) -> None:
-    root = three.one("tls:index/selfSignedCert:SelfSignedCert")
+    (root,) = mesh_ca(three, "tls:index/selfSignedCert:SelfSignedCert")
     assert root.get("isCaCertificate") is True
     for cluster in CLUSTERS:
         secret = one_object(three, cluster, "Secret", "cacerts")
@@ -194,11 +199,11 @@ def test_ca_keys_are_secret(three: Program) -> None:
 
 
 def test_intermediates_are_signing_cas(three: Program) -> None:
-    for cert in three.of_type("tls:index/locallySignedCert:LocallySignedCert"):
+    for cert in mesh_ca(three, "tls:index/locallySignedCert:LocallySignedCert"):
         assert cert.get("isCaCertificate") is True
         assert set(cert.get("allowedUses")) == {"cert_signing", "crl_signing", "digital_signature", "key_encipherment"}
-        assert cert.get("validityPeriodHours") < three.one("tls:index/selfSignedCert:SelfSignedCert").get("validityPeriodHours")
-    keys = three.of_type("tls:index/privateKey:PrivateKey")
+        assert cert.get("validityPeriodHours") < mesh_ca(three, "tls:index/selfSignedCert:SelfSignedCert")[0].get("validityPeriodHours")
+    keys = mesh_ca(three, "tls:index/privateKey:PrivateKey")
     assert len(keys) == 4 and all(k.get("algorithm") == "RSA" and k.get("rsaBits") == 4096 for k in keys)
 
 
@@ -271,7 +276,8 @@ def test_clusters_do_not_wait_on_each_others_control_plane(prod: Program) -> Non
 def test_no_remote_secret_without_multicluster(kubeconfig: Path) -> None:
     program = evaluate(kubeconfig_config(kubeconfig, CLUSTERS[:2], multicluster=False))
     assert not remote_secrets(program)
-    assert not objects(program, "one", "Secret")
+    # no mesh Secret (cacerts, reader token, remote secrets); Kong's admin client certificate is the gateway's own
+    assert [s.get("metadata.name") for s in objects(program, "one", "Secret")] in ([], ["kong-admin-api-client"])
 
 
 # ------------------------------------------------------------------ CA changes roll istiod

@@ -53,7 +53,8 @@ EXPECTED = [
     ("in-cluster-gateway", "jwt", {"Ingress": 1, "PeerAuthentication": 1, "RequestAuthentication": 1, "AuthorizationPolicy": 1}),
     ("in-cluster-gateway-mesh", "key", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1}),
     ("in-cluster-gateway-mesh", "jwt", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1, "RequestAuthentication": 1}),
-    ("gateway-api", "jwt", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
+    # + the https-redirect HTTPRoute on the http listener (credentials never travel over port 80)
+    ("gateway-api", "jwt", {"HTTPRoute": 2, "AuthorizationPolicy": 1}),
     ("gateway-api", "none", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
 ]
 
@@ -72,7 +73,12 @@ def test_gateway_api_validates_each_jwt_issuer_once_whatever_the_catalogue_size(
     assert ra.get("spec.selector.matchLabels") == {"gateway.networking.k8s.io/gateway-name": "meshgate"}
     # every jwt API still requires a token of its issuer at the gateway
     (edge,) = [r for r in program.resources if r.get("metadata.name") == "catalogue-only"]
-    assert all(rule["from"] == [{"source": {"requestPrincipals": [f"{JWT['issuer']}/*"]}}] for rule in edge.get("spec.rules"))
+    forwarding = [rule for rule in edge.get("spec.rules") if "from" in rule]
+    assert len(forwarding) == 8
+    assert all(rule["from"] == [{"source": {"requestPrincipals": [f"{JWT['issuer']}/*"]}}] for rule in forwarding)
+    # the only token-free rule admits port 80, where those paths answer with the redirect to https
+    (redirect,) = [rule for rule in edge.get("spec.rules") if "from" not in rule]
+    assert redirect["to"][0]["operation"]["ports"] == ["80"]
 
     config = _config("gateway-api", 8, "jwt")
     other = {"issuer": "https://partners.example.com/", "jwksUri": "https://partners.example.com/jwks.json"}
