@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,21 @@ from tests.harness import Program, Resource  # noqa: E402
 
 # type prefix -> (seconds, source). First matching prefix wins; order from specific to generic.
 DURATIONS: list[tuple[str, float, str]] = [
-    ("aws:eks/cluster:Cluster", 600, "EKS control plane ~10 min: AWS EKS user guide 'Create a cluster' (10-15 min); pulumi-eks examples"),
-    ("aws:eks/nodeGroup:NodeGroup", 240, "managed node group 3-5 min: AWS EKS user guide 'Create a managed node group'"),
-    ("aws:eks/addon:Addon", 60, "EKS add-on ~1 min (vpc-cni/coredns/kube-proxy/ebs-csi become ACTIVE once nodes are up): experience"),
+    (
+        "aws:eks/cluster:Cluster",
+        600,
+        "EKS control plane ~10 min: AWS EKS user guide 'Create a cluster' (10-15 min); pulumi-eks examples",
+    ),
+    (
+        "aws:eks/nodeGroup:NodeGroup",
+        240,
+        "managed node group 3-5 min: AWS EKS user guide 'Create a managed node group'",
+    ),
+    (
+        "aws:eks/addon:Addon",
+        60,
+        "EKS add-on ~1 min (vpc-cni/coredns/kube-proxy/ebs-csi become ACTIVE once nodes are up): experience",
+    ),
     ("aws:ec2/natGateway", 120, "NAT gateway ~2 min to become available: AWS VPC docs / terraform-aws-vpc experience"),
     ("aws:lb/loadBalancer", 180, "NLB ~3 min to become active: AWS ELB docs / experience"),
     ("aws:apigatewayv2/vpcLink", 120, "HTTP API VPC link ~2 min to become AVAILABLE: AWS API Gateway docs"),
@@ -31,7 +43,11 @@ DURATIONS: list[tuple[str, float, str]] = [
     ("aws:ec2/vpc:Vpc", 5, "VPC: seconds"),
     ("aws:ec2/subnet", 5, "subnet: seconds"),
     ("aws:", 3, "other AWS API objects (routes, SG rules, ...): seconds"),
-    ("gcp:container/cluster:Cluster", 420, "GKE regional cluster 6-8 min: GKE docs 'Creating a regional cluster' / experience"),
+    (
+        "gcp:container/cluster:Cluster",
+        420,
+        "GKE regional cluster 6-8 min: GKE docs 'Creating a regional cluster' / experience",
+    ),
     ("gcp:container/nodePool", 180, "GKE node pool ~3 min: GKE docs / experience"),
     ("gcp:compute/routerNat", 60, "Cloud NAT ~1 min: Cloud NAT docs / experience"),
     ("gcp:compute/router", 30, "Cloud Router ~30 s: experience"),
@@ -43,7 +59,11 @@ DURATIONS: list[tuple[str, float, str]] = [
     ("gcp:", 10, "other GCP objects (IAM member, SA, firewall): ~10 s"),
     ("tls:", 0.1, "local computation in the provider"),
     ("kubernetes:helm.sh/v3:Release:gateway", 120, "Helm gateway chart + cloud LB provisioning ~2 min: experience"),
-    ("kubernetes:helm.sh/v3:Release", 60, "Helm release (istio-base/istiod/cni, kong) ~1 min until ready: Istio install docs / experience"),
+    (
+        "kubernetes:helm.sh/v3:Release",
+        60,
+        "Helm release (istio-base/istiod/cni, kong) ~1 min until ready: Istio install docs / experience",
+    ),
     ("kubernetes:apps/v1:Deployment", 30, "Deployment rollout to ready ~30 s (image pull): experience"),
     ("kubernetes:core/v1:Service:LoadBalancer", 120, "Service type LoadBalancer ~2 min: cloud LB provisioning"),
     ("kubernetes:", 2, "plain k8s object 1-5 s (Pulumi awaits readiness)"),
@@ -154,7 +174,7 @@ def _longest(nodes: dict[str, Resource], deps: dict[str, set[str]]) -> tuple[dic
     via: dict[str, str | None] = {}
     sys.setrecursionlimit(100_000)
 
-    @lru_cache(maxsize=None)
+    @cache
     def end(urn: str) -> float:
         best, arg = 0.0, None
         for d in deps.get(urn, ()):
@@ -184,7 +204,10 @@ def explicit_edge_verdict(dependency: Resource, dependent: Resource) -> tuple[bo
     if a in ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"):
         return True, "pods need nodes"
     if a == "aws:eks/addon:Addon" and b == "pulumi:providers:kubernetes":
-        return False, f"add-on {dependency.get('addonName')} readiness is not needed to reach the API server (nodes are)"
+        return (
+            False,
+            f"add-on {dependency.get('addonName')} readiness is not needed to reach the API server (nodes are)",
+        )
     if a == "gcp:projects/service:Service":
         return True, "the Google API must be enabled first"
     if a == "kubernetes:core/v1:Namespace":
@@ -200,7 +223,11 @@ def explicit_edge_verdict(dependency: Resource, dependent: Resource) -> tuple[bo
 
 def _physical_edges(nodes: dict[str, Resource], owner: dict[str, str]) -> dict[str, set[str]]:
     """Edges no graph states but physics imposes: a cluster's workloads (charts, Deployments) need its nodes."""
-    pools = {u: owner[u] for u, r in nodes.items() if r.type in ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool")}
+    pools = {
+        u: owner[u]
+        for u, r in nodes.items()
+        if r.type in ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool")
+    }
     out: dict[str, set[str]] = {}
     for u, r in nodes.items():
         if r.type in ("kubernetes:helm.sh/v3:Release", "kubernetes:apps/v1:Deployment"):
@@ -223,7 +250,8 @@ def analyse(program: Program) -> PathReport:
     # only required edges (inputs, providers, required explicit edges, nodes before workloads).
     physical = _physical_edges(nodes, owner)
     required = {
-        u: {d for d in ds if d not in explicit[u] or explicit_edge_verdict(nodes[d], nodes[u])[0]} | physical.get(u, set())
+        u: {d for d in ds if d not in explicit[u] or explicit_edge_verdict(nodes[d], nodes[u])[0]}
+        | physical.get(u, set())
         for u, ds in deps.items()
     }
     lb, lb_cluster = 0.0, ""
@@ -250,8 +278,13 @@ def analyse(program: Program) -> PathReport:
         lower_bound_s=lb,
         lower_bound_cluster=lb_cluster,
         critical_path=[
-            {"name": nodes[u].name, "type": nodes[u].type, "cluster": owner[u], "seconds": duration(nodes[u])[0],
-             "finish_s": finish[u]}
+            {
+                "name": nodes[u].name,
+                "type": nodes[u].type,
+                "cluster": owner[u],
+                "seconds": duration(nodes[u])[0],
+                "finish_s": finish[u],
+            }
             for u in path
         ],
         suspicious_edges=suspicious,

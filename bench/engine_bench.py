@@ -49,8 +49,10 @@ GOALS = {"preview_1000_s": 20.0, "up_1000_s": 60.0, "exponent": 1.1}
 
 BENCH_STACK = {
     "meshgate:scenario": "gateway-api",
-    "meshgate:clusters": [{"name": "render", "kind": "kubeconfig", "network": "render-net", "renderDirectory": "rendered"}],
-    "meshgate:istio": {"version": "1.24.2", "meshId": "meshgate-bench", "install": False},
+    "meshgate:clusters": [
+        {"name": "render", "kind": "kubeconfig", "network": "render-net", "renderDirectory": "rendered"}
+    ],
+    "meshgate:istio": {"version": "1.31.0", "meshId": "meshgate-bench", "install": False},
     "meshgate:gateway": {"cluster": "render", "replicas": 2, "installGatewayApiCrds": False},
     "meshgate:jwt": {
         "issuer": "https://auth.example.com/",
@@ -123,7 +125,9 @@ def _classify(pid: int) -> tuple[str, int] | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         comm = Path(f"/proc/{pid}/comm").read_text().strip()
         rss_kb = next(
-            int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS:")
+            int(line.split()[1])
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS:")
         )
     except (OSError, StopIteration, ValueError):
         return None
@@ -145,7 +149,7 @@ class TreeSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def __enter__(self) -> "TreeSampler":
+    def __enter__(self) -> TreeSampler:
         self._thread.start()
         return self
 
@@ -288,15 +292,38 @@ def measure_size(engine: Engine, base: Path, apis: int, env: dict[str, str], flo
     floor_stack = f"floor{apis}"
     floor: dict[str, Step] = {}
     fenv = {**env, "PULUMI_SKIP_CHECKPOINTS": "true"}
-    subprocess.run([str(engine.bin_dir / "pulumi") if engine.bin_dir else "pulumi", "stack", "init", floor_stack, "--non-interactive"],
-                   cwd=floor_dir, env=env, capture_output=True, check=False)
+    subprocess.run(
+        [
+            str(engine.bin_dir / "pulumi") if engine.bin_dir else "pulumi",
+            "stack",
+            "init",
+            floor_stack,
+            "--non-interactive",
+        ],
+        cwd=floor_dir,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
     config = ["--config", f"resources={resources}"]
     floor["preview"] = _cli("preview", engine, floor_dir, fenv, "preview", "--stack", floor_stack, *config)
-    floor["up"] = _cli("up", engine, floor_dir, {**env, **skip}, "up", "--stack", floor_stack, "--yes", "--skip-preview", *config)
+    floor["up"] = _cli(
+        "up", engine, floor_dir, {**env, **skip}, "up", "--stack", floor_stack, "--yes", "--skip-preview", *config
+    )
     floor["noop_preview"] = _cli("noop_preview", engine, floor_dir, fenv, "preview", "--stack", floor_stack, *config)
     floor["change_up"] = _cli(
-        "change_up", engine, floor_dir, {**env, **skip}, "up", "--stack", floor_stack, "--yes", "--skip-preview", *config,
-        "--config", "value=b",
+        "change_up",
+        engine,
+        floor_dir,
+        {**env, **skip},
+        "up",
+        "--stack",
+        floor_stack,
+        "--yes",
+        "--skip-preview",
+        *config,
+        "--config",
+        "value=b",
     )
     floor_state = _state_file(Path(env["PULUMI_BACKEND_URL"][len("file://") :]), floor_stack)
     result = {
@@ -324,7 +351,13 @@ def measure_checkpoints(engine: Engine, base: Path, apis: int, env: dict[str, st
         (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": BENCH_STACK}))
         menv = {**env, **extra}
         pulumi = str(engine.bin_dir / "pulumi") if engine.bin_dir else "pulumi"
-        subprocess.run([pulumi, "stack", "init", stack, "--non-interactive"], cwd=project, env=env, capture_output=True, check=False)
+        subprocess.run(
+            [pulumi, "stack", "init", stack, "--non-interactive"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
         out[f"preview_{mode}"] = vars(_cli("preview", engine, project, menv, "preview", "--stack", stack))
         out[f"up_{mode}"] = vars(_cli("up", engine, project, menv, "up", "--stack", stack, "--yes", "--skip-preview"))
     shutil.rmtree(project, ignore_errors=True)
@@ -341,15 +374,21 @@ def profile_preview(engine: Engine, base: Path, apis: int, env: dict[str, str]) 
     stack = f"prof{apis}"
     (project / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump({"config": BENCH_STACK}))
     pulumi = str(engine.bin_dir / "pulumi") if engine.bin_dir else "pulumi"
-    subprocess.run([pulumi, "stack", "init", stack, "--non-interactive"], cwd=project, env=env, capture_output=True, check=False)
+    subprocess.run(
+        [pulumi, "stack", "init", stack, "--non-interactive"], cwd=project, env=env, capture_output=True, check=False
+    )
     out: dict[str, Any] = {"apis": apis}
     for mode, extra in (("every-step", {}), ("end", {"PULUMI_SKIP_CHECKPOINTS": "true"})):
         prefix = base / f"prof-{mode}"
-        step = _cli("preview", engine, project, {**env, **extra}, "preview", "--stack", stack, "--profiling", str(prefix))
+        step = _cli(
+            "preview", engine, project, {**env, **extra}, "preview", "--stack", stack, "--profiling", str(prefix)
+        )
         entry: dict[str, Any] = {"seconds": step.seconds, "load_before": step.load_before}
         cpu = sorted(base.glob(f"prof-{mode}.*.cpu"))
         if go and cpu:
-            top = subprocess.run([go, "tool", "pprof", "-top", "-cum", pulumi, str(cpu[-1])], capture_output=True, text=True, check=False)
+            top = subprocess.run(
+                [go, "tool", "pprof", "-top", "-cum", pulumi, str(cpu[-1])], capture_output=True, text=True, check=False
+            )
             entry["top"] = _pprof_shares(top.stdout)
         out[mode] = entry
     shutil.rmtree(project, ignore_errors=True)
@@ -358,8 +397,15 @@ def profile_preview(engine: Engine, base: Path, apis: int, env: dict[str, str]) 
 
 def _pprof_shares(text: str) -> dict[str, Any]:
     """Total samples and the cumulative share of the functions that matter here."""
-    interesting = ("SnapshotManager).saveSnapshot", "SnapshotManager).Deployment", "SerializeDeployment", "VerifyIntegrity",
-                   "deploy.(*deployment", "engine.(*deploymentExecutor).Execute", "runtime.gcBgMarkWorker")
+    interesting = (
+        "SnapshotManager).saveSnapshot",
+        "SnapshotManager).Deployment",
+        "SerializeDeployment",
+        "VerifyIntegrity",
+        "deploy.(*deployment",
+        "engine.(*deploymentExecutor).Execute",
+        "runtime.gcBgMarkWorker",
+    )
     shares: dict[str, float] = {}
     total = None
     for line in text.splitlines():
@@ -425,30 +471,46 @@ def run(
         "points": [],
     }
     try:
-        version = subprocess.run([str(engine.bin_dir / "pulumi") if engine.bin_dir else "pulumi", "version"],
-                                 capture_output=True, text=True, env=env, check=False).stdout.strip()
+        version = subprocess.run(
+            [str(engine.bin_dir / "pulumi") if engine.bin_dir else "pulumi", "version"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        ).stdout.strip()
         results["pulumi_version"] = version
         for apis in sizes or (QUICK_SIZES if quick else SIZES):
             point = measure_size(engine, base, apis, env, floor_dir)
             results["points"].append(point)
             s, f = point["steps"], point["floor"]
-            log(f"  {apis} APIs, {point['resources']} resources: " + ", ".join(
-                f"{k} {s[k]['seconds']:.1f}s (floor {f[k]['seconds']:.1f}s){'' if s[k]['ok'] else ' FAILED'}" for k in STEPS
-            ) + f"; load {s['preview']['load_before']:.1f}")
+            log(
+                f"  {apis} APIs, {point['resources']} resources: "
+                + ", ".join(
+                    f"{k} {s[k]['seconds']:.1f}s (floor {f[k]['seconds']:.1f}s){'' if s[k]['ok'] else ' FAILED'}"
+                    for k in STEPS
+                )
+                + f"; load {s['preview']['load_before']:.1f}"
+            )
             results["fits"] = analyse(results["points"])
             results["bench_seconds"] = time.perf_counter() - started
             if save is not None:
                 save(results)
         results["checkpoints"] = []
-        ckpt_sizes = checkpoint_sizes if checkpoint_sizes is not None else (QUICK_CHECKPOINT_SIZES if quick else CHECKPOINT_SIZES)
+        ckpt_sizes = (
+            checkpoint_sizes
+            if checkpoint_sizes is not None
+            else (QUICK_CHECKPOINT_SIZES if quick else CHECKPOINT_SIZES)
+        )
         for apis in ckpt_sizes:
             c = measure_checkpoints(engine, base, apis, env)
             results["checkpoints"].append(c)
             results["bench_seconds"] = time.perf_counter() - started
             if save is not None:
                 save(results)
-            log(f"  checkpoints at {apis} APIs: preview {c['preview_every-step']['seconds']:.1f}s -> {c['preview_end']['seconds']:.1f}s, "
-                f"up {c['up_every-step']['seconds']:.1f}s -> {c['up_end']['seconds']:.1f}s")
+            log(
+                f"  checkpoints at {apis} APIs: preview {c['preview_every-step']['seconds']:.1f}s -> {c['preview_end']['seconds']:.1f}s, "
+                f"up {c['up_every-step']['seconds']:.1f}s -> {c['up_end']['seconds']:.1f}s"
+            )
         if ckpt_sizes:
             results["profile"] = profile_preview(engine, base, max(ckpt_sizes), env)
         results["fits"] = analyse(results["points"])

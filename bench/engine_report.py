@@ -86,7 +86,9 @@ def engine_section(results: dict[str, Any]) -> str:
     ]
     for step in STEPS:
         e, fe = fits.get(step), fits.get(f"floor_{step}")
-        lines.append(f"| {LABELS[step]} | {_f(e)} | {_f(fe)} | {'n/a' if e is None else ('yes' if e <= GOALS['exponent'] else '**no**')} |")
+        lines.append(
+            f"| {LABELS[step]} | {_f(e)} | {_f(fe)} | {'n/a' if e is None else ('yes' if e <= GOALS['exponent'] else '**no**')} |"
+        )
     lines += [
         "",
         f"Resources grow with exponent {_f(fits.get('resources_per_api'))} in APIs, the state file with "

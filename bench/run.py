@@ -27,12 +27,13 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 
+from bench.critical_path import DURATIONS, analyse  # noqa: E402
 from tests.harness import STACK_FILES, evaluate_stack  # noqa: E402
 
-from bench.critical_path import DURATIONS, analyse  # noqa: E402
-
 STACKS = sorted(STACK_FILES)
-COLD_SNIPPET = "import sys; sys.path[:0]=[{root!r},{tests!r}]; from harness import evaluate_stack; evaluate_stack({stack!r})"
+COLD_SNIPPET = (
+    "import sys; sys.path[:0]=[{root!r},{tests!r}]; from harness import evaluate_stack; evaluate_stack({stack!r})"
+)
 SDKS = ("pulumi_aws", "pulumi_gcp", "pulumi_kubernetes", "pulumi_tls", "pulumi", "pydantic", "grpc", "google", "yaml")
 
 
@@ -62,7 +63,10 @@ def cold_and_warm(repeats: int) -> dict[str, Any]:
             "warm_median_s": statistics.median(warm["times_s"][1:]),
             "resources": warm["resources"],
         }
-        print(f"  {stack}: cold {results[stack]['cold_median_s']:.2f}s warm {results[stack]['warm_median_s']:.2f}s", flush=True)
+        print(
+            f"  {stack}: cold {results[stack]['cold_median_s']:.2f}s warm {results[stack]['warm_median_s']:.2f}s",
+            flush=True,
+        )
     return results
 
 
@@ -73,7 +77,9 @@ def import_cost() -> dict[str, Any]:
     """`-X importtime` of each stack's evaluation: cumulative µs per top-level package."""
     results: dict[str, Any] = {}
     for stack in STACKS:
-        out = subprocess.run([PY, "-X", "importtime", "-c", _snippet(stack)], cwd=ROOT, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [PY, "-X", "importtime", "-c", _snippet(stack)], cwd=ROOT, capture_output=True, text=True, check=True
+        )
         loaded: set[str] = set()
         top_cumulative: dict[str, float] = {}
         total_us = 0
@@ -125,7 +131,10 @@ def scaling(quick: bool) -> dict[str, Any]:
         repeats = 3 if a <= 100 else 1
         r = _worker("synthetic", str(c), str(a), mix, str(repeats))
         points.append({"clusters": c, "apis": a, "mix": mix, **r})
-        print(f"  {mix} {c}x{a}: {r['median_s']:.2f}s {r['resources']} resources, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"  {mix} {c}x{a}: {r['median_s']:.2f}s {r['resources']} resources, peak RSS {r['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     kube = [p for p in points if p["mix"] == "kubeconfig"]
     fits: dict[str, Any] = {"in_apis": {}, "in_clusters": {}, "time_vs_resources": None}
     for c in clusters:
@@ -135,7 +144,9 @@ def scaling(quick: bool) -> dict[str, Any]:
         fits["in_apis_10_100"] = fits.get("in_apis_10_100", {})
         fits["in_apis_10_100"][str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row])
         row = [p for p in kube if p["clusters"] == c and p["apis"] >= 100]
-        fits.setdefault("in_apis_100_1000", {})[str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
+        fits.setdefault("in_apis_100_1000", {})[str(c)] = (
+            _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
+        )
     for a in apis:
         row = [p for p in kube if p["apis"] == a]
         fits["in_clusters"][str(a)] = _fit([p["clusters"] for p in row], [p["median_s"] for p in row])
@@ -151,9 +162,13 @@ def critical_paths() -> dict[str, Any]:
     for stack in STACKS:
         r = analyse(evaluate_stack(stack))
         out[stack] = {
-            "estimated_s": r.estimated_s, "serial_s": r.serial_s, "lower_bound_s": r.lower_bound_s,
-            "lower_bound_cluster": r.lower_bound_cluster, "ratio": r.ratio,
-            "critical_path": r.critical_path, "not_required_edges": r.suspicious_edges,
+            "estimated_s": r.estimated_s,
+            "serial_s": r.serial_s,
+            "lower_bound_s": r.lower_bound_s,
+            "lower_bound_cluster": r.lower_bound_cluster,
+            "ratio": r.ratio,
+            "critical_path": r.critical_path,
+            "not_required_edges": r.suspicious_edges,
         }
         print(f"  {stack}: est {r.estimated_s:.0f}s lb {r.lower_bound_s:.0f}s ratio {r.ratio:.3f}", flush=True)
     return out
@@ -176,26 +191,45 @@ def plots(results: dict[str, Any]) -> list[str]:
     mixed = sorted((p for p in results["scaling"]["points"] if p["mix"] == "eks-gke"), key=lambda p: p["clusters"])
     if mixed:
         axes[0].loglog([p["clusters"] for p in mixed], [p["median_s"] for p in mixed], "s--", label="10 APIs, eks/gke")
-    axes[0].set_xlabel("clusters"); axes[0].set_ylabel("evaluation time (s)"); axes[0].legend(); axes[0].set_title("time vs clusters")
+    axes[0].set_xlabel("clusters")
+    axes[0].set_ylabel("evaluation time (s)")
+    axes[0].legend()
+    axes[0].set_title("time vs clusters")
     for c in sorted({p["clusters"] for p in pts}):
         row = sorted((p for p in pts if p["clusters"] == c), key=lambda p: p["apis"])
         axes[1].loglog([p["apis"] for p in row], [p["median_s"] for p in row], "o-", label=f"{c} clusters")
-    axes[1].set_xlabel("APIs"); axes[1].set_ylabel("evaluation time (s)"); axes[1].legend(); axes[1].set_title("time vs APIs")
-    fig.tight_layout(); fig.savefig(BENCH / "scaling.png", dpi=110); plt.close(fig); made.append("scaling.png")
+    axes[1].set_xlabel("APIs")
+    axes[1].set_ylabel("evaluation time (s)")
+    axes[1].legend()
+    axes[1].set_title("time vs APIs")
+    fig.tight_layout()
+    fig.savefig(BENCH / "scaling.png", dpi=110)
+    plt.close(fig)
+    made.append("scaling.png")
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
     ax.loglog([p["resources"] for p in pts], [p["peak_rss_mb"] for p in pts], "o")
-    ax.set_xlabel("resources"); ax.set_ylabel("peak RSS (MB)"); ax.set_title("memory vs resources")
-    fig.tight_layout(); fig.savefig(BENCH / "memory.png", dpi=110); plt.close(fig); made.append("memory.png")
+    ax.set_xlabel("resources")
+    ax.set_ylabel("peak RSS (MB)")
+    ax.set_title("memory vs resources")
+    fig.tight_layout()
+    fig.savefig(BENCH / "memory.png", dpi=110)
+    plt.close(fig)
+    made.append("memory.png")
 
     ev = results["evaluation"]
     fig, ax = plt.subplots(figsize=(6, 4.2))
     xs = range(len(ev))
     ax.bar([x - 0.2 for x in xs], [ev[s]["cold_median_s"] for s in ev], 0.4, label="cold")
     ax.bar([x + 0.2 for x in xs], [ev[s]["warm_median_s"] for s in ev], 0.4, label="warm")
-    ax.set_xticks(list(xs), [f"{s}\n({ev[s]['resources']} res)" for s in ev]); ax.set_ylabel("seconds"); ax.legend()
+    ax.set_xticks(list(xs), [f"{s}\n({ev[s]['resources']} res)" for s in ev])
+    ax.set_ylabel("seconds")
+    ax.legend()
     ax.set_title("stack evaluation under mocks (median)")
-    fig.tight_layout(); fig.savefig(BENCH / "evaluation.png", dpi=110); plt.close(fig); made.append("evaluation.png")
+    fig.tight_layout()
+    fig.savefig(BENCH / "evaluation.png", dpi=110)
+    plt.close(fig)
+    made.append("evaluation.png")
 
     cp = {s: v for s, v in results["critical_path"].items() if v["lower_bound_s"] > 60}
     if cp:
@@ -205,10 +239,22 @@ def plots(results: dict[str, Any]) -> list[str]:
                 if step["seconds"] >= 1:
                     ax.barh(i, step["seconds"], left=step["finish_s"] - step["seconds"], edgecolor="k")
                     if step["seconds"] >= 60:
-                        ax.text(step["finish_s"] - step["seconds"] / 2, i, step["type"].split(":")[-1], ha="center", va="center", fontsize=7)
+                        ax.text(
+                            step["finish_s"] - step["seconds"] / 2,
+                            i,
+                            step["type"].split(":")[-1],
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                        )
             ax.plot([v["lower_bound_s"]] * 2, [i - 0.4, i + 0.4], "r-")
-        ax.set_yticks(range(len(cp)), list(cp)); ax.set_xlabel("seconds (red: lower bound)"); ax.set_title("estimated pulumi up critical path")
-        fig.tight_layout(); fig.savefig(BENCH / "critical_path.png", dpi=110); plt.close(fig); made.append("critical_path.png")
+        ax.set_yticks(range(len(cp)), list(cp))
+        ax.set_xlabel("seconds (red: lower bound)")
+        ax.set_title("estimated pulumi up critical path")
+        fig.tight_layout()
+        fig.savefig(BENCH / "critical_path.png", dpi=110)
+        plt.close(fig)
+        made.append("critical_path.png")
     return made
 
 
@@ -237,60 +283,110 @@ def report(results: dict[str, Any]) -> str:
     targets = {"dev": 2.0, "prod": 6.0}
     for s, v in ev.items():
         t = targets.get(s)
-        lines.append(f"| {s} | {v['resources']} | {v['cold_median_s']:.2f} | {v['warm_median_s']:.2f} | "
-                     f"{'≤ %.0f s cold' % t if t else '-'} | {('yes' if v['cold_median_s'] <= t else '**no**') if t else '-'} |")
-    lines += ["", "## Import cost (`-X importtime`)", "",
-              "| stack | total import (s) | SDK packages loaded | pulumi_aws | pulumi_gcp | top self-time packages (s) |",
-              "|---|---:|---|---|---|---|"]
+        lines.append(
+            f"| {s} | {v['resources']} | {v['cold_median_s']:.2f} | {v['warm_median_s']:.2f} | "
+            f"{'≤ %.0f s cold' % t if t else '-'} | {('yes' if v['cold_median_s'] <= t else '**no**') if t else '-'} |"
+        )
+    lines += [
+        "",
+        "## Import cost (`-X importtime`)",
+        "",
+        "| stack | total import (s) | SDK packages loaded | pulumi_aws | pulumi_gcp | top self-time packages (s) |",
+        "|---|---:|---|---|---|---|",
+    ]
     for s, v in imp.items():
         top = ", ".join(f"{p} {t:.2f}" for p, t in list(v["self_time_s_by_package"].items())[:5])
-        lines.append(f"| {s} | {v['total_import_s']:.2f} | {', '.join(v['sdk_loaded'])} | {'loaded' if v['pulumi_aws_loaded'] else 'no'} | "
-                     f"{'loaded' if v['pulumi_gcp_loaded'] else 'no'} | {top} |")
+        lines.append(
+            f"| {s} | {v['total_import_s']:.2f} | {', '.join(v['sdk_loaded'])} | {'loaded' if v['pulumi_aws_loaded'] else 'no'} | "
+            f"{'loaded' if v['pulumi_gcp_loaded'] else 'no'} | {top} |"
+        )
     dev = imp.get("dev", {})
     ok = dev and not dev["pulumi_aws_loaded"] and not dev["pulumi_gcp_loaded"]
-    lines += ["", f"**dev loads no pulumi_aws / pulumi_gcp module: {'yes (asserted)' if ok else 'NO — target missed'}.**", ""]
+    lines += [
+        "",
+        f"**dev loads no pulumi_aws / pulumi_gcp module: {'yes (asserted)' if ok else 'NO — target missed'}.**",
+        "",
+    ]
 
-    lines += ["## Scaling (synthetic configs)", "",
-              "Scenario in-cluster-gateway-mesh, `istio.multicluster` for >1 cluster, APIs round-robin over clusters, one demo "
-              "service per API, auth cycling jwt/key/none. `kubeconfig` clusters isolate the mesh/gateway layers; `eks-gke` "
-              "alternates EKS and GKE clusters. Time = median in-process evaluation (3 runs ≤100 APIs, 1 run at 1000); "
-              "memory = peak RSS (Linux `VmHWM`, reset after the harness import, so it covers evaluation and the SDK modules it loads lazily); growth = peak minus RSS before evaluation.",
-              "", "| clusters | APIs | mix | resources | time (s) | peak RSS (MB) | RSS growth during evaluation (MB) |",
-              "|---:|---:|---|---:|---:|---:|---:|"]
+    lines += [
+        "## Scaling (synthetic configs)",
+        "",
+        "Scenario in-cluster-gateway-mesh, `istio.multicluster` for >1 cluster, APIs round-robin over clusters, one demo "
+        "service per API, auth cycling jwt/key/none. `kubeconfig` clusters isolate the mesh/gateway layers; `eks-gke` "
+        "alternates EKS and GKE clusters. Time = median in-process evaluation (3 runs ≤100 APIs, 1 run at 1000); "
+        "memory = peak RSS (Linux `VmHWM`, reset after the harness import, so it covers evaluation and the SDK modules it loads lazily); growth = peak minus RSS before evaluation.",
+        "",
+        "| clusters | APIs | mix | resources | time (s) | peak RSS (MB) | RSS growth during evaluation (MB) |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for p in sc["points"]:
-        lines.append(f"| {p['clusters']} | {p['apis']} | {p['mix']} | {p['resources']} | {p['median_s']:.2f} | {p['peak_rss_mb']:.0f} | {p['eval_rss_mb']:.0f} |")
+        lines.append(
+            f"| {p['clusters']} | {p['apis']} | {p['mix']} | {p['resources']} | {p['median_s']:.2f} | {p['peak_rss_mb']:.0f} | {p['eval_rss_mb']:.0f} |"
+        )
     lines += ["", "Fitted growth exponents (log-log least squares of time):", ""]
-    lines += [f"- in APIs (all measured API counts), per cluster count: " + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits["in_apis"].items())]
-    lines += [f"- in APIs 10→100 only: " + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits["in_apis_10_100"].items())]
-    lines += [f"- in APIs 100→1000 only (local slope at the top of the range): "
-              + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits.get("in_apis_100_1000", {}).items() if e is not None)]
-    lines += [f"- in clusters, per API count: " + ", ".join(f"{a} APIs: {_f(e)}" for a, e in fits["in_clusters"].items())]
+    lines += [
+        "- in APIs (all measured API counts), per cluster count: "
+        + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits["in_apis"].items())
+    ]
+    lines += [
+        "- in APIs 10→100 only: " + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits["in_apis_10_100"].items())
+    ]
+    lines += [
+        "- in APIs 100→1000 only (local slope at the top of the range): "
+        + ", ".join(f"{c} clusters: {_f(e)}" for c, e in fits.get("in_apis_100_1000", {}).items() if e is not None)
+    ]
+    lines += [
+        "- in clusters, per API count: " + ", ".join(f"{a} APIs: {_f(e)}" for a, e in fits["in_clusters"].items())
+    ]
     lines += [f"- in clusters, eks/gke mix at 10 APIs: {_f(fits['in_clusters_eks_gke_10'])}"]
-    lines += [f"- time vs resource count (all kubeconfig points): {_f(fits['time_vs_resources'])}; "
-              f"RSS growth vs resources: {_f(fits['memory_vs_resources'])}", ""]
+    lines += [
+        f"- time vs resource count (all kubeconfig points): {_f(fits['time_vs_resources'])}; "
+        f"RSS growth vs resources: {_f(fits['memory_vs_resources'])}",
+        "",
+    ]
 
-    lines += ["## Deploy critical path (estimated `pulumi up`)", "",
-              "Graph: every custom resource waits for its explicit dependencies, property dependencies and provider; "
-              "a dependency on a component means all its descendants (as `Program.ancestors`). Weights are the typical create "
-              "durations below (estimates, not measurements). Estimated wall clock = longest weighted path; serial = sum of all "
-              "durations. Lower bound = the slowest cluster on its own: only that cluster's and global resources, only required "
-              "edges (inputs, providers, explicit `dependsOn` judged required, plus nodes-before-workloads), cross-cluster edges dropped.",
-              "", "| stack | estimated (min) | serial sum (min) | lower bound (min) | slowest cluster | estimated / lower bound | target ≤ 1.05 |",
-              "|---|---:|---:|---:|---|---:|---|"]
+    lines += [
+        "## Deploy critical path (estimated `pulumi up`)",
+        "",
+        "Graph: every custom resource waits for its explicit dependencies, property dependencies and provider; "
+        "a dependency on a component means all its descendants (as `Program.ancestors`). Weights are the typical create "
+        "durations below (estimates, not measurements). Estimated wall clock = longest weighted path; serial = sum of all "
+        "durations. Lower bound = the slowest cluster on its own: only that cluster's and global resources, only required "
+        "edges (inputs, providers, explicit `dependsOn` judged required, plus nodes-before-workloads), cross-cluster edges dropped.",
+        "",
+        "| stack | estimated (min) | serial sum (min) | lower bound (min) | slowest cluster | estimated / lower bound | target ≤ 1.05 |",
+        "|---|---:|---:|---:|---|---:|---|",
+    ]
     for s, v in cp.items():
         target = s in ("staging", "prod")
-        lines.append(f"| {s} | {v['estimated_s'] / 60:.1f} | {v['serial_s'] / 60:.1f} | {v['lower_bound_s'] / 60:.1f} | "
-                     f"{v['lower_bound_cluster'] or '-'} | {v['ratio']:.3f} | {('yes' if v['ratio'] <= 1.05 else '**no**') if target else '-'} |")
+        lines.append(
+            f"| {s} | {v['estimated_s'] / 60:.1f} | {v['serial_s'] / 60:.1f} | {v['lower_bound_s'] / 60:.1f} | "
+            f"{v['lower_bound_cluster'] or '-'} | {v['ratio']:.3f} | {('yes' if v['ratio'] <= 1.05 else '**no**') if target else '-'} |"
+        )
     for s in ("staging", "prod"):
         if s not in cp:
             continue
         v = cp[s]
-        lines += ["", f"Critical path, {s}:", "", "| # | resource | type | cluster | create (s) | finishes at (s) |", "|---:|---|---|---|---:|---:|"]
+        lines += [
+            "",
+            f"Critical path, {s}:",
+            "",
+            "| # | resource | type | cluster | create (s) | finishes at (s) |",
+            "|---:|---|---|---|---:|---:|",
+        ]
         for i, step in enumerate(v["critical_path"], 1):
-            lines.append(f"| {i} | {step['name']} | `{step['type']}` | {step['cluster'] or 'global'} | {step['seconds']:g} | {step['finish_s']:.0f} |")
+            lines.append(
+                f"| {i} | {step['name']} | `{step['type']}` | {step['cluster'] or 'global'} | {step['seconds']:g} | {step['finish_s']:.0f} |"
+            )
         lines += ["", f"Edges on the {s} critical path that are not required:", ""]
         lines += [f"- {e['from']} → {e['to']}: {e['why']}" for e in v["not_required_edges"]] or ["- none"]
-    lines += ["", "### Create-duration table (estimates)", "", "| resource type (prefix) | seconds | source |", "|---|---:|---|"]
+    lines += [
+        "",
+        "### Create-duration table (estimates)",
+        "",
+        "| resource type (prefix) | seconds | source |",
+        "|---|---:|---|",
+    ]
     lines += [f"| `{p}` | {s:g} | {src} |" for p, s, src in DURATIONS]
     if results["plots"]:
         lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in results["plots"]]
@@ -308,7 +404,10 @@ def write_report(results: dict[str, Any]) -> None:
 
     engine = json.loads(ENGINE_RESULTS.read_text()) if ENGINE_RESULTS.is_file() else None
     mocks = report(results).replace("# Benchmark results\n", "## Under mocks\n", 1)
-    mocks = "\n".join(("#" + line) if line.startswith("## ") and not line.startswith("## Under mocks") else line for line in mocks.split("\n"))
+    mocks = "\n".join(
+        ("#" + line) if line.startswith("## ") and not line.startswith("## Under mocks") else line
+        for line in mocks.split("\n")
+    )
     (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + (engine_section(engine) if engine else "") + mocks)
 
 
@@ -318,8 +417,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", choices=["engine", "mocks"], help="run one part; the other keeps its last results")
     parser.add_argument("--sizes", help="engine: comma-separated API counts instead of the default grid")
-    parser.add_argument("--checkpoint-sizes", help="engine: API counts of the checkpoint before/after runs (empty: none)")
-    parser.add_argument("--report-only", action="store_true", help="re-render RESULTS.md and plots from the JSON results")
+    parser.add_argument(
+        "--checkpoint-sizes", help="engine: API counts of the checkpoint before/after runs (empty: none)"
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="re-render RESULTS.md and plots from the JSON results"
+    )
     parser.add_argument(
         "--critical-path-only", action="store_true", help="rerun only the critical-path section (~30 s) and re-render"
     )
@@ -336,7 +439,9 @@ def main() -> None:
 
         print("real engine", flush=True)
         sizes = tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None
-        checkpoint_sizes = tuple(int(x) for x in args.checkpoint_sizes.split(",") if x) if args.checkpoint_sizes is not None else None
+        checkpoint_sizes = (
+            tuple(int(x) for x in args.checkpoint_sizes.split(",") if x) if args.checkpoint_sizes is not None else None
+        )
         mock_results = json.loads((BENCH / "results.json").read_text())
 
         def save(partial: dict[str, Any]) -> None:
@@ -357,7 +462,9 @@ def main() -> None:
         kube = [p for p in results["scaling"]["points"] if p["mix"] == "kubeconfig"]
         for c in sorted({p["clusters"] for p in kube}):
             row = [p for p in kube if p["clusters"] == c and p["apis"] >= 100]
-            fits.setdefault("in_apis_100_1000", {})[str(c)] = _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
+            fits.setdefault("in_apis_100_1000", {})[str(c)] = (
+                _fit([p["apis"] for p in row], [p["median_s"] for p in row]) if len(row) > 1 else None
+            )
         results["plots"] = plots(results)
         (BENCH / "results.json").write_text(json.dumps(results, indent=2) + "\n")
         write_report(results)
@@ -365,7 +472,10 @@ def main() -> None:
     repeats = 3 if args.quick else max(args.repeats, 5)
     start = time.perf_counter()
     results: dict[str, Any] = {
-        "quick": args.quick, "repeats": repeats, "machine": platform.platform(), "cpus": os.cpu_count(),
+        "quick": args.quick,
+        "repeats": repeats,
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
         "python": platform.python_version(),
     }
     print("evaluation time", flush=True)

@@ -15,9 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.harness import evaluate, evaluate_stack  # noqa: E402
-
 from bench.synthetic import config  # noqa: E402
+from tests.harness import evaluate, evaluate_stack  # noqa: E402
 
 
 def _status_kb(field: str) -> int:
@@ -54,14 +53,18 @@ def main(argv: list[str]) -> None:
         times.append(time.perf_counter() - start)
         count = len(program.resources)
     peak_kb = _status_kb("VmHWM")
-    print(json.dumps({
-        "times_s": times,
-        "median_s": statistics.median(times),
-        "resources": count,
-        "peak_rss_mb": peak_kb / 1024,
-        "base_rss_mb": base_rss_kb / 1024,
-        "eval_rss_mb": (peak_kb - base_rss_kb) / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "times_s": times,
+                "median_s": statistics.median(times),
+                "resources": count,
+                "peak_rss_mb": peak_kb / 1024,
+                "base_rss_mb": base_rss_kb / 1024,
+                "eval_rss_mb": (peak_kb - base_rss_kb) / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

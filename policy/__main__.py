@@ -7,6 +7,7 @@ nothing imports this module; tests import `policy.checks` instead.
 
 from __future__ import annotations
 
+from checks import RESOURCE_CHECKS, STACK_CHECKS, Check, Level, StackCheck, StackResource
 from pulumi_policy import (
     EnforcementLevel,
     PolicyPack,
@@ -16,8 +17,6 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-
-from checks import RESOURCE_CHECKS, STACK_CHECKS, Check, Level, StackCheck, StackResource
 
 LEVELS = {Level.MANDATORY: EnforcementLevel.MANDATORY, Level.ADVISORY: EnforcementLevel.ADVISORY}
 

@@ -85,7 +85,9 @@ def api_allowlist(spec: CloudSpec, config: StackConfig, egress: dict[str, Egress
     return allowed
 
 
-def _eks(spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource) -> Any:
+def _eks(
+    spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource
+) -> Any:
     from components.clusters.eks import EksCluster, EksClusterArgs
 
     return EksCluster(
@@ -111,7 +113,9 @@ def kong_webhook_ports(spec: GkeClusterSpec, config: StackConfig) -> list[int]:
     return [ADMISSION_WEBHOOK_PORT] if kong and config.gateway_cluster == spec.name else []
 
 
-def _gke(spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource) -> Any:
+def _gke(
+    spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource
+) -> Any:
     from components.clusters.gke import GkeCluster, GkeClusterArgs
 
     own = egress[spec.name]
@@ -161,7 +165,9 @@ def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, com
     )
 
 
-def _autoscaler(spec: EksClusterSpec, component: Any, k8s_provider: k8s.Provider, aws_provider: pulumi.ProviderResource) -> None:
+def _autoscaler(
+    spec: EksClusterSpec, component: Any, k8s_provider: k8s.Provider, aws_provider: pulumi.ProviderResource
+) -> None:
     """cluster-autoscaler for the EKS node group (min < max means nothing scales without it)."""
     from components.clusters.eks_autoscaler import EksAutoscaler, EksAutoscalerArgs
 
@@ -181,7 +187,9 @@ def _autoscaler(spec: EksClusterSpec, component: Any, k8s_provider: k8s.Provider
 def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
     """Create every configured cluster; clusters never depend on each other, only on egress addresses."""
     providers = {
-        spec.name: _cloud_provider(spec) for spec in config.clusters if isinstance(spec, (EksClusterSpec, GkeClusterSpec))
+        spec.name: _cloud_provider(spec)
+        for spec in config.clusters
+        if isinstance(spec, (EksClusterSpec, GkeClusterSpec))
     }
     egress = build_egress(config, providers)
     built: dict[str, BuiltCluster] = {}

@@ -13,10 +13,11 @@ import difflib
 import ipaddress
 import json
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -90,7 +91,9 @@ def _dns_label(value: str) -> str:
     import re
 
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[a-z0-9])?", value):
-        raise ValueError("must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters")
+        raise ValueError(
+            "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 40 characters"
+        )
     return value
 
 
@@ -149,7 +152,9 @@ def _hostname(value: str) -> str:
 
     label = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
     if len(value) > 253 or not re.fullmatch(rf"{label}(\.{label})+", value):
-        raise ValueError("must be a fully qualified DNS name in lowercase, e.g. api-east.example.com (no scheme, no port)")
+        raise ValueError(
+            "must be a fully qualified DNS name in lowercase, e.g. api-east.example.com (no scheme, no port)"
+        )
     return value
 
 
@@ -194,7 +199,9 @@ class GkeNodes(_Model):
 class IngressSpec(_Model):
     """Scenario 1: how the external gateway reaches this cluster's Istio ingress over verified TLS."""
 
-    hostname: Hostname = Field(description="DNS name of the ingress; the external gateway connects to it and verifies the certificate")
+    hostname: Hostname = Field(
+        description="DNS name of the ingress; the external gateway connects to it and verifies the certificate"
+    )
     tls_secret: DnsLabel = Field(
         description="kubernetes.io/tls Secret in namespace istio-ingress with a publicly trusted certificate for hostname"
     )
@@ -251,7 +258,11 @@ class GkeClusterSpec(_ClusterBase):
     """A regional, private GKE Standard cluster in its own VPC."""
 
     kind: Literal["gke"]
-    project: str = Field(pattern=_pattern(r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", "a GCP project ID (6-30 lowercase letters, digits, '-')", "acme-prod"))
+    project: str = Field(
+        pattern=_pattern(
+            r"^[a-z][-a-z0-9]{4,28}[a-z0-9]$", "a GCP project ID (6-30 lowercase letters, digits, '-')", "acme-prod"
+        )
+    )
     region: str = Field(pattern=_pattern(r"^[a-z]+(-[a-z]+)+\d$", "a GCP region", "us-central1"))
     vpc_cidr: VpcCidr
     master_cidr: Cidr = Field(default="172.16.0.0/28", description="/28 for the private control plane")
@@ -268,8 +279,8 @@ class KubeconfigClusterSpec(_ClusterBase):
     kind: Literal["kubeconfig"]
     kubeconfig: str | None = Field(default=None, description="path; default $KUBECONFIG or ~/.kube/config")
     context: str | None = Field(default=None, description="context name; default the current context")
-    render_directory: str | None = Field(default=
-        None, description="render manifests to this directory instead of applying them (GitOps, offline)"
+    render_directory: str | None = Field(
+        default=None, description="render manifests to this directory instead of applying them (GitOps, offline)"
     )
     egress_cidrs: list[Cidr] = Field(
         default_factory=list,
@@ -278,7 +289,7 @@ class KubeconfigClusterSpec(_ClusterBase):
     )
 
 
-ClusterSpec = Annotated[Union[EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec], Field(discriminator="kind")]
+ClusterSpec = Annotated[EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, Field(discriminator="kind")]
 
 
 # ---------------------------------------------------------------- mesh
@@ -289,7 +300,9 @@ class TracingSpec(_Model):
     zipkin_address: str = "zipkin.istio-system:9411"
 
 
-_REVISION_PATTERN = _pattern(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-31-0")
+_REVISION_PATTERN = _pattern(
+    r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$", "a DNS label (lowercase letters, digits, '-')", "1-31-0"
+)
 _VERSION_PATTERN = _pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", DEFAULT_ISTIO_VERSION)
 
 STABLE_TAG = "stable"
@@ -301,7 +314,9 @@ DEFAULT_REVISION = "default"
 class IstioRevisionSpec(_Model):
     """One istiod installed side by side with the others; `default` is the unrevisioned `istiod`."""
 
-    name: str = Field(pattern=_REVISION_PATTERN, description="revision name, e.g. `1-31-0`; `default`: release `istiod`")
+    name: str = Field(
+        pattern=_REVISION_PATTERN, description="revision name, e.g. `1-31-0`; `default`: release `istiod`"
+    )
     version: str | None = Field(
         default=None, pattern=_VERSION_PATTERN, description="istiod chart version; default `meshgate:istio.version`"
     )
@@ -317,8 +332,12 @@ class IstioSpec(_Model):
         description="Helm repository (https://) or OCI registry (oci://)",
     )
     mesh_id: DnsLabel = Field(default="meshgate", description="global.meshID, shared by every cluster")
-    trust_domain: str = Field(default="cluster.local", pattern=_pattern(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "a DNS name", "cluster.local"))
-    multicluster: bool = Field(default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)")
+    trust_domain: str = Field(
+        default="cluster.local", pattern=_pattern(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$", "a DNS name", "cluster.local")
+    )
+    multicluster: bool = Field(
+        default=False, description="one multi-network mesh across all clusters (shared CA, east-west gateways)"
+    )
     revision: str | None = Field(
         default=None,
         pattern=_REVISION_PATTERN,
@@ -337,7 +356,9 @@ class IstioSpec(_Model):
     )
     access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
     tracing: TracingSpec = TracingSpec()
-    install: bool = Field(default=True, description="false: Istio is already installed (managed Istio); skip the charts")
+    install: bool = Field(
+        default=True, description="false: Istio is already installed (managed Istio); skip the charts"
+    )
 
     def revision_version(self, revision: IstioRevisionSpec) -> str:
         return revision.version or self.version
@@ -361,7 +382,8 @@ class GatewaySpec(_Model):
     replicas: int = Field(default=2, ge=1, le=50)
     kong_chart_version: str = DEFAULT_KONG_CHART_VERSION
     gateway_api_version: str = Field(
-        default=DEFAULT_GATEWAY_API_VERSION, pattern=_pattern(r"^v1\.\d+\.\d+$", "v1.<minor>.<patch>", DEFAULT_GATEWAY_API_VERSION)
+        default=DEFAULT_GATEWAY_API_VERSION,
+        pattern=_pattern(r"^v1\.\d+\.\d+$", "v1.<minor>.<patch>", DEFAULT_GATEWAY_API_VERSION),
     )
     install_gateway_api_crds: bool = True
 
@@ -381,7 +403,9 @@ class ExternalGatewaySpec(_Model):
 
 class JwtSpec(_Model):
     issuer: str = Field(min_length=1)
-    jwks_uri: str = Field(pattern=_pattern(r"^https://", "an https:// URL", "https://auth.example.com/.well-known/jwks.json"))
+    jwks_uri: str = Field(
+        pattern=_pattern(r"^https://", "an https:// URL", "https://auth.example.com/.well-known/jwks.json")
+    )
     audiences: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list, description="accepted `aud` values; required by externalGateway aws-http-api"
     )
@@ -406,7 +430,9 @@ class ApiSpec(_Model):
     cluster: DnsLabel = Field(description="cluster where the backend service runs")
     service: BackendRef
     auth: Literal["none", "jwt", "key"] = "none"
-    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=1_000_000, description="requests per minute at the gateway")
+    rate_limit_per_minute: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="requests per minute at the gateway"
+    )
     jwt: JwtSpec | None = Field(default=None, description="issuer/JWKS for auth: jwt; default meshgate:jwt")
 
 
@@ -417,7 +443,9 @@ class ServiceSpec(_Model):
     namespace: DnsLabel
     cluster: DnsLabel
     port: Port = 8080
-    target_port: Port | None = Field(default=None, description="container port the Service's `port` maps to; default `port`")
+    target_port: Port | None = Field(
+        default=None, description="container port the Service's `port` maps to; default `port`"
+    )
     replicas: int = Field(default=2, ge=1, le=50)
     image: Annotated[str, AfterValidator(_pinned_image)] = DEFAULT_DEMO_IMAGE
 
@@ -455,11 +483,15 @@ class StackConfig(_Model):
     scenario: Annotated[Scenario, BeforeValidator(_scenario_alias)] = Field(
         description="gateway architecture; 1-4 are aliases in this order"
     )
-    clusters: list[ClusterSpec] = Field(min_length=1, description="one entry per cluster; `kind` selects the fields below")
+    clusters: list[ClusterSpec] = Field(
+        min_length=1, description="one entry per cluster; `kind` selects the fields below"
+    )
     istio: IstioSpec = IstioSpec()
     gateway: GatewaySpec = GatewaySpec()
     external_gateway: ExternalGatewaySpec | None = Field(default=None, description="scenario external-gateway only")
-    apis: list[ApiSpec] = Field(default_factory=list, description="the API catalogue: one route per entry in every scenario")
+    apis: list[ApiSpec] = Field(
+        default_factory=list, description="the API catalogue: one route per entry in every scenario"
+    )
     api_directory: str | None = Field(
         default=None,
         min_length=1,
@@ -498,7 +530,7 @@ class StackConfig(_Model):
         return next(c for c in self.clusters if c.name == name)
 
     @property
-    def defaults(self) -> "EnvironmentDefaults":
+    def defaults(self) -> EnvironmentDefaults:
         """The cost-relevant defaults of `meshgate:environment`."""
         return ENVIRONMENT_DEFAULTS[self.environment]
 
@@ -554,7 +586,11 @@ class StackConfig(_Model):
 
 # ---------------------------------------------------------------- parsing
 
-_KIND_TAG: dict[type[BaseModel], str] = {EksClusterSpec: "eks", GkeClusterSpec: "gke", KubeconfigClusterSpec: "kubeconfig"}
+_KIND_TAG: dict[type[BaseModel], str] = {
+    EksClusterSpec: "eks",
+    GkeClusterSpec: "gke",
+    KubeconfigClusterSpec: "kubeconfig",
+}
 _DISCRIMINATOR_TAGS = set(_KIND_TAG.values())
 
 
@@ -623,7 +659,9 @@ def _reason(error: Mapping[str, Any]) -> str:
     if kind == "string_pattern_mismatch":
         pattern = str(error.get("ctx", {}).get("pattern", ""))
         form, example = _FORMS.get(pattern, (f"a value matching {pattern}", ""))
-        return f"has an invalid value {error.get('input')!r}: expected {form}" + (f", e.g. {example}" if example else "")
+        return f"has an invalid value {error.get('input')!r}: expected {form}" + (
+            f", e.g. {example}" if example else ""
+        )
     if kind == "literal_error":
         return f"must be {error.get('ctx', {}).get('expected')} (got {error.get('input')!r})"
     if msg.startswith("Value error, "):
@@ -691,9 +729,8 @@ def parse_raw(raw: Mapping[str, Any], base_dir: Path | None = None) -> StackConf
 
 def load() -> StackConfig:
     """Read and validate the current stack's `meshgate:*` config from the Pulumi runtime."""
-    import pulumi.runtime.config as runtime_config
-
     import pulumi
+    import pulumi.runtime.config as runtime_config
 
     from stacks import config_rules
 

@@ -6,7 +6,7 @@ Each rule raises `ConfigError` naming the key the user has to change.
 from __future__ import annotations
 
 import ipaddress
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from stacks.config import (
     DEFAULT_REVISION,
@@ -83,9 +83,7 @@ def _cidrs_do_not_overlap(config: StackConfig) -> None:
                 raise ConfigError(f"{K}:clusters[{i}].masterCidr", f"must be a /28 (GKE requirement), got {master}")
             for j, other in ranges:
                 if master.overlaps(other):
-                    raise ConfigError(
-                        f"{K}:clusters[{i}].masterCidr", f"overlaps {K}:clusters[{j}].vpcCidr ({other})"
-                    )
+                    raise ConfigError(f"{K}:clusters[{i}].masterCidr", f"overlaps {K}:clusters[{j}].vpcCidr ({other})")
 
 
 def _cluster_references(config: StackConfig) -> None:
@@ -223,10 +221,14 @@ def _istio_revisions(config: StackConfig) -> None:
     users = mesh_namespaces(config)
     for tag, target in istio.tags.items():
         if tag == DEFAULT_REVISION:
-            raise ConfigError(f"{key}.tags.{tag}", f"`{DEFAULT_REVISION}` is a revision name, not a tag; use another tag name")
+            raise ConfigError(
+                f"{key}.tags.{tag}", f"`{DEFAULT_REVISION}` is a revision name, not a tag; use another tag name"
+            )
         if target not in installed:
             using = [ns for ns, t in users.items() if t == tag]
-            who = f"namespaces {', '.join(using)} use tag {tag!r}" if using else f"no meshgate namespace uses tag {tag!r}"
+            who = (
+                f"namespaces {', '.join(using)} use tag {tag!r}" if using else f"no meshgate namespace uses tag {tag!r}"
+            )
             raise ConfigError(
                 f"{key}.tags.{tag}",
                 f"points at revision {target!r}, which is not in {key}.revisions ({', '.join(installed)}); {who}. "
@@ -267,17 +269,30 @@ def warnings(config: StackConfig) -> list[str]:
 def _documentation_range_warnings(config: StackConfig) -> list[str]:
     """Problems that do not stop a preview but leave something unreachable: documentation-only allowlist entries."""
     lists: list[tuple[str, list[str], str]] = [
-        (f"{K}:deployerCidrs", config.deployer_cidrs,
-         "the public egress address of the laptop or CI runner that runs `pulumi up` "
-         "(`curl -s https://checkip.amazonaws.com`, as /32), or set meshgate:deployerInsideNetwork: true"),
+        (
+            f"{K}:deployerCidrs",
+            config.deployer_cidrs,
+            "the public egress address of the laptop or CI runner that runs `pulumi up` "
+            "(`curl -s https://checkip.amazonaws.com`, as /32), or set meshgate:deployerInsideNetwork: true",
+        ),
     ]
     for i, cluster in enumerate(config.clusters):
         if isinstance(cluster, EksClusterSpec):
-            lists.append((f"{K}:clusters[{i}].endpointPublicAccessCidrs", cluster.endpoint_public_access_cidrs,
-                          "the CIDRs of the networks that must reach this API server, or leave it empty"))
+            lists.append(
+                (
+                    f"{K}:clusters[{i}].endpointPublicAccessCidrs",
+                    cluster.endpoint_public_access_cidrs,
+                    "the CIDRs of the networks that must reach this API server, or leave it empty",
+                )
+            )
         if isinstance(cluster, GkeClusterSpec):
-            lists.append((f"{K}:clusters[{i}].masterAuthorizedNetworks", cluster.master_authorized_networks,
-                          "the CIDRs of the networks that must reach this API server, or leave it empty"))
+            lists.append(
+                (
+                    f"{K}:clusters[{i}].masterAuthorizedNetworks",
+                    cluster.master_authorized_networks,
+                    "the CIDRs of the networks that must reach this API server, or leave it empty",
+                )
+            )
     found = []
     for key, cidrs, instead in lists:
         for j, cidr in enumerate(cidrs):
@@ -351,7 +366,12 @@ def _gateway_capabilities(config: StackConfig) -> None:
                 "key is not supported by scenario gateway-api (Istio has no API-key authentication); "
                 "use jwt, or an API gateway (scenarios 1-3)",
             )
-        if api.rate_limit_per_minute is not None and api.auth != "key" and ext is not None and ext.kind == "gcp-api-gateway":
+        if (
+            api.rate_limit_per_minute is not None
+            and api.auth != "key"
+            and ext is not None
+            and ext.kind == "gcp-api-gateway"
+        ):
             raise ConfigError(
                 config.api_key(i, "rateLimitPerMinute"),
                 f"needs auth: key with externalGateway gcp-api-gateway (API Gateway quotas count per API key; "
@@ -361,7 +381,9 @@ def _gateway_capabilities(config: StackConfig) -> None:
             jwt = config.jwt_for(api)
             key = config.api_key(i, "jwt") if api.jwt is not None else f"{K}:jwt"
             if not jwt.audiences:
-                raise ConfigError(f"{key}.audiences", "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)")
+                raise ConfigError(
+                    f"{key}.audiences", "is required by externalGateway aws-http-api (its JWT authorizer checks `aud`)"
+                )
             if not jwt.issuer.startswith("https://"):
                 raise ConfigError(
                     f"{key}.issuer",

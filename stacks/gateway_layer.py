@@ -7,7 +7,8 @@ components/gateways/. Stack outputs: `endpoints`, `curl` (one line per API) and 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
@@ -41,7 +42,9 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
         assert vpc_link_cluster is not None
         # The VPC link, NLB and API live in the EKS cluster's account and region: use its provider.
         eks = clusters[vpc_link_cluster].component
-        providers["aws"] = eks.get_provider("aws:apigatewayv2/api:Api") or aws.Provider(f"{name}-aws", region=ext.region)
+        providers["aws"] = eks.get_provider("aws:apigatewayv2/api:Api") or aws.Provider(
+            f"{name}-aws", region=ext.region
+        )
     else:
         import pulumi_gcp as gcp
 

@@ -48,7 +48,10 @@ def scenario_hops(config: StackConfig) -> list[Hop]:
     if scenario is Scenario.EXTERNAL_GATEWAY:
         assert config.external_gateway is not None, "validated by config_rules"
         return external.hops(
-            config.external_gateway.kind, vpc_link_cluster(config), entry_clusters(config), reached_through_the_mesh(config)
+            config.external_gateway.kind,
+            vpc_link_cluster(config),
+            entry_clusters(config),
+            reached_through_the_mesh(config),
         )
     if scenario is Scenario.IN_CLUSTER_GATEWAY:
         return in_cluster.hops()

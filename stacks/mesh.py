@@ -25,7 +25,9 @@ def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
     if istio.revisions:
         tags = ", ".join(f"{tag} -> {target}" for tag, target in istio.tags.items())
         revision = f"revisions {', '.join(handle.revisions)}; tags {tags}"
-    scope = f"multi-cluster ({clusters} clusters, network {handle.network})" if handle.multicluster else "single-cluster"
+    scope = (
+        f"multi-cluster ({clusters} clusters, network {handle.network})" if handle.multicluster else "single-cluster"
+    )
     installed = "installed by meshgate" if istio.install else "preinstalled"
     logs = "on" if istio.access_logs else "off"
     return (
@@ -43,7 +45,11 @@ def peer_egress_cidrs(config: StackConfig, clusters: dict[str, BuiltCluster], na
             continue
         built = clusters[spec.name]
         known: list[pulumi.Input[str]] = (
-            list(built.egress.cidrs) if built.egress else list(spec.egress_cidrs) if isinstance(spec, KubeconfigClusterSpec) else []
+            list(built.egress.cidrs)
+            if built.egress
+            else list(spec.egress_cidrs)
+            if isinstance(spec, KubeconfigClusterSpec)
+            else []
         )
         if not known:
             return []

@@ -36,7 +36,9 @@ class Switch:
 
     @property
     def shipped(self) -> bool:
-        return not self.changes and self.impossible is None and self.config.get("meshgate:scenario") == self.scenario.value
+        return (
+            not self.changes and self.impossible is None and self.config.get("meshgate:scenario") == self.scenario.value
+        )
 
     def cell(self) -> str:
         if self.impossible is not None:
@@ -44,7 +46,11 @@ class Switch:
         if not self.changes:
             return "nothing else"
         text = "; ".join(self.changes)
-        return text + (" — **changes the Istio install** (shared CA, east-west gateways, remote secrets)" if self.istio_changes else "")
+        return text + (
+            " — **changes the Istio install** (shared CA, east-west gateways, remote secrets)"
+            if self.istio_changes
+            else ""
+        )
 
 
 def _index(key: str) -> int:
@@ -60,10 +66,14 @@ def _fix(switch: Switch, err: ConfigError) -> bool:
         eks = next((c for c in clusters if c.get("kind") == "eks"), None)
         if eks is not None:
             config[key] = {"kind": "aws-http-api", "region": eks["region"], "cluster": eks["name"]}
-            switch.changes.append(f"`externalGateway: {{kind: aws-http-api, region: {eks['region']}, cluster: {eks['name']}}}`")
+            switch.changes.append(
+                f"`externalGateway: {{kind: aws-http-api, region: {eks['region']}, cluster: {eks['name']}}}`"
+            )
         else:
             config[key] = {"kind": "gcp-api-gateway", "region": "us-central1", "project": GCP_PROJECT_PLACEHOLDER}
-            switch.changes.append("`externalGateway: {kind: gcp-api-gateway, project, region}` (no EKS cluster for a VPC link)")
+            switch.changes.append(
+                "`externalGateway: {kind: gcp-api-gateway, project, region}` (no EKS cluster for a VPC link)"
+            )
         return True
     if key.startswith("meshgate:apis[") and key.endswith("].auth") and reason.startswith("key is not supported"):
         api = config["meshgate:apis"][_index(key)]

@@ -39,7 +39,7 @@ ISTIO_SUPPORT = Source(
     "copy listing 1.31 (released Aug 2026); 1.29/1.30 rows from the copy of mid-2026",
 )
 ISTIO_131_NOTES = Source(
-    "Istio 1.31 upgrade notes (\"Deprecation of GCP infrastructure and hosting\")",
+    'Istio 1.31 upgrade notes ("Deprecation of GCP infrastructure and hosting")',
     "https://istio.io/latest/news/releases/1.31.x/announcing-1.31/upgrade-notes/",
     "2026-09",
 )
@@ -54,7 +54,7 @@ EKS_CALENDAR = Source(
     "copy of 2026-04-24",
 )
 EKS_136 = Source(
-    "\"Kubernetes 1.36 on Amazon EKS\" (devopsdreams blog, quoting the EKS calendar; not an AWS page)",
+    '"Kubernetes 1.36 on Amazon EKS" (devopsdreams blog, quoting the EKS calendar; not an AWS page)',
     "https://devopsdreams.blogspot.com/2026/08/kubernetes-136-on-amazon-eks-upgrade.html",
     "2026-10-09",
 )
@@ -126,16 +126,31 @@ class IstioRelease:
 # table added 1.37 to 1.31 later (2026-09-30), which is not relied on here.
 ISTIO: tuple[IstioRelease, ...] = (
     IstioRelease(
-        "1.31", date(2026, 8, 31), date(2027, 2, 1), True,
-        ("1.32", "1.33", "1.34", "1.35", "1.36"), "v1.6.0", ISTIO_SUPPORT,
+        "1.31",
+        date(2026, 8, 31),
+        date(2027, 2, 1),
+        True,
+        ("1.32", "1.33", "1.34", "1.35", "1.36"),
+        "v1.6.0",
+        ISTIO_SUPPORT,
     ),
     IstioRelease(
-        "1.30", date(2026, 5, 18), date(2026, 11, 1), True,
-        ("1.32", "1.33", "1.34", "1.35", "1.36"), "v1.5.1", ISTIO_SUPPORT,
+        "1.30",
+        date(2026, 5, 18),
+        date(2026, 11, 1),
+        True,
+        ("1.32", "1.33", "1.34", "1.35", "1.36"),
+        "v1.5.1",
+        ISTIO_SUPPORT,
     ),
     IstioRelease(
-        "1.29", date(2026, 2, 16), date(2026, 10, 12), True,
-        ("1.31", "1.32", "1.33", "1.34", "1.35"), "v1.4.1", ISTIO_SUPPORT,
+        "1.29",
+        date(2026, 2, 16),
+        date(2026, 10, 12),
+        True,
+        ("1.31", "1.32", "1.33", "1.34", "1.35"),
+        "v1.4.1",
+        ISTIO_SUPPORT,
     ),
 )
 
@@ -206,11 +221,18 @@ class Pin:
 
 
 GATEWAY_API = Pin(
-    "Gateway API CRDs (standard-install.yaml)", "v1.6.1", "v1.6.1", date(2026, 7, 16),
-    "Istio 1.31 is built against v1.6.0; Istio 1.30 already requires v1.5 or newer", GATEWAY_API_TAGS,
+    "Gateway API CRDs (standard-install.yaml)",
+    "v1.6.1",
+    "v1.6.1",
+    date(2026, 7, 16),
+    "Istio 1.31 is built against v1.6.0; Istio 1.30 already requires v1.5 or newer",
+    GATEWAY_API_TAGS,
 )
 KONG_CHART = Pin(
-    "Kong chart kong/ingress", "0.24.0", "0.24.0", date(2026, 4, 3),
+    "Kong chart kong/ingress",
+    "0.24.0",
+    "0.24.0",
+    date(2026, 4, 3),
     "the newest kong/ingress release; it bundles kong/kong 3.2.0, whose default image kong:3.9 left "
     "Kong's support on 2025-12-12, so meshgate overrides the gateway image (see Kong Gateway above)",
     KONG_CHART_TAGS,
@@ -250,14 +272,21 @@ KONG_CONTROLLER_CHART_DEFAULT = "kong/kubernetes-ingress-controller:3.5"
 """The controller image kong/ingress 0.24.0 runs (left at the chart's default; not pinned here)."""
 
 ISTIO_MODELS = Pin(
-    "cloudcoil.models.istio (tests)", "1.24.2.1", "1.31.0.1", None,
+    "cloudcoil.models.istio (tests)",
+    "1.24.2.1",
+    "1.31.0.1",
+    None,
     "1.31.0.x requires Python >= 3.14 and is not installable here; the Istio APIs meshgate writes "
     "(networking/security/telemetry v1) are unchanged between 1.24 and 1.31",
     PYPI,
 )
 KUBERNETES_SCHEMAS = Pin(
-    "kubernetes-validate schemas (tests)", "1.35.0", "1.37.0", None,
-    "package 1.37.0 ships schemas up to 1.37; tests validate against the EKS default minor", PYPI,
+    "kubernetes-validate schemas (tests)",
+    "1.35.0",
+    "1.37.0",
+    None,
+    "package 1.37.0 ships schemas up to 1.37; tests validate against the EKS default minor",
+    PYPI,
 )
 
 
@@ -360,7 +389,7 @@ def render_markdown() -> str:
         "release branch and every value meshgate sets exists there (`global.meshID`,",
         "`global.multiCluster.clusterName`, `global.network`, `meshConfig.*`, `resources`, `podAnnotations`,",
         "`revision`, `revisionTags`; gateway `service.ports`, `networkGateway`, `labels`, `revision`).",
-        f"From 1.31 on, charts are published only at `https://blob.istio.io/istio-release/charts` (Helm) and",
+        "From 1.31 on, charts are published only at `https://blob.istio.io/istio-release/charts` (Helm) and",
         f"`oci://ghcr.io/istio/release/charts` (OCI), not at `istio-release.storage.googleapis.com` {cite(ISTIO_131_NOTES)},",
         "which is why the default chart repository changed; both forms work in `meshgate:istio.chartRepo`.",
         "",
@@ -382,7 +411,9 @@ def render_markdown() -> str:
         "",
         "## GKE",
         "",
-        "| release channel | Kubernetes for new clusters | end of standard support | Istio " + ISTIO[0].minor + " | source |",
+        "| release channel | Kubernetes for new clusters | end of standard support | Istio "
+        + ISTIO[0].minor
+        + " | source |",
         "|---|---|---|---|---|",
     ]
     for channel, (minor, source) in GKE_CHANNEL_DEFAULTS.items():
@@ -428,7 +459,9 @@ def render_markdown() -> str:
     for pin in (GATEWAY_API, KONG_CHART, ISTIO_MODELS, KUBERNETES_SCHEMAS):
         released = pin.released.isoformat() if pin.released else "—"
         note = f"{pin.note} {cite(KONG_SUPPORT)}" if pin is KONG_CHART else pin.note
-        lines.append(f"| {pin.name} | `{pin.pinned}` | `{pin.newest_seen}` | {released} | {note} | {cite(pin.source)} |")
+        lines.append(
+            f"| {pin.name} | `{pin.pinned}` | `{pin.newest_seen}` | {released} | {note} | {cite(pin.source)} |"
+        )
     lines += [
         "",
         "## Upgrading an existing stack",

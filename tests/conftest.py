@@ -2,26 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "tests"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-from harness import STACK_FILES, Program, evaluate_stack  # noqa: E402
-
-_cache: dict[str, Program] = {}
-
-
-def stack_program(stack: str) -> Program:
-    """`Pulumi.<stack>.yaml` evaluated under mocks, once per test session."""
-    if stack not in _cache:
-        _cache[stack] = evaluate_stack(stack)
-    return _cache[stack]
+from harness import STACK_FILES, Program, stack_program
 
 
 @pytest.fixture(params=sorted(STACK_FILES))

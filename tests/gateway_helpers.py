@@ -48,7 +48,9 @@ def single(scenario: str) -> dict[str, Any]:
     config = with_ingress_hostnames(copy.deepcopy(stack_config("dev")))
     config["meshgate:scenario"] = scenario
     if scenario == "gateway-api":
-        config["meshgate:apis"] = [{**a, "auth": "jwt" if a["auth"] == "key" else a["auth"]} for a in config["meshgate:apis"]]
+        config["meshgate:apis"] = [
+            {**a, "auth": "jwt" if a["auth"] == "key" else a["auth"]} for a in config["meshgate:apis"]
+        ]
     if scenario == "external-gateway":
         config["meshgate:externalGateway"] = {"kind": "gcp-api-gateway", "region": "us-central1", "project": "acme-dev"}
         config["meshgate:apis"] = key_limits_only(config["meshgate:apis"])
@@ -77,7 +79,9 @@ def cloud(scenario: str, external: str = "aws-http-api") -> dict[str, Any]:
         {"name": "catalog", "namespace": "shop", "cluster": "gcp-central", "port": 8080},
     ]
     if scenario != "in-cluster-gateway":  # Kong outside the mesh cannot reach gcp-central
-        key_capable = scenario == "in-cluster-gateway-mesh" or (scenario == "external-gateway" and external == "gcp-api-gateway")
+        key_capable = scenario == "in-cluster-gateway-mesh" or (
+            scenario == "external-gateway" and external == "gcp-api-gateway"
+        )
         apis.append(_api("catalog", "gcp-central", "key" if key_capable else "none", 1200))
     config["meshgate:apis"] = apis
     config["meshgate:services"] = services

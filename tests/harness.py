@@ -11,11 +11,11 @@ import asyncio
 import json
 import os
 import runpy
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
-import pulumi
 import pulumi.runtime.config as runtime_config
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
@@ -221,7 +221,10 @@ def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, A
         outputs.update(
             {
                 "endpoint": "203.0.113.10",
-                "privateClusterConfig": {**dict(inputs.get("privateClusterConfig") or {}), "privateEndpoint": "172.16.0.2"},
+                "privateClusterConfig": {
+                    **dict(inputs.get("privateClusterConfig") or {}),
+                    "privateEndpoint": "172.16.0.2",
+                },
                 "masterAuth": {"clusterCaCertificate": "Q0EtREFUQQ=="},
             }
         )
@@ -359,7 +362,9 @@ def with_deployer_default(config: Mapping[str, Any]) -> dict[str, Any]:
     """
     out = dict(config)
     clusters = out.get("meshgate:clusters", out.get("clusters"))
-    cloud = isinstance(clusters, list) and any(isinstance(c, Mapping) and c.get("kind") in ("eks", "gke") for c in clusters)
+    cloud = isinstance(clusters, list) and any(
+        isinstance(c, Mapping) and c.get("kind") in ("eks", "gke") for c in clusters
+    )
     if cloud and not any(k in out or k.split(":", 1)[1] in out for k in DEPLOYER_KEYS):
         out["meshgate:deployerInsideNetwork"] = True
     return out
@@ -430,6 +435,34 @@ def evaluate_stack(stack: str, overrides: Mapping[str, Any] | None = None) -> Pr
     for key, value in (overrides or {}).items():
         config[key if ":" in key else f"meshgate:{key}"] = value
     return evaluate(config, stack=stack)
+
+
+_programs: dict[str, Program] = {}
+
+
+def stack_program(stack: str) -> Program:
+    """`Pulumi.<stack>.yaml` evaluated under mocks, once per test session."""
+    if stack not in _programs:
+        _programs[stack] = evaluate_stack(stack)
+    return _programs[stack]
+
+
+def snapshot(program: Program) -> str:
+    """URN -> what the engine diffs (inputs, secrets still wrapped) and the graph it orders by, as canonical JSON."""
+    record: dict[str, Any] = {
+        r.urn: {
+            "inputs": r.inputs,
+            "parent": r.parent,
+            "provider": r.provider,
+            "dependencies": sorted(r.dependencies),
+            "propertyDependencies": {k: sorted(v) for k, v in r.property_dependencies.items()},
+            "protect": r.protect,
+            "options": r.options,
+        }
+        for r in program.resources
+    }
+    assert len(record) == len(program.resources), "duplicate URNs"
+    return json.dumps({"resources": record, "outputs": program.outputs}, sort_keys=True)
 
 
 def types(program: Program) -> set[str]:

@@ -63,9 +63,7 @@ def parent_chain(program: Program, resource: Resource) -> list[Resource]:
 
 def mesh_resources(program: Program) -> list[Resource]:
     """Every resource registered by the mesh layer (descendants of the mesh components)."""
-    return [
-        r for r in program.resources if any(p.type in MESH_COMPONENTS for p in parent_chain(program, r))
-    ]
+    return [r for r in program.resources if any(p.type in MESH_COMPONENTS for p in parent_chain(program, r))]
 
 
 def mesh_k8s(program: Program) -> list[Resource]:
@@ -143,7 +141,12 @@ def policy_program() -> None:
     )
     allow_from("require-jwt", "kong", mesh=h, parent=mesh, request_principals=["*"])
     peer_authentication(
-        "orders-plaintext", "shop", mesh=h, parent=mesh, selector={"app": "orders"}, port_level_mtls={8080: "PERMISSIVE"}
+        "orders-plaintext",
+        "shop",
+        mesh=h,
+        parent=mesh,
+        selector={"app": "orders"},
+        port_level_mtls={8080: "PERMISSIVE"},
     )
     peer_authentication("shop", "shop", mesh=h, parent=mesh, mode="STRICT")
     request_authentication(

@@ -17,8 +17,8 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-
 from harness import ROOT, Resource, _as_pulumi_config, evaluate, stack_config
+
 from stacks.config import ConfigError, StackConfig, parse_raw
 from stacks.pipeline.stackfile import load_config
 
@@ -68,7 +68,10 @@ def test_entries_from_files_follow_the_inline_ones_in_file_order(tmp_path: Path)
     config = _parse_dir(
         tmp_path,
         {
-            "b.yaml": "- " + yaml.safe_dump(_api(2)).replace("\n", "\n  ") + "\n- " + yaml.safe_dump(_api(3)).replace("\n", "\n  "),
+            "b.yaml": "- "
+            + yaml.safe_dump(_api(2)).replace("\n", "\n  ")
+            + "\n- "
+            + yaml.safe_dump(_api(3)).replace("\n", "\n  "),
             "a.yml": yaml.safe_dump(_api(1)),
             "notes.txt": "not an API file",
         },
@@ -147,11 +150,19 @@ BAD: list[tuple[str, dict[str, str], str]] = [
     ),
     (
         "nested-field-in-list",
-        {"team.yaml": "- " + ORDERS.strip().replace("\n    ", "\n  ") + "\n- name: pay\n  path: /pay\n  cluster: render\n"
-         "  service: {name: pay, namespace: shop, port: 70000}\n"},
+        {
+            "team.yaml": "- "
+            + ORDERS.strip().replace("\n    ", "\n  ")
+            + "\n- name: pay\n  path: /pay\n  cluster: render\n"
+            "  service: {name: pay, namespace: shop, port: 70000}\n"
+        },
         "apis/team.yaml:10: service.port must be less than or equal to 65535",
     ),
-    ("missing-field", {"orders.yaml": ORDERS.replace("    path: /orders\n", "")}, "apis/orders.yaml:1: path is required"),
+    (
+        "missing-field",
+        {"orders.yaml": ORDERS.replace("    path: /orders\n", "")},
+        "apis/orders.yaml:1: path is required",
+    ),
     ("unknown-key", {"orders.yaml": ORDERS + "    colour: blue\n"}, "apis/orders.yaml:7: colour is not a known key"),
     ("bad-yaml", {"orders.yaml": "name: orders\npath: [/orders\n"}, "apis/orders.yaml:3: is not valid YAML"),
     ("scalar-file", {"orders.yaml": "just a string\n"}, "apis/orders.yaml:1: must hold an API entry"),
@@ -196,7 +207,9 @@ def test_bad_api_file_names_file_and_line(tmp_path: Path, files: dict[str, str],
 def test_duplicate_of_an_inline_entry_names_both(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         _parse_dir(tmp_path, {"orders.yaml": ORDERS}, **{"meshgate:apis": stack_config("render")["meshgate:apis"]})
-    assert str(caught.value) == "apis/orders.yaml:1: name duplicates meshgate:apis[0].name ('orders'); each must be unique"
+    assert (
+        str(caught.value) == "apis/orders.yaml:1: name duplicates meshgate:apis[0].name ('orders'); each must be unique"
+    )
 
 
 @pytest.mark.parametrize(
@@ -207,7 +220,9 @@ def test_duplicate_of_an_inline_entry_names_both(tmp_path: Path) -> None:
         ("", None, "meshgate:apiDirectory string should have at least 1 character"),
     ],
 )
-def test_unusable_directory_names_the_key(tmp_path: Path, directory: str, files: dict[str, str] | None, message: str) -> None:
+def test_unusable_directory_names_the_key(
+    tmp_path: Path, directory: str, files: dict[str, str] | None, message: str
+) -> None:
     if files is not None:
         _write(tmp_path / directory, files)
     with pytest.raises(ConfigError) as caught:
@@ -219,6 +234,8 @@ def test_bad_file_stops_the_program_before_any_resource(tmp_path: Path) -> None:
     _write(tmp_path / "apis", {"orders.yaml": ORDERS.replace("port: 8080", "port: eighty")})
     recorded: list[Resource] = []
     with pytest.raises(pulumi.RunError) as caught:
-        evaluate(_render_without_apis(**{"meshgate:apiDirectory": str(tmp_path / "apis")}), stack="render", record=recorded)
+        evaluate(
+            _render_without_apis(**{"meshgate:apiDirectory": str(tmp_path / "apis")}), stack="render", record=recorded
+        )
     assert f"{tmp_path}/apis/orders.yaml:4: service.port must be a valid integer" in str(caught.value)
     assert recorded == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from harness import Program, Resource, evaluate_stack, names
 
 
@@ -44,7 +43,9 @@ def test_with_a_multicluster_mesh_only_egress_addresses_cross_clouds(prod: Progr
     reached = {r.type for found in crossing.values() for r in found}
     assert {EIP, ADDRESS} <= reached, "each API allowlist must wait for the peer's addresses"
     assert reached <= CROSS_CLOUD_TYPES, reached - CROSS_CLOUD_TYPES
-    services = {r.get("service") for found in crossing.values() for r in found if r.type == "gcp:projects/service:Service"}
+    services = {
+        r.get("service") for found in crossing.values() for r in found if r.type == "gcp:projects/service:Service"
+    }
     assert services == {"compute.googleapis.com"}  # what a reserved address needs, nothing of the cluster
 
 
@@ -133,7 +134,12 @@ def test_kubernetes_providers_use_exec_auth_kubeconfigs(prod: Program) -> None:
 
 
 def test_protect_covers_clusters_and_networks_only_in_prod(prod: Program, staging: Program) -> None:
-    critical = ("aws:eks/cluster:Cluster", "aws:ec2/vpc:Vpc", "gcp:container/cluster:Cluster", "gcp:compute/network:Network")
+    critical = (
+        "aws:eks/cluster:Cluster",
+        "aws:ec2/vpc:Vpc",
+        "gcp:container/cluster:Cluster",
+        "gcp:compute/network:Network",
+    )
     for r in prod.of_type(*critical):
         assert r.protect, f"{r.type} {r.name} not protected in prod"
     for r in staging.of_type(*critical):
@@ -145,9 +151,12 @@ def test_dev_adopts_the_current_context_without_creating_cloud_resources(dev: Pr
     assert not [r for r in dev.resources if _cloud(r)]
     provider = dev.one("pulumi:providers:kubernetes", "local-k8s")
     assert "context" not in provider.plain or provider.plain["context"] in (None, "")
-    assert evaluate_stack("dev", {"clusters": [{"name": "local", "kind": "kubeconfig", "context": "kind-mesh"}]}).one(
-        "pulumi:providers:kubernetes", "local-k8s"
-    ).plain["context"] == "kind-mesh"
+    assert (
+        evaluate_stack("dev", {"clusters": [{"name": "local", "kind": "kubeconfig", "context": "kind-mesh"}]})
+        .one("pulumi:providers:kubernetes", "local-k8s")
+        .plain["context"]
+        == "kind-mesh"
+    )
 
 
 def test_kubernetes_objects_do_not_wait_for_coredns(prod: Program) -> None:

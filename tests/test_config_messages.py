@@ -7,13 +7,14 @@ Each message is one line and starts with what the user has to change (a key, or 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 import pytest
-
 from harness import Resource, evaluate, stack_config
+
 from stacks.config import _FORMS, ConfigError, parse_raw  # pyright: ignore[reportPrivateUsage]
 from stacks.pipeline.stackfile import StackFileError, raw_config
 
@@ -37,25 +38,55 @@ def _set(key: str, field: str, value: Any, index: int | None = None) -> Callable
 
 
 UNKNOWN = [
-    ("top-level typo", "dev", _rename("meshgate:clusters", "meshgate:clustrs"),
-     "meshgate:clustrs is not a known key (did you mean meshgate:clusters?)"),
-    ("nested typo", "dev", _set("meshgate:istio", "multiCluster", True),
-     "meshgate:istio.multiCluster is not a known key (did you mean meshgate:istio.multicluster?)"),
-    ("cluster field typo", "dev", _set("meshgate:clusters", "contxt", "kind-kind", index=0),
-     "meshgate:clusters[0].contxt is not a known key (did you mean meshgate:clusters[0].context?)"),
-    ("gke field typo", "prod", _set("meshgate:clusters", "masterCIDR", "172.16.0.16/28", index=1),
-     "meshgate:clusters[1].masterCIDR is not a known key (did you mean meshgate:clusters[1].masterCidr?)"),
-    ("api field typo", "dev", _set("meshgate:apis", "rateLimitPerMinut", 5, index=0),
-     "meshgate:apis[0].rateLimitPerMinut is not a known key (did you mean meshgate:apis[0].rateLimitPerMinute?)"),
-    ("namespace typo", "dev", _rename("meshgate:scenario", "meshgat:scenario"),
-     "meshgat:scenario is not in the meshgate namespace (did you mean meshgate:scenario?)"),
-    ("namespace capitalised", "dev", _rename("meshgate:protect", "Meshgate:protect"),
-     "Meshgate:protect is not in the meshgate namespace (did you mean meshgate:protect?)"),
+    (
+        "top-level typo",
+        "dev",
+        _rename("meshgate:clusters", "meshgate:clustrs"),
+        "meshgate:clustrs is not a known key (did you mean meshgate:clusters?)",
+    ),
+    (
+        "nested typo",
+        "dev",
+        _set("meshgate:istio", "multiCluster", True),
+        "meshgate:istio.multiCluster is not a known key (did you mean meshgate:istio.multicluster?)",
+    ),
+    (
+        "cluster field typo",
+        "dev",
+        _set("meshgate:clusters", "contxt", "kind-kind", index=0),
+        "meshgate:clusters[0].contxt is not a known key (did you mean meshgate:clusters[0].context?)",
+    ),
+    (
+        "gke field typo",
+        "prod",
+        _set("meshgate:clusters", "masterCIDR", "172.16.0.16/28", index=1),
+        "meshgate:clusters[1].masterCIDR is not a known key (did you mean meshgate:clusters[1].masterCidr?)",
+    ),
+    (
+        "api field typo",
+        "dev",
+        _set("meshgate:apis", "rateLimitPerMinut", 5, index=0),
+        "meshgate:apis[0].rateLimitPerMinut is not a known key (did you mean meshgate:apis[0].rateLimitPerMinute?)",
+    ),
+    (
+        "namespace typo",
+        "dev",
+        _rename("meshgate:scenario", "meshgat:scenario"),
+        "meshgat:scenario is not in the meshgate namespace (did you mean meshgate:scenario?)",
+    ),
+    (
+        "namespace capitalised",
+        "dev",
+        _rename("meshgate:protect", "Meshgate:protect"),
+        "Meshgate:protect is not in the meshgate namespace (did you mean meshgate:protect?)",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("stack", "change", "expected"), [c[1:] for c in UNKNOWN], ids=[c[0] for c in UNKNOWN])
-def test_unknown_keys_are_named_with_the_closest_known_key(stack: str, change: Callable[[dict[str, Any]], None], expected: str) -> None:
+def test_unknown_keys_are_named_with_the_closest_known_key(
+    stack: str, change: Callable[[dict[str, Any]], None], expected: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_raw(_edit(stack, change))
     assert str(caught.value).startswith(expected), str(caught.value)
@@ -67,7 +98,9 @@ def test_unknown_key_without_a_close_match_points_to_the_reference() -> None:
 
 
 def test_other_providers_keys_are_left_alone() -> None:
-    config = _edit("staging", lambda c: c.update({"aws:region": "us-east-1", "gcp:project": "acme", "kubernetes:context": "x"}))
+    config = _edit(
+        "staging", lambda c: c.update({"aws:region": "us-east-1", "gcp:project": "acme", "kubernetes:context": "x"})
+    )
     assert parse_raw(config).scenario.value == "external-gateway"
 
 
@@ -83,7 +116,10 @@ def test_the_program_names_a_namespace_typo_before_any_resource() -> None:
 def test_pattern_errors_show_the_expected_form_and_an_example() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_raw(_edit("dev", _set("meshgate:istio", "version", "1.25")))
-    assert str(caught.value) == "meshgate:istio.version has an invalid value '1.25': expected 1.<minor>.<patch>, e.g. 1.31.0"
+    assert (
+        str(caught.value)
+        == "meshgate:istio.version has an invalid value '1.25': expected 1.<minor>.<patch>, e.g. 1.31.0"
+    )
 
 
 PATTERN_CASES = [
@@ -133,7 +169,9 @@ def test_a_stack_file_that_is_not_utf8_is_one_line_with_file_and_line(tmp_path: 
 
 
 def test_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
-    root = _stack_file(tmp_path, b"config:\n  meshgate:scenario: 3\n  meshgate:protect: false\n  meshgate:scenario: 2\n")
+    root = _stack_file(
+        tmp_path, b"config:\n  meshgate:scenario: 3\n  meshgate:protect: false\n  meshgate:scenario: 2\n"
+    )
     with pytest.raises(StackFileError) as caught:
         raw_config("bad", root=root)
     assert str(caught.value) == (

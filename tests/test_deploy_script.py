@@ -53,7 +53,7 @@ def checkout(tmp_path: Path) -> Path:
         f'case "$*" in\n'
         f'  "-m pip "*|"-m stacks.pipeline "*) echo "python $*" >>{log}; '
         f'echo "backend=$PULUMI_BACKEND_URL" >>{log}; exit 0;;\n'
-        f'esac\n'
+        f"esac\n"
         f'PYTHONPATH={REPO} exec {sys.executable} "$@"\n'
     )
     (venv_bin / "python").chmod(0o755)
@@ -64,7 +64,9 @@ def checkout(tmp_path: Path) -> Path:
     return root
 
 
-def deploy(checkout: Path, *args: str, kubeconfig: str | None, stdout: list[str] | None = None) -> tuple[int, str, list[str]]:
+def deploy(
+    checkout: Path, *args: str, kubeconfig: str | None, stdout: list[str] | None = None
+) -> tuple[int, str, list[str]]:
     tmp = checkout.parent
     env = {"PATH": f"{tmp / 'bin'}:/usr/bin:/bin", "HOME": str(tmp / "home")}
     if kubeconfig is not None:
@@ -90,7 +92,9 @@ def test_shows_the_target_context_then_lets_the_pipeline_preview_and_ask(checkou
 
 def test_yes_skips_the_question_for_ci(checkout: Path) -> None:
     stdout: list[str] = []
-    code, output, calls = deploy(checkout, "dev", "--yes", "--json", kubeconfig=KUBECONFIG.format(current="kind-kind"), stdout=stdout)
+    code, output, calls = deploy(
+        checkout, "dev", "--yes", "--json", kubeconfig=KUBECONFIG.format(current="kind-kind"), stdout=stdout
+    )
     assert code == 0, output
     assert "python -m stacks.pipeline up --stack dev --yes --json" in calls
     assert stdout == [""]  # the target list goes to stderr: stdout is the pipeline's JSON document alone
@@ -143,7 +147,10 @@ def test_env_sh_points_every_command_at_the_pipelines_state(tmp_path: Path) -> N
     assert seen["PULUMI_CONFIG_PASSPHRASE"] == "" and seen["PULUMI_SKIP_UPDATE_CHECK"] == "true"
     assert seen["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
     kept = subprocess.run(
-        ["bash", "-c", script], env={**env, "PULUMI_BACKEND_URL": "s3://b", "PULUMI_CONFIG_PASSPHRASE": "pp"},
-        capture_output=True, text=True, check=True,
+        ["bash", "-c", script],
+        env={**env, "PULUMI_BACKEND_URL": "s3://b", "PULUMI_CONFIG_PASSPHRASE": "pp"},
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "PULUMI_BACKEND_URL=s3://b" in kept and "PULUMI_CONFIG_PASSPHRASE=pp" in kept

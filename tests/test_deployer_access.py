@@ -13,8 +13,8 @@ from typing import Any
 
 import pulumi
 import pytest
+from harness import ROOT, Resource, evaluate, stack_config
 
-from harness import ROOT, Program, Resource, evaluate, stack_config
 from stacks.config import parse_raw
 from stacks.config_rules import warnings
 
@@ -49,7 +49,9 @@ def test_deployer_cidrs_join_every_clusters_allowlist() -> None:
     program = evaluate(config, stack="prod", deployer_default=False)
     cidrs = program.one(EKS).get("vpcConfig.publicAccessCidrs")
     assert {RUNNER, "198.18.8.0/24"} <= set(cidrs) and program.one(EKS).get("vpcConfig.endpointPublicAccess") is True
-    blocks = {b["displayName"]: b["cidrBlock"] for b in program.one(GKE).get("masterAuthorizedNetworksConfig.cidrBlocks")}
+    blocks = {
+        b["displayName"]: b["cidrBlock"] for b in program.one(GKE).get("masterAuthorizedNetworksConfig.cidrBlocks")
+    }
     assert blocks["deployer-0"] == RUNNER and blocks["deployer-1"] == "198.18.8.0/24"
 
 
@@ -62,7 +64,9 @@ def test_deployer_inside_the_network_keeps_eks_private_and_uses_gkes_private_end
     import json
 
     kubeconfig = json.loads(program.one("pulumi:providers:kubernetes", "gcp-central-k8s").plain["kubeconfig"])
-    assert kubeconfig["clusters"][0]["cluster"]["server"] == "https://172.16.0.2"  # the control plane's private endpoint
+    assert (
+        kubeconfig["clusters"][0]["cluster"]["server"] == "https://172.16.0.2"
+    )  # the control plane's private endpoint
 
 
 def test_documentation_ranges_warn_with_what_to_put_instead() -> None:
@@ -77,7 +81,10 @@ def test_documentation_ranges_warn_with_what_to_put_instead() -> None:
     clusters[0]["endpointPublicAccessCidrs"] = ["192.0.2.8/29"]
     clusters[1]["masterAuthorizedNetworks"] = ["198.51.100.0/25", "198.18.9.0/24"]
     keys = [w.split(" ", 1)[0] for w in warnings(parse_raw(config))]
-    assert keys == ["meshgate:clusters[0].endpointPublicAccessCidrs[0]", "meshgate:clusters[1].masterAuthorizedNetworks[0]"]
+    assert keys == [
+        "meshgate:clusters[0].endpointPublicAccessCidrs[0]",
+        "meshgate:clusters[1].masterAuthorizedNetworks[0]",
+    ]
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
@@ -102,5 +109,3 @@ def test_shipped_stack_files_say_what_to_replace(stack: str) -> None:
     assert "Replace before the first `pulumi up`" in header
     for value in ("meshgate:deployerCidrs", "203.0.113.0/24", "meshgate:deployerInsideNetwork: true", f"acme-{stack}"):
         assert value in header, value
-
-

@@ -14,30 +14,9 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any
 
 import pytest
-
-from conftest import stack_program
-from harness import ROOT, STACK_FILES, Program, evaluate_stack
-
-
-def snapshot(program: Program) -> str:
-    """URN -> what the engine diffs (inputs, secrets still wrapped) and the graph it orders by, as canonical JSON."""
-    record: dict[str, Any] = {
-        r.urn: {
-            "inputs": r.inputs,
-            "parent": r.parent,
-            "provider": r.provider,
-            "dependencies": sorted(r.dependencies),
-            "propertyDependencies": {k: sorted(v) for k, v in r.property_dependencies.items()},
-            "protect": r.protect,
-            "options": r.options,
-        }
-        for r in program.resources
-    }
-    assert len(record) == len(program.resources), "duplicate URNs"
-    return json.dumps({"resources": record, "outputs": program.outputs}, sort_keys=True)
+from harness import ROOT, STACK_FILES, Program, evaluate_stack, snapshot, stack_program
 
 
 @pytest.mark.parametrize("stack", sorted(STACK_FILES))
@@ -49,7 +28,7 @@ def test_a_fresh_interpreter_with_another_hash_seed_agrees() -> None:
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
     code = (
         "import json, sys; sys.path[:0] = ['tests', '.'];"
-        "from harness import STACK_FILES, evaluate_stack; from test_determinism import snapshot;"
+        "from harness import STACK_FILES, evaluate_stack, snapshot;"
         "print('SNAPSHOTS ' + json.dumps({s: snapshot(evaluate_stack(s)) for s in sorted(STACK_FILES)}))"
     )
     done = subprocess.run(

@@ -7,13 +7,21 @@ import shutil
 from pathlib import Path
 
 import pytest
+from harness import evaluate
 
 from components.gateways.edge import hops_output
-from harness import evaluate
 from stacks.config import Scenario, StackConfig
 from stacks.hops import scenario_hops
 from stacks.pipeline import diagram
-from stacks.pipeline.diagram import LOCALHOST, MTLS, PASSTHROUGH, PLAINTEXT, TLS_OUTSIDE_MESH, TrafficModel, traffic_model
+from stacks.pipeline.diagram import (
+    LOCALHOST,
+    MTLS,
+    PASSTHROUGH,
+    PLAINTEXT,
+    TLS_OUTSIDE_MESH,
+    TrafficModel,
+    traffic_model,
+)
 from stacks.pipeline.overrides import parse_override
 from stacks.pipeline.stackfile import load_config, raw_config
 
@@ -33,7 +41,9 @@ def ids(nodes: list[diagram.Node]) -> list[str]:
 def test_scenario_1_external_gateway_then_ingress_outside_the_mesh_then_mtls() -> None:
     m = model("staging")
     assert m.scenario is Scenario.EXTERNAL_GATEWAY
-    assert m.node("external_gateway").label == "AWS API Gateway (HTTP API)" and m.node("external_gateway").cluster is None
+    assert (
+        m.node("external_gateway").label == "AWS API Gateway (HTTP API)" and m.node("external_gateway").cluster is None
+    )
     assert ids(m.of_kind("ingress-gateway")) == ["ingress_aws_east", "ingress_gcp_central"]
     client = m.edge("client", "external_gateway")
     assert not client.mtls and client.label == TLS_OUTSIDE_MESH
@@ -142,7 +152,12 @@ def test_every_service_has_its_sidecar_and_only_the_edge_and_localhost_hops_are_
 
 
 def test_demo_services_without_an_api_still_appear_in_their_cluster() -> None:
-    m = model("dev", "meshgate:services[2].name=audit", "meshgate:services[2].namespace=ops", "meshgate:services[2].cluster=local")
+    m = model(
+        "dev",
+        "meshgate:services[2].name=audit",
+        "meshgate:services[2].namespace=ops",
+        "meshgate:services[2].cluster=local",
+    )
     assert m.node("svc_local_ops_audit").cluster == "local"
     assert not [e for e in m.edges if e.target == "sc_local_ops_audit" and e.source == "kong_sidecar"]
 
@@ -163,7 +178,7 @@ def test_mermaid_flowchart_has_subgraphs_solid_mtls_and_dotted_plaintext() -> No
     edges = [EDGE.match(line) for line in lines if EDGE.match(line)]
     drawn = diagram.links(m)
     assert len(edges) == len(drawn) == len(m.edges) + 1  # the remote hop: two arrows, one connection
-    for match, (source, target, mtls, label) in zip(edges, drawn):
+    for match, (source, target, mtls, label) in zip(edges, drawn, strict=False):
         assert match is not None
         assert match.groups() == (source, "-->" if mtls else "-.->", label, target)  # dotted exactly when not mTLS
     assert '  kong_sidecar -->|"mTLS (one connection, via east-west gateway)"| ew_gcp_central' in lines
@@ -174,9 +189,7 @@ def test_mermaid_flowchart_has_subgraphs_solid_mtls_and_dotted_plaintext() -> No
 
 
 def test_mermaid_escapes_quotes_in_labels() -> None:
-    m = TrafficModel(
-        Scenario.GATEWAY_API, "t", (), (diagram.Node("client", 'say "hi"', "client"),), ()
-    )
+    m = TrafficModel(Scenario.GATEWAY_API, "t", (), (diagram.Node("client", 'say "hi"', "client"),), ())
     assert '  client(["say #quot;hi#quot;"])' in diagram.mermaid(m).splitlines()
 
 
@@ -247,7 +260,7 @@ def test_the_diagram_draws_exactly_the_hops_the_stack_exports(stack: str, overri
 def _edges_for(cfg: StackConfig, hop: object) -> int:
     """How many diagram edges a hop becomes: one per API backend it reaches, else one (Kong's hop
     into its own sidecar adds the localhost edge)."""
-    source, target = str(getattr(hop, "source")), str(getattr(hop, "target"))
+    source, target = str(hop.source), str(hop.target)
     if target == "backends":  # the backends in the source's cluster
         home = source[len("Istio ingress (") : -1] if source.startswith("Istio ingress (") else cfg.gateway_cluster
         return len({(a.cluster, a.service.namespace, a.service.name) for a in cfg.apis if a.cluster == home})

@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from harness import ROOT
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
@@ -70,7 +69,9 @@ def test_every_upstream_facts_reference_names_an_existing_section() -> None:
             assert anchor in anchors, (str(path.relative_to(ROOT)), anchor)
 
 
-@pytest.mark.parametrize("doc", DOCS + [ROOT / "docs" / "ci-example.yml"], ids=[d.name for d in DOCS] + ["ci-example.yml"])
+@pytest.mark.parametrize(
+    "doc", DOCS + [ROOT / "docs" / "ci-example.yml"], ids=[d.name for d in DOCS] + ["ci-example.yml"]
+)
 def test_a_drift_check_is_always_the_refresh_variant(doc: Path) -> None:
     """`--expect-no-changes` alone compares the program with the recorded state; only with
     `preview --refresh` does it see changes made outside Pulumi (drift)."""

@@ -11,7 +11,6 @@ import json
 import re
 
 import pytest
-
 from harness import ROOT, Program, evaluate_stack
 
 README = (ROOT / "README.md").read_text()
@@ -53,7 +52,11 @@ def test_pulumi_cli_version_matches_the_pin() -> None:
 
 def test_the_engine_builds_cost_is_stated_once_in_docs_engine() -> None:
     """Build minutes and cache size appear in docs/engine.md's table only; README and the script refer to it."""
-    others = [(README, "README.md"), (BUILD_ENGINE, "build-engine.sh"), ((ROOT / "scripts" / "test.sh").read_text(), "test.sh")]
+    others = [
+        (README, "README.md"),
+        (BUILD_ENGINE, "build-engine.sh"),
+        ((ROOT / "scripts" / "test.sh").read_text(), "test.sh"),
+    ]
     others += [(p.read_text(), p.name) for p in (ROOT / "docs").glob("*.md") if p.name != "engine.md"]
     for text, name in others:
         for sentence in re.split(r"(?<=[.;)])\s", text):
@@ -61,7 +64,10 @@ def test_the_engine_builds_cost_is_stated_once_in_docs_engine() -> None:
                 assert not re.search(r"~?\d+ ?(min\b|minutes|GB)", sentence), (name, sentence)
     assert "docs/engine.md#time-disk-cache" in README
     table = ENGINE_DOC.split("## Time, disk, cache", 1)[1].split("\n\n", 3)[2]
-    parts = [re.search(rf"\| {label}, cold[^|]*\| (\d+) min (\d+) s", table) for label in ("CLI \\+ language host \\+ Kubernetes provider", "TLS provider")]
+    parts = [
+        re.search(rf"\| {label}, cold[^|]*\| (\d+) min (\d+) s", table)
+        for label in ("CLI \\+ language host \\+ Kubernetes provider", "TLS provider")
+    ]
     assert all(parts), table
     total_s = sum(int(m.group(1)) * 60 + int(m.group(2)) for m in parts if m)
     whole = re.search(r"\| Whole cold build \| ~(\d+) min", table)
@@ -106,10 +112,14 @@ def _dev_requests(program: Program) -> tuple[int, int, dict[str, int]]:
             in_mesh = r.inputs["namespace"] in injected
             gateway, controller = values["gateway"], values["controller"]
             pods.append(("kong proxy", int(gateway["replicaCount"]), gateway["resources"]["requests"], in_mesh))
-            pods.append((
-                "kong controller", int(controller["replicaCount"]),
-                controller["ingressController"]["resources"]["requests"], in_mesh,
-            ))
+            pods.append(
+                (
+                    "kong controller",
+                    int(controller["replicaCount"]),
+                    controller["ingressController"]["resources"]["requests"],
+                    in_mesh,
+                )
+            )
     cpu = mem = 0
     counts: dict[str, int] = {}
     for what, replicas, requests, sidecar in pods:
@@ -122,7 +132,9 @@ def _dev_requests(program: Program) -> tuple[int, int, dict[str, int]]:
 def test_the_dev_cluster_size_is_computed_from_the_program() -> None:
     cpu, mem, counts = _dev_requests(evaluate_stack("dev"))
     assert {"istiod", "kong proxy", "kong controller"} <= set(counts)
-    assert f"**{cpu}m CPU and {mem} MiB memory**" in README, f"the dev stack requests {cpu}m CPU / {mem} MiB: update README 'What you need'"
+    assert f"**{cpu}m CPU and {mem} MiB memory**" in README, (
+        f"the dev stack requests {cpu}m CPU / {mem} MiB: update README 'What you need'"
+    )
 
 
 # --------------------------------------------------------------------------- counts
@@ -152,7 +164,9 @@ def test_bad_input_corpus_counts() -> None:
     fix = f"tests/test_config.py has {parser} bad configs, tests/test_bad_input.py {program}: update "
     assert f"bad-input corpus ({parser + program} invalid configs" in README, fix + "README.md"
     assert f"rejects {parser} bad configs at the parser" in SECURITY_DOC, fix + "docs/security.md"
-    assert f"runs\n{program} more kinds" in SECURITY_DOC or f"runs {program} more kinds" in SECURITY_DOC, fix + "docs/security.md"
+    assert f"runs\n{program} more kinds" in SECURITY_DOC or f"runs {program} more kinds" in SECURITY_DOC, (
+        fix + "docs/security.md"
+    )
 
 
 # --------------------------------------------------------------------------- performance

@@ -8,13 +8,13 @@ from typing import Any
 
 import pulumi
 import pytest
+from harness import Program, Resource, evaluate, stack_config
 from pulumi.runtime import rpc
 
 from components.clusters.aws_network import carve_subnets
 from components.clusters.eks import CONTROL_PLANE_LOG_TYPES, access_entry_slug
 from components.clusters.eks_iam import NODE_POLICIES
 from components.clusters.eks_nodes import ami_type
-from harness import Program, Resource, evaluate, stack_config
 
 CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -28,7 +28,11 @@ ADMINS = ["arn:aws:iam::123456789012:role/platform-admins", "arn:aws:iam::123456
 
 def eks_spec(**overrides: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "name": "eks-one", "kind": "eks", "region": "eu-west-1", "vpcCidr": "10.40.0.0/16", "adminPrincipalArns": ADMINS[:1],
+        "name": "eks-one",
+        "kind": "eks",
+        "region": "eu-west-1",
+        "vpcCidr": "10.40.0.0/16",
+        "adminPrincipalArns": ADMINS[:1],
     }
     spec.update(overrides)
     return spec
@@ -48,7 +52,9 @@ def eks_only(protect: bool = False, **overrides: Any) -> Program:
 @pytest.fixture(scope="module")
 def private_only() -> Program:
     """No public endpoint CIDRs, two admin principals, a Graviton node type."""
-    return eks_only(adminPrincipalArns=ADMINS, nodes={"instanceType": "m7g.large", "min": 1, "max": 2, "diskSizeGb": 80})
+    return eks_only(
+        adminPrincipalArns=ADMINS, nodes={"instanceType": "m7g.large", "min": 1, "max": 2, "diskSizeGb": 80}
+    )
 
 
 def eks_name(stack: str) -> str:
@@ -95,7 +101,8 @@ def test_all_five_control_plane_log_types_into_a_retained_log_group_created_firs
     )
     assert tuple(cluster.get("enabledClusterLogTypes")) == CONTROL_PLANE_LOG_TYPES
     log_group = next(
-        g for g in of_type_inside(program, eks_name(name), "aws:cloudwatch/logGroup:LogGroup")
+        g
+        for g in of_type_inside(program, eks_name(name), "aws:cloudwatch/logGroup:LogGroup")
         if g.get("name") == f"/aws/eks/{eks_name(name)}/cluster"
     )
     assert log_group.get("retentionInDays", 0) >= 30
@@ -160,7 +167,8 @@ def test_an_assumed_role_admin_gets_the_access_entry_of_its_role_path_included()
     role_entry = entries["arn:aws:iam::123456789012:role/mock-path/ci-deployer"]
     assert role_entry.name == f"eks-one-admin-{access_entry_slug('arn:aws:iam::123456789012:role/ci-deployer')}"
     association = next(
-        a for a in program.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        a
+        for a in program.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
         if a.get("principalArn") == role_entry.get("principalArn")
     )
     assert association.get("policyArn").endswith("/AmazonEKSClusterAdminPolicy")
@@ -263,7 +271,9 @@ def test_no_ingress_from_anywhere_and_no_ssh(stack: tuple[str, Program]) -> None
     assert len(self_rule) == 1 and self_rule[0].get("ipProtocol") == "-1"
 
 
-def test_vpc_cni_gets_its_own_pod_identity_role_and_the_node_role_not_the_cni_policy(stack: tuple[str, Program]) -> None:
+def test_vpc_cni_gets_its_own_pod_identity_role_and_the_node_role_not_the_cni_policy(
+    stack: tuple[str, Program],
+) -> None:
     name, program = stack
     cluster = eks_name(name)
     roles = {r.name: r for r in program.of_type("aws:iam/role:Role")}
@@ -374,9 +384,18 @@ def test_keys_have_explicit_policies_without_root_kms_star(stack: tuple[str, Pro
     logs = json.loads(program.named(f"{cluster}-logs-key").get("policy"))
     root = "arn:aws:iam::123456789012:root"
     for policy in (secrets, logs):
-        root_actions = [a for st in policy["Statement"] if st["Principal"] == {"AWS": root} for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])]
-        assert "kms:*" not in root_actions and not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(root_actions)
-        assert "kms:PutKeyPolicy" in root_actions and "kms:ScheduleKeyDeletion" in root_actions, "the key stays manageable"
+        root_actions = [
+            a
+            for st in policy["Statement"]
+            if st["Principal"] == {"AWS": root}
+            for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+        ]
+        assert "kms:*" not in root_actions and not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(
+            root_actions
+        )
+        assert "kms:PutKeyPolicy" in root_actions and "kms:ScheduleKeyDeletion" in root_actions, (
+            "the key stays manageable"
+        )
         grant = next(st for st in policy["Statement"] if st["Action"] == "kms:CreateGrant")
         assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     use = next(st for st in secrets["Statement"] if st["Sid"] == "EnvelopeEncryptionByTheClusterRole")
@@ -462,7 +481,13 @@ def test_node_group_waits_for_cluster_roles_and_networking_addons(stack: tuple[s
         assert addon.get("resolveConflictsOnUpdate") == "OVERWRITE"
         assert program.depends_on(addon, cluster)
     for attachment in program.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
-        dependent = group if "-node-role-" in attachment.name else addons["vpc-cni"] if "-vpc-cni-role-" in attachment.name else cluster
+        dependent = (
+            group
+            if "-node-role-" in attachment.name
+            else addons["vpc-cni"]
+            if "-vpc-cni-role-" in attachment.name
+            else cluster
+        )
         assert program.depends_on(dependent, attachment), attachment.name
 
 
@@ -555,7 +580,9 @@ def test_irsa_oidc_provider_from_the_cluster_issuer(stack: tuple[str, Program]) 
 # ------------------------------------------------------------------ autoscaling
 
 
-def test_cluster_autoscaler_with_pod_identity_and_a_policy_scoped_to_the_clusters_asgs(stack: tuple[str, Program]) -> None:
+def test_cluster_autoscaler_with_pod_identity_and_a_policy_scoped_to_the_clusters_asgs(
+    stack: tuple[str, Program],
+) -> None:
     name, program = stack
     cluster = eks_name(name)
     (release,) = [r for r in program.releases() if r.get("chart") == "cluster-autoscaler"]
@@ -567,7 +594,8 @@ def test_cluster_autoscaler_with_pod_identity_and_a_policy_scoped_to_the_cluster
     assert values["autoDiscovery"] == {"clusterName": cluster} and values["awsRegion"] == eks_entry(name)["region"]
     assert values["rbac"]["serviceAccount"] == {"create": True, "name": "cluster-autoscaler"}
     (association,) = [
-        a for a in program.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+        a
+        for a in program.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
         if a.get("serviceAccount") == "cluster-autoscaler"
     ]
     assert association.get("namespace") == "kube-system"
@@ -576,15 +604,21 @@ def test_cluster_autoscaler_with_pod_identity_and_a_policy_scoped_to_the_cluster
     trust = json.loads(role.get("assumeRolePolicy"))["Statement"][0]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
-    statements = json.loads(program.one("aws:iam/rolePolicy:RolePolicy", f"{cluster}-cluster-autoscaler-policy").get("policy"))["Statement"]
+    statements = json.loads(
+        program.one("aws:iam/rolePolicy:RolePolicy", f"{cluster}-cluster-autoscaler-policy").get("policy")
+    )["Statement"]
     writes = [s for s in statements if "autoscaling:SetDesiredCapacity" in s["Action"]]
-    assert writes == [{
-        "Effect": "Allow",
-        "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
-        "Resource": "*",
-        "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}},
-    }]
-    assert all(a.split(":")[1].startswith(("Describe", "Get")) for s in statements if s not in writes for a in s["Action"])
+    assert writes == [
+        {
+            "Effect": "Allow",
+            "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned"}},
+        }
+    ]
+    assert all(
+        a.split(":")[1].startswith(("Describe", "Get")) for s in statements if s not in writes for a in s["Action"]
+    )
     assert program.depends_on(release, association), "pods started before the association get no credentials"
     # Pod Identity, not the node role: the metadata hop limit stays 1.
     assert all(t.get("metadataOptions.httpPutResponseHopLimit") == 1 for t in program.of_type(TEMPLATE))

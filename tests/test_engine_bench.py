@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stacks.config import parse_raw
-
 from bench.engine_bench import BENCH_STACK, fit, write_catalogue
+from stacks.config import parse_raw
 
 
 def test_bench_catalogue_is_a_valid_api_directory(tmp_path: Path) -> None:

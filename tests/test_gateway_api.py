@@ -32,7 +32,11 @@ def test_pinned_standard_channel_crds() -> None:
 
 def test_crds_are_skipped_when_already_installed() -> None:
     config = single("gateway-api")
-    config["meshgate:gateway"] = {**config["meshgate:gateway"], "installGatewayApiCrds": False, "gatewayApiVersion": "v1.3.0"}
+    config["meshgate:gateway"] = {
+        **config["meshgate:gateway"],
+        "installGatewayApiCrds": False,
+        "gatewayApiVersion": "v1.3.0",
+    }
     program = run(config)
     assert not crds(program)
     assert kind(program, "HTTPRoute")
@@ -44,7 +48,10 @@ def test_gateway_class_listeners_and_namespace() -> None:
         assert gw.get("metadata.namespace") == "meshgate-gateway" != "istio-system"
         spec = gw.get("spec")
         assert spec["gatewayClassName"] == "istio"
-        assert [(l["name"], l["port"], l["protocol"]) for l in spec["listeners"]] == [("http", 80, "HTTP"), ("https", 443, "HTTPS")]
+        assert [(l["name"], l["port"], l["protocol"]) for l in spec["listeners"]] == [
+            ("http", 80, "HTTP"),
+            ("https", 443, "HTTPS"),
+        ]
         https = spec["listeners"][1]
         assert https["tls"]["certificateRefs"] == [{"group": "", "kind": "Secret", "name": "meshgate-gateway-tls"}]
         allowed = https["allowedRoutes"]["namespaces"]
@@ -79,7 +86,12 @@ def test_one_httproute_per_api_each_after_the_crds() -> None:
         for name, route in routes.items():
             assert route.get("metadata.namespace") == "shop"
             (rule,) = route.get("spec.rules")
-            parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "meshgate", "namespace": "meshgate-gateway"}
+            parent = {
+                "group": "gateway.networking.k8s.io",
+                "kind": "Gateway",
+                "name": "meshgate",
+                "namespace": "meshgate-gateway",
+            }
             if f"{name}-https-redirect" in every:  # a credentialed API: the https listener only
                 parent["sectionName"] = "https"
             assert route.get("spec.parentRefs") == [parent]
@@ -128,19 +140,25 @@ def test_local_rate_limit_per_api() -> None:
         "catalog": {"max_tokens": 1200, "tokens_per_fill": 1200, "fill_interval": "60s"},
     }
     actions = route_patch["patch"]["value"]["route"]["rate_limits"]
-    regexes = [a["actions"][0]["header_value_match"]["headers"][0]["string_match"]["safe_regex"]["regex"] for a in actions]
+    regexes = [
+        a["actions"][0]["header_value_match"]["headers"][0]["string_match"]["safe_regex"]["regex"] for a in actions
+    ]
     assert regexes == ["^/orders([/?].*)?$", "^/payments([/?].*)?$", "^/catalog([/?].*)?$"]
 
 
 def test_no_envoy_filter_without_rate_limits() -> None:
     config = single("gateway-api")
-    config["meshgate:apis"] = [{k: v for k, v in a.items() if k != "rateLimitPerMinute"} for a in config["meshgate:apis"]]
+    config["meshgate:apis"] = [
+        {k: v for k, v in a.items() if k != "rateLimitPerMinute"} for a in config["meshgate:apis"]
+    ]
     assert not kind(run(config), "EnvoyFilter")
 
 
 def test_backends_allow_only_the_gateway_identity() -> None:
     program = run(cloud("gateway-api"))
-    allows = {p.get("metadata.name"): p for p in kind(program, "AuthorizationPolicy") if p.name.endswith("-from-gateway")}
+    allows = {
+        p.get("metadata.name"): p for p in kind(program, "AuthorizationPolicy") if p.name.endswith("-from-gateway")
+    }
     assert set(allows) == {"orders-from-gateway", "payments-from-gateway", "catalog-from-gateway"}
     for policy in allows.values():
         assert policy.get("spec.rules.0.from") == [{"source": {"principals": [GATEWAY_API_PRINCIPAL]}}]
@@ -167,5 +185,7 @@ def test_auth_key_is_rejected_before_any_resource(scenario: str) -> None:
 
     config = stack_config("dev")
     config["meshgate:scenario"] = scenario
-    with pytest.raises(pulumi.RunError, match=r"^meshgate:apis\[1\]\.auth key is not supported by scenario gateway-api"):
+    with pytest.raises(
+        pulumi.RunError, match=r"^meshgate:apis\[1\]\.auth key is not supported by scenario gateway-api"
+    ):
         evaluate(config)

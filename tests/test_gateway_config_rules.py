@@ -14,8 +14,8 @@ from typing import Any
 
 import pulumi
 import pytest
-
 from harness import evaluate, stack_config
+
 from stacks import config_rules
 from stacks.config import ConfigError, parse_raw
 
@@ -35,14 +35,19 @@ def test_gcp_rate_limit_without_api_key_is_refused(auth: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_raw(config)
     message = str(caught.value)
-    assert message.startswith("meshgate:apis[0].rateLimitPerMinute needs auth: key with externalGateway gcp-api-gateway")
+    assert message.startswith(
+        "meshgate:apis[0].rateLimitPerMinute needs auth: key with externalGateway gcp-api-gateway"
+    )
     assert f"with auth: {auth} the limit would not be enforced" in message
 
 
 def test_gcp_rate_limit_with_api_key_and_unlimited_apis_are_accepted() -> None:
     config = staging(**{"meshgate:externalGateway": GCP_GATEWAY})
     orders, catalog = config["meshgate:apis"]
-    config["meshgate:apis"] = [{**orders, "auth": "key"}, {k: v for k, v in catalog.items() if k != "rateLimitPerMinute"}]
+    config["meshgate:apis"] = [
+        {**orders, "auth": "key"},
+        {k: v for k, v in catalog.items() if k != "rateLimitPerMinute"},
+    ]
     parsed = parse_raw(config)
     assert [a.rate_limit_per_minute for a in parsed.apis] == [600, None]
 

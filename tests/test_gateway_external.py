@@ -65,7 +65,11 @@ def test_an_istio_ingress_in_every_cluster_an_api_enters(variant: str, entries: 
 
 
 def _apis(program: Program) -> list[dict[str, Any]]:
-    return [{"name": name, "cluster": cluster_of(vs)} for vs in kind(program, "VirtualService") for name in [vs.get("metadata.name")]]
+    return [
+        {"name": name, "cluster": cluster_of(vs)}
+        for vs in kind(program, "VirtualService")
+        for name in [vs.get("metadata.name")]
+    ]
 
 
 def test_vpc_link_cluster_uses_fixed_node_ports_others_a_load_balancer() -> None:
@@ -162,11 +166,15 @@ def test_node_ports_admit_only_the_private_subnets() -> None:
     private = {c for c, s in subnets.items() if "private" in s.name}
     public = set(subnets) - private
     assert len(private) == 3 and public
-    rules = [r for r in program.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "nodeport" in r.name]
+    rules = [
+        r for r in program.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule") if "nodeport" in r.name
+    ]
     assert sorted((r.get("fromPort"), r.get("cidrIpv4")) for r in rules) == sorted(
         (port, cidr) for port in (30021, 30443) for cidr in private
     )
-    link_egress = [r for r in program.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") if "vpc-link" in r.name]
+    link_egress = [
+        r for r in program.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule") if "vpc-link" in r.name
+    ]
     assert sorted((r.get("fromPort"), r.get("toPort"), r.get("cidrIpv4")) for r in link_egress) == sorted(
         (443, 443, cidr) for cidr in private
     )
@@ -221,7 +229,10 @@ def test_two_routes_per_api_and_jwt_authorizer() -> None:
     (authorizer,) = program.of_type("aws:apigatewayv2/authorizer:Authorizer")
     assert authorizer.get("authorizerType") == "JWT"
     assert authorizer.get("identitySources") == ["$request.header.Authorization"]
-    assert authorizer.get("jwtConfiguration") == {"issuer": "https://auth.example.com/", "audiences": ["https://api.example.com"]}
+    assert authorizer.get("jwtConfiguration") == {
+        "issuer": "https://auth.example.com/",
+        "audiences": ["https://api.example.com"],
+    }
     for key, route in routes.items():
         assert route.get("authorizationType") == ("JWT" if "orders" in key else "NONE")
 
@@ -235,7 +246,9 @@ def test_stage_logs_and_throttles_from_the_catalogue() -> None:
     assert stage.get("accessLogSettings.format") == ACCESS_LOG_FORMAT
     assert stage.get("accessLogSettings.destinationArn") == f"arn:aws:mock:us-east-1:123456789012:{log_group.name}"
     assert program.depends_on(stage, log_group)
-    throttles = {s["routeKey"]: (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for s in stage.get("routeSettings")}
+    throttles = {
+        s["routeKey"]: (s["throttlingRateLimit"], s["throttlingBurstLimit"]) for s in stage.get("routeSettings")
+    }
     assert throttles["ANY /orders"] == throttles["ANY /orders/{proxy+}"] == (10.0, 10)
     assert throttles["ANY /payments"] == (2.0, 2)
     assert throttles["ANY /catalog"] == (20.0, 20)
@@ -266,8 +279,14 @@ def test_gcp_api_gateway_from_an_openapi_document() -> None:
     (gateway,) = program.of_type("gcp:apigateway/gateway:Gateway")
     assert api.get("apiId") == gateway.get("gatewayId") == "acme-api"
     assert gateway.get("region") == "us-central1"
-    services = {s.get("service") for s in program.of_type("gcp:projects/service:Service") if s.name.startswith("acme-api")}
-    assert {"apigateway.googleapis.com", "servicemanagement.googleapis.com", "servicecontrol.googleapis.com"} <= services
+    services = {
+        s.get("service") for s in program.of_type("gcp:projects/service:Service") if s.name.startswith("acme-api")
+    }
+    assert {
+        "apigateway.googleapis.com",
+        "servicemanagement.googleapis.com",
+        "servicecontrol.googleapis.com",
+    } <= services
     document = _document(program)
     assert document["swagger"] == "2.0"
     assert set(document["paths"]) == {
@@ -276,10 +295,15 @@ def test_gcp_api_gateway_from_an_openapi_document() -> None:
     backends = {path: item["x-google-backend"]["address"] for path, item in document["paths"].items()}
     # one multi-cluster mesh: every API enters at the GKE ingress, by its hostname
     assert set(backends.values()) == {"https://ingress.gcp-central.example.com"}
-    split_backends = {p: i["x-google-backend"]["address"] for p, i in _document(split("gcp-api-gateway"))["paths"].items()}
+    split_backends = {
+        p: i["x-google-backend"]["address"] for p, i in _document(split("gcp-api-gateway"))["paths"].items()
+    }
     assert split_backends["/orders"] == "https://ingress.aws-east.example.com"
     assert split_backends["/catalog/{rest=**}"] == "https://ingress.gcp-central.example.com"
-    assert document["securityDefinitions"]["orders_jwt"]["x-google-jwks_uri"] == "https://auth.example.com/.well-known/jwks.json"
+    assert (
+        document["securityDefinitions"]["orders_jwt"]["x-google-jwks_uri"]
+        == "https://auth.example.com/.well-known/jwks.json"
+    )
     assert document["paths"]["/orders"]["get"]["security"] == [{"orders_jwt": []}]
     assert document["paths"]["/catalog"]["post"]["security"] == [{"api_key": []}]
     assert document["paths"]["/catalog"]["post"]["x-google-quota"] == {"metricCosts": {"catalog-requests": 1}}
@@ -325,9 +349,18 @@ def test_gcp_gateway_on_a_kubeconfig_cluster_loads_no_aws_sdk() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda c: c["meshgate:apis"][1].update(auth="key"), r"^meshgate:apis\[1\]\.auth key is not supported by externalGateway aws-http-api"),
-        (lambda c: c["meshgate:jwt"].pop("audiences"), r"^meshgate:jwt\.audiences is required by externalGateway aws-http-api"),
-        (lambda c: c["meshgate:externalGateway"].update(region="eu-west-1"), r"^meshgate:externalGateway\.region is 'eu-west-1', but the VPC link"),
+        (
+            lambda c: c["meshgate:apis"][1].update(auth="key"),
+            r"^meshgate:apis\[1\]\.auth key is not supported by externalGateway aws-http-api",
+        ),
+        (
+            lambda c: c["meshgate:jwt"].pop("audiences"),
+            r"^meshgate:jwt\.audiences is required by externalGateway aws-http-api",
+        ),
+        (
+            lambda c: c["meshgate:externalGateway"].update(region="eu-west-1"),
+            r"^meshgate:externalGateway\.region is 'eu-west-1', but the VPC link",
+        ),
         (
             lambda c: c["meshgate:clusters"][0].pop("ingress"),
             r"^meshgate:clusters\[0\]\.ingress is required by externalGateway aws-http-api \(the VPC link reaches the "
@@ -355,7 +388,9 @@ def test_a_cross_cloud_route_without_mesh_or_trusted_ingress_is_refused_naming_b
     config = split_config(external)
     other = 1 if external == "aws-http-api" else 0  # the cluster in the other cloud
     config["meshgate:clusters"][other].pop("ingress")
-    api = next(i for i, a in enumerate(config["meshgate:apis"]) if a["cluster"] == config["meshgate:clusters"][other]["name"])
+    api = next(
+        i for i, a in enumerate(config["meshgate:apis"]) if a["cluster"] == config["meshgate:clusters"][other]["name"]
+    )
     record: list[Any] = []
     with pytest.raises(pulumi.RunError) as failure:
         evaluate(config, record=record)
@@ -369,7 +404,11 @@ def test_a_cross_cloud_route_without_mesh_or_trusted_ingress_is_refused_naming_b
 
 
 def _only_from_gateway(program: Program) -> dict[str, Resource]:
-    return {cluster_of(p): p for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "external-gateway-only"}
+    return {
+        cluster_of(p): p
+        for p in kind(program, "AuthorizationPolicy")
+        if p.get("metadata.name") == "external-gateway-only"
+    }
 
 
 @pytest.mark.parametrize("variant", ["aws", "split"])
@@ -392,7 +431,9 @@ def test_aws_ingress_admits_only_requests_with_the_http_apis_secret_header(varia
     assert set(policies) == set(ingress_releases(program))
     for cluster, policy in policies.items():
         spec = policy.plain["spec"]
-        assert spec["action"] == "ALLOW" and spec["selector"] == {"matchLabels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}}
+        assert spec["action"] == "ALLOW" and spec["selector"] == {
+            "matchLabels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}
+        }
         for rule in spec["rules"]:
             assert rule["when"] == [{"key": "request.headers[x-meshgate-gateway-auth]", "values": [secret]}]
         jwt_rules = [r for r in spec["rules"] if "from" in r]
@@ -401,7 +442,11 @@ def test_aws_ingress_admits_only_requests_with_the_http_apis_secret_header(varia
         )
         assert all(r["from"] == [{"source": {"requestPrincipals": ["https://auth.example.com//*"]}}] for r in jwt_rules)
         assert any(p.startswith("spec") for p in secret_paths(policy.inputs))
-        nothing = [p for p in kind(program, "AuthorizationPolicy") if cluster_of(p) == cluster and p.get("metadata.name") == "allow-nothing"]
+        nothing = [
+            p
+            for p in kind(program, "AuthorizationPolicy")
+            if cluster_of(p) == cluster and p.get("metadata.name") == "allow-nothing"
+        ]
         assert [p.get("metadata.namespace") for p in nothing] == ["istio-ingress"]
     for vs in kind(program, "VirtualService"):
         assert vs.get("spec.http")[0]["headers"] == {"request": {"remove": ["x-meshgate-gateway-auth"]}}
@@ -425,7 +470,10 @@ def test_gcp_ingress_admits_only_the_gateways_google_identity(variant: str) -> N
     (account,) = [a for a in program.of_type("gcp:serviceaccount/account:Account") if a.name == "acme-api-backend"]
     assert account.get("accountId") == "acme-api-backend"
     (config,) = program.of_type("gcp:apigateway/apiConfig:ApiConfig")
-    assert config.get("gatewayConfig.backendConfig.googleServiceAccount") == "acme-api-backend@mock-project.iam.gserviceaccount.com"
+    assert (
+        config.get("gatewayConfig.backendConfig.googleServiceAccount")
+        == "acme-api-backend@mock-project.iam.gserviceaccount.com"
+    )
     for path, item in _document(program)["paths"].items():
         backend = item["x-google-backend"]
         assert "disable_auth" not in backend, path
@@ -437,7 +485,8 @@ def test_gcp_ingress_admits_only_the_gateways_google_identity(variant: str) -> N
         for rule in policy.get("spec.rules"):
             assert rule["from"] == [{"source": {"requestPrincipals": [principal]}}]
         (identity,) = [
-            r for r in kind(program, "RequestAuthentication")
+            r
+            for r in kind(program, "RequestAuthentication")
             if cluster_of(r) == cluster and r.get("metadata.name") == "external-gateway-identity"
         ]
         assert identity.get("spec.jwtRules") == [

@@ -44,7 +44,11 @@ def test_kong_chart_db_less_80_443_only_admin_internal(scenario: str) -> None:
         assert (proxy["http"]["servicePort"], proxy["tls"]["servicePort"]) == (80, 443)
         assert proxy["stream"] == [] and gateway["udpProxy"] == {"enabled": False}
         admin = gateway["admin"]
-        assert (admin["enabled"], admin["type"], admin["clusterIP"]) == (True, "ClusterIP", "None")  # headless, internal
+        assert (admin["enabled"], admin["type"], admin["clusterIP"]) == (
+            True,
+            "ClusterIP",
+            "None",
+        )  # headless, internal
         for exposed in ("manager", "portal", "portalapi", "cluster"):
             assert gateway[exposed] == {"enabled": False}
         ctx = gateway["containerSecurityContext"]
@@ -109,7 +113,10 @@ def test_plugin_bodies() -> None:
     assert plugins["rate-limit-120-per-minute"]["config"] == {"minute": 120, "policy": "local"}
     assert plugins["key-auth"]["plugin"] == "key-auth"
     assert plugins["key-auth"]["config"]["key_names"] == ["apikey"]
-    ingresses = {r.get("metadata.name"): r.get("metadata.annotations")["konghq.com/plugins"].split(",") for r in kind(program, "Ingress")}
+    ingresses = {
+        r.get("metadata.name"): r.get("metadata.annotations")["konghq.com/plugins"].split(",")
+        for r in kind(program, "Ingress")
+    }
     assert ingresses["orders"] == ["rate-limit-600-per-minute"]  # orders has auth: none
     assert ingresses["payments"] == ["rate-limit-120-per-minute", "key-auth"]
 
@@ -121,7 +128,8 @@ def test_apis_with_the_same_settings_share_their_plugins() -> None:
     config = single("in-cluster-gateway")
     template = config["meshgate:apis"][0]
     config["meshgate:apis"] = [
-        {**template, "name": f"api-{i}", "path": f"/api-{i}", "auth": "key", "rateLimitPerMinute": 600} for i in range(6)
+        {**template, "name": f"api-{i}", "path": f"/api-{i}", "auth": "key", "rateLimitPerMinute": 600}
+        for i in range(6)
     ]
     program = run(config)
     plugins = kind(program, "KongPlugin")
@@ -141,7 +149,9 @@ def test_scenario2_kong_is_outside_the_mesh() -> None:
         for part in ("gateway", "controller"):
             assert kong(program).get(f"values.{part}.podAnnotations")["sidecar.istio.io/inject"] == "false"
         assert not program.depends_on(kong(program), next(r for r in program.releases() if r.name.endswith("istiod")))
-        assert all(r.get("metadata.annotations")["konghq.com/preserve-host"] == "true" for r in kind(program, "Ingress"))
+        assert all(
+            r.get("metadata.annotations")["konghq.com/preserve-host"] == "true" for r in kind(program, "Ingress")
+        )
 
 
 def test_scenario2_backend_ports_alone_accept_plaintext() -> None:
@@ -156,7 +166,9 @@ def test_scenario2_backend_ports_alone_accept_plaintext() -> None:
             assert spec["selector"]["matchLabels"]["app"] in ("orders", "payments")
             assert spec["portLevelMtls"] == {"8080": {"mode": "PERMISSIVE"}}
         # the mesh-wide default stays STRICT
-        defaults = [r for r in program.k8s_objects("PeerAuthentication") if r.get("metadata.namespace") == "istio-system"]
+        defaults = [
+            r for r in program.k8s_objects("PeerAuthentication") if r.get("metadata.namespace") == "istio-system"
+        ]
         assert defaults and all(r.get("spec.mtls.mode") == "STRICT" for r in defaults)
 
 
@@ -175,7 +187,10 @@ def test_scenario2_jwt_is_validated_by_the_backend_sidecar() -> None:
     assert ra.get("spec.jwtRules.0.issuer") == "https://auth.example.com/"
     (policy,) = kind(program, "AuthorizationPolicy")
     assert policy.get("spec.rules") == [
-        {"from": [{"source": {"requestPrincipals": ["https://auth.example.com//*"]}}], "to": [{"operation": {"ports": ["8080"]}}]}
+        {
+            "from": [{"source": {"requestPrincipals": ["https://auth.example.com//*"]}}],
+            "to": [{"operation": {"ports": ["8080"]}}],
+        }
     ]
 
 
@@ -191,7 +206,9 @@ def test_scenario3_kong_has_a_sidecar() -> None:
         assert json.loads(annotations["proxy.istio.io/config"]) == {"holdApplicationUntilProxyStarts": True}
         istiod = next(r for r in program.releases() if r.name == f"{cluster_of(kong(program))}-istiod")
         assert program.depends_on(kong(program), istiod)
-        assert all(r.get("metadata.annotations")["konghq.com/preserve-host"] == "false" for r in kind(program, "Ingress"))
+        assert all(
+            r.get("metadata.annotations")["konghq.com/preserve-host"] == "false" for r in kind(program, "Ingress")
+        )
 
 
 def test_scenario3_revision_label_on_the_kong_namespace() -> None:
@@ -251,14 +268,27 @@ def test_scenario3_default_deny_and_allow_only_kong() -> None:
 
 def test_scenario3_multicluster_policies_live_with_the_backend() -> None:
     program = run(cloud("in-cluster-gateway-mesh"))
-    where = {p.get("metadata.name"): cluster_of(p) for p in kind(program, "AuthorizationPolicy") if p.name.endswith("-from-gateway")}
-    assert where == {"orders-from-gateway": "aws-east", "payments-from-gateway": "aws-east", "catalog-from-gateway": "gcp-central"}
-    deny = sorted(cluster_of(p) for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "allow-nothing")
+    where = {
+        p.get("metadata.name"): cluster_of(p)
+        for p in kind(program, "AuthorizationPolicy")
+        if p.name.endswith("-from-gateway")
+    }
+    assert where == {
+        "orders-from-gateway": "aws-east",
+        "payments-from-gateway": "aws-east",
+        "catalog-from-gateway": "gcp-central",
+    }
+    deny = sorted(
+        cluster_of(p) for p in kind(program, "AuthorizationPolicy") if p.get("metadata.name") == "allow-nothing"
+    )
     assert deny == ["aws-east", "gcp-central"]
     # Kong (aws-east) routes catalog through the declared remote Service
     catalog = next(r for r in kind(program, "Ingress") if r.get("metadata.name") == "catalog")
     assert cluster_of(catalog) == "aws-east"
-    assert program.depends_on(program.one("kubernetes:core/v1:ServicePatch", "aws-east-shop-catalog-service-upstream"), program.named("aws-east-apps-shop-catalog-remote"))
+    assert program.depends_on(
+        program.one("kubernetes:core/v1:ServicePatch", "aws-east-shop-catalog-service-upstream"),
+        program.named("aws-east-apps-shop-catalog-remote"),
+    )
 
 
 def test_scenario3_jwt_needs_kong_identity_and_a_token() -> None:

@@ -8,7 +8,6 @@ import pytest
 from gateway_helpers import SCENARIOS, cloud, run, single
 from harness import Program, evaluate_stack
 
-
 NAMES = [f"{variant}-{s}" for variant in ("single", "cloud") for s in SCENARIOS]
 
 
@@ -77,7 +76,11 @@ def test_hops_scenarios_3_and_4_are_mtls_after_the_edge(scenario: str) -> None:
     assert all(h["mtls"] for h in hops[1:])
     # a backend in the other network: one mTLS connection through its east-west gateway, not two hops
     (remote,) = [h for h in hops if h.get("via")]
-    assert (remote["to"], remote["via"], remote["mtls"]) == ("backends (gcp-central)", "east-west gateway (gcp-central)", True)
+    assert (remote["to"], remote["via"], remote["mtls"]) == (
+        "backends (gcp-central)",
+        "east-west gateway (gcp-central)",
+        True,
+    )
     assert not [h for h in hops if "east-west" in str(h["to"]) or "east-west" in str(h["from"])]
     single_cluster = _hops(run(single(scenario)))
     assert not [h for h in single_cluster if "via" in h]

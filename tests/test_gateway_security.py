@@ -52,7 +52,9 @@ def mapped_ports(scenario: str) -> dict[str, Any]:
 def test_demo_workload_listens_on_its_target_port() -> None:
     program = run(mapped_ports("in-cluster-gateway-mesh"))
     (service,) = [s for s in program.of_type("kubernetes:core/v1:Service") if s.get("metadata.name") == "orders"]
-    assert service.get("spec.ports") == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP", "appProtocol": "http"}]
+    assert service.get("spec.ports") == [
+        {"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP", "appProtocol": "http"}
+    ]
     (deployment,) = [d for d in kind(program, "Deployment", gateway_only=False) if d.get("metadata.name") == "orders"]
     (container,) = deployment.get("spec.template.spec.containers")
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
@@ -62,10 +64,16 @@ def test_demo_workload_listens_on_its_target_port() -> None:
 def test_scenario2_permissive_port_is_the_container_port() -> None:
     config = mapped_ports("in-cluster-gateway")
     program = run(config)
-    ports = {pa.get("spec.selector.matchLabels.app"): pa.get("spec.portLevelMtls") for pa in kind(program, "PeerAuthentication")}
+    ports = {
+        pa.get("spec.selector.matchLabels.app"): pa.get("spec.portLevelMtls")
+        for pa in kind(program, "PeerAuthentication")
+    }
     assert ports == {"orders": {"8080": {"mode": "PERMISSIVE"}}, "payments": {"9090": {"mode": "PERMISSIVE"}}}
     # the route still calls the Service port
-    backends = {i.get("metadata.name"): i.get("spec.rules.0.http.paths.0.backend.service.port.number") for i in kind(program, "Ingress")}
+    backends = {
+        i.get("metadata.name"): i.get("spec.rules.0.http.paths.0.backend.service.port.number")
+        for i in kind(program, "Ingress")
+    }
     assert backends == {"orders": 80, "payments": 80}
 
 
@@ -132,7 +140,9 @@ def _routes(program: Any) -> dict[str, Any]:
 def test_gateway_api_credentialed_routes_attach_to_the_https_listener() -> None:
     program = run(cloud("gateway-api"))  # orders: jwt; payments, catalog: none
     routes = _routes(program)
-    (listeners,) = [g.get("spec.listeners") for g in kind(program, "Gateway") if g.type.startswith("kubernetes:gateway")]
+    (listeners,) = [
+        g.get("spec.listeners") for g in kind(program, "Gateway") if g.type.startswith("kubernetes:gateway")
+    ]
     assert {(l["name"], l["protocol"]) for l in listeners} == {("http", "HTTP"), ("https", "HTTPS")}
     assert [p["sectionName"] for p in routes["orders"].get("spec.parentRefs")] == ["https"]
     assert all("sectionName" not in p for p in routes["payments"].get("spec.parentRefs"))  # both listeners
@@ -165,7 +175,7 @@ def test_gateway_api_rate_limits_patch_forwarding_routes_only() -> None:
 
 @pytest.mark.parametrize("scenario", ["in-cluster-gateway", "in-cluster-gateway-mesh", "gateway-api"])
 def test_no_shipped_scenario_serves_credentials_over_http(scenario: str) -> None:
-    from test_policy import stack_resources
+    from policy_inputs import stack_resources
 
     from policy.checks import BY_ID
 
@@ -178,7 +188,11 @@ def test_no_shipped_scenario_serves_credentials_over_http(scenario: str) -> None
 KONG_SCENARIOS = ("in-cluster-gateway", "in-cluster-gateway-mesh")
 # Pod labels of the kong/ingress 0.24.0 chart (its `controller` and `gateway` kong subcharts'
 # selectorLabels: app.kubernetes.io/name = the alias, instance = the release, component = app).
-GATEWAY_PODS = {"app.kubernetes.io/name": "gateway", "app.kubernetes.io/instance": "kong", "app.kubernetes.io/component": "app"}
+GATEWAY_PODS = {
+    "app.kubernetes.io/name": "gateway",
+    "app.kubernetes.io/instance": "kong",
+    "app.kubernetes.io/component": "app",
+}
 CONTROLLER_PODS = {**GATEWAY_PODS, "app.kubernetes.io/name": "controller"}
 
 
@@ -202,10 +216,16 @@ def test_admin_api_requires_the_controllers_client_certificate(scenario: str) ->
         assert admin["tls"]["client"] == {"caBundle": "-----MOCK CERT kong-admin-ca-----"}
         client = release.get("values.controller.ingressController.adminApi.tls.client")
         assert client == {"enabled": True, "certProvided": True, "secretName": "kong-admin-api-client"}
-        (cert,) = [c for c in program.of_type("tls:index/locallySignedCert:LocallySignedCert") if c.name == "kong-admin-client-cert"]
+        (cert,) = [
+            c
+            for c in program.of_type("tls:index/locallySignedCert:LocallySignedCert")
+            if c.name == "kong-admin-client-cert"
+        ]
         assert cert.get("caCertPem") == "-----MOCK CERT kong-admin-ca-----"
         assert "client_auth" in cert.get("allowedUses") and "server_auth" not in cert.get("allowedUses")
-        (secret,) = [s for s in program.of_type("kubernetes:core/v1:Secret") if s.get("metadata.name") == "kong-admin-api-client"]
+        (secret,) = [
+            s for s in program.of_type("kubernetes:core/v1:Secret") if s.get("metadata.name") == "kong-admin-api-client"
+        ]
         assert secret.get("metadata.namespace") == "meshgate-gateway" and secret.get("type") == "kubernetes.io/tls"
         assert secret.get("stringData")["tls.crt"] == "-----MOCK CERT kong-admin-client-cert-----"
         assert {"stringData", "stringData.tls.key"} & set(secret_paths(secret.inputs))  # the key stays a secret
@@ -223,7 +243,10 @@ def test_network_policy_admits_the_admin_port_only_from_the_controller(scenario:
         spec = policy.get("spec")
         assert spec["podSelector"] == {"matchLabels": GATEWAY_PODS} and spec["policyTypes"] == ["Ingress"]
         admin, public = spec["ingress"]
-        assert admin == {"from": [{"podSelector": {"matchLabels": CONTROLLER_PODS}}], "ports": [{"protocol": "TCP", "port": 8444}]}
+        assert admin == {
+            "from": [{"podSelector": {"matchLabels": CONTROLLER_PODS}}],
+            "ports": [{"protocol": "TCP", "port": 8444}],
+        }
         assert "from" not in public  # from anywhere: clients arrive through the LoadBalancer
         ports = {p["port"] for p in public["ports"]}
         expected = {8000, 8443, 8100} | ({15020, 15021, 15090} if in_mesh else set())

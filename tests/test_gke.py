@@ -9,12 +9,12 @@ from typing import Any
 
 import pulumi
 import pytest
+from harness import Program, Resource, evaluate, secret_paths, stack_config
 from hypothesis import given
 from hypothesis import strategies as st
 
 from components.clusters.gcp_network import carve_ranges
 from components.clusters.gke import node_account_id
-from harness import Program, Resource, evaluate, secret_paths, stack_config
 
 CLUSTER = "gcp:container/cluster:Cluster"
 POOL = "gcp:container/nodePool:NodePool"
@@ -67,7 +67,9 @@ def gke_entry(stack: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_private_nodes_with_public_endpoint_and_configured_master_cidr(stack: str, request: pytest.FixtureRequest) -> None:
+def test_private_nodes_with_public_endpoint_and_configured_master_cidr(
+    stack: str, request: pytest.FixtureRequest
+) -> None:
     program: Program = request.getfixturevalue(stack)
     private = program.one(CLUSTER).get("privateClusterConfig")
     assert private == {
@@ -83,7 +85,9 @@ def test_master_authorized_networks_are_the_configured_ones_and_the_peers(prod: 
     assert configured == gke_entry("prod").get("masterAuthorizedNetworks", [])
     deployer = [b["cidrBlock"] for b in man["cidrBlocks"] if b["displayName"].startswith("deployer-")]
     assert deployer == stack_config("prod")["meshgate:deployerCidrs"]
-    others = {b["displayName"] for b in man["cidrBlocks"]} - {f"meshgate-authorized-{i}" for i in range(len(configured))}
+    others = {b["displayName"] for b in man["cidrBlocks"]} - {
+        f"meshgate-authorized-{i}" for i in range(len(configured))
+    }
     others -= {f"deployer-{i}" for i in range(len(deployer))}
     assert others == {f"peer-aws-east-nat-{i}" for i in range(3)}  # multi-cluster: the EKS peer's NAT EIPs
     assert man["gcpPublicCidrsAccessEnabled"] is False
@@ -141,7 +145,9 @@ def test_node_pool_is_shielded_metadata_protected_and_sized_from_config(prod: Pr
     assert config["oauthScopes"] == ["https://www.googleapis.com/auth/cloud-platform"]
     # {min: 1, max: 3} means 1-3 nodes in the regional pool, not 1-3 in each of its zones
     assert pool.get("autoscaling") == {
-        "totalMinNodeCount": nodes["min"], "totalMaxNodeCount": nodes["max"], "locationPolicy": "BALANCED"
+        "totalMinNodeCount": nodes["min"],
+        "totalMaxNodeCount": nodes["max"],
+        "locationPolicy": "BALANCED",
     }
     assert pool.get("initialNodeCount") == 1 and "initialNodeCount" in pool.options["ignoreChanges"]
     assert pool.get("management") == {"autoRepair": True, "autoUpgrade": True}
@@ -273,15 +279,26 @@ def test_secrets_encrypted_with_a_cloud_kms_key_the_gke_agent_may_use(staging: P
 
 def test_subnetwork_flow_logs_sampled_per_environment(staging: Program, prod: Program) -> None:
     assert staging.one(SUBNET).get("logConfig") == {
-        "aggregationInterval": "INTERVAL_5_MIN", "flowSampling": 0.1, "metadata": "INCLUDE_ALL_METADATA"
+        "aggregationInterval": "INTERVAL_5_MIN",
+        "flowSampling": 0.1,
+        "metadata": "INCLUDE_ALL_METADATA",
     }
     assert prod.one(SUBNET).get("logConfig") == {
-        "aggregationInterval": "INTERVAL_1_MIN", "flowSampling": 0.5, "metadata": "INCLUDE_ALL_METADATA"
+        "aggregationInterval": "INTERVAL_1_MIN",
+        "flowSampling": 0.5,
+        "metadata": "INCLUDE_ALL_METADATA",
     }
 
 
 def test_protect_true_protects_network_cluster_and_pool(prod: Program) -> None:
-    for type_ in ("gcp:compute/network:Network", SUBNET, CLUSTER, POOL, "gcp:kms/keyRing:KeyRing", "gcp:kms/cryptoKey:CryptoKey"):
+    for type_ in (
+        "gcp:compute/network:Network",
+        SUBNET,
+        CLUSTER,
+        POOL,
+        "gcp:kms/keyRing:KeyRing",
+        "gcp:kms/cryptoKey:CryptoKey",
+    ):
         assert prod.one(type_).protect, type_
     assert prod.one(CLUSTER).get("deletionProtection") is True
 
@@ -304,7 +321,12 @@ def test_node_pool_waits_for_cluster_roles_nat_and_webhook_rule(synthetic: Progr
     ]:
         assert synthetic.depends_on(pool, dependency), dependency.name
     apis = {s.get("service"): s for s in synthetic.of_type("gcp:projects/service:Service")}
-    assert set(apis) == {"compute.googleapis.com", "container.googleapis.com", "iam.googleapis.com", "cloudkms.googleapis.com"}
+    assert set(apis) == {
+        "compute.googleapis.com",
+        "container.googleapis.com",
+        "iam.googleapis.com",
+        "cloudkms.googleapis.com",
+    }
     assert all(s.get("disableOnDestroy") is False for s in apis.values())
     assert synthetic.depends_on(cluster, apis["container.googleapis.com"])
     assert synthetic.depends_on(synthetic.one("gcp:compute/network:Network"), apis["compute.googleapis.com"])
@@ -319,7 +341,10 @@ def test_every_gcp_resource_is_a_child_using_the_clusters_provider(synthetic: Pr
     assert {r.provider for r in gcp} == {provider.urn}
     egress = synthetic.one("meshgate:clusters:EgressAddresses")
     assert {r.parent for r in gcp} == {component.urn, egress.urn}
-    assert {r.type for r in gcp if r.parent == egress.urn} == {"gcp:compute/address:Address", "gcp:projects/service:Service"}
+    assert {r.type for r in gcp if r.parent == egress.urn} == {
+        "gcp:compute/address:Address",
+        "gcp:projects/service:Service",
+    }
     assert not [r for r in synthetic.resources if r.type.startswith("aws:")]
 
 

@@ -74,7 +74,10 @@ def test_access_logs_off_and_custom_tracing() -> None:
     mesh_config = release(program, "local", "istiod").get("values")["meshConfig"]
     assert mesh_config["accessLogFile"] == ""
     assert mesh_config["enableTracing"] is False
-    assert mesh_config["extensionProviders"][0]["zipkin"] == {"service": "jaeger.tracing.svc.cluster.local", "port": 9412}
+    assert mesh_config["extensionProviders"][0]["zipkin"] == {
+        "service": "jaeger.tracing.svc.cluster.local",
+        "port": 9412,
+    }
     telemetry = one_object(program, "local", "Telemetry", "mesh-default")
     assert telemetry.get("spec.accessLogging") == [{"providers": [{"name": "envoy"}], "disabled": True}]
     assert telemetry.get("spec.tracing.0.randomSamplingPercentage") == 0

@@ -39,14 +39,16 @@ def two(kubeconfig: Path) -> Program:
 def three(kubeconfig: Path) -> Program:
     return evaluate(kubeconfig_config(kubeconfig, CLUSTERS, multicluster=True))
 
+
 def mesh_ca(program: Program, type_token: str) -> list[Resource]:
     """The mesh CA's TLS resources (the Kong admin API has a private CA of its own)."""
     return [r for r in program.of_type(type_token) if "meshgate:mesh:MeshCertificateAuthority$" in r.urn]
 
 
-
 def remote_secrets(program: Program) -> list[Resource]:
-    return [r for r in program.k8s_objects("Secret") if (r.get("metadata.labels") or {}).get("istio/multiCluster") == "true"]
+    return [
+        r for r in program.k8s_objects("Secret") if (r.get("metadata.labels") or {}).get("istio/multiCluster") == "true"
+    ]
 
 
 # ------------------------------------------------------------------ counts
@@ -58,7 +60,9 @@ def test_counts_grow_with_the_number_of_clusters(n: int, two: Program, three: Pr
     assert len(remote_secrets(program)) == n * (n - 1)
     mesh = mesh_resources(program)
     assert len([r for r in mesh if r.type == "meshgate:mesh:IstioGateway"]) == n
-    assert len([r for r in mesh if r.kind == "Secret"]) == len(remote_secrets(program)) + 2 * n  # + cacerts + reader token
+    assert (
+        len([r for r in mesh if r.kind == "Secret"]) == len(remote_secrets(program)) + 2 * n
+    )  # + cacerts + reader token
     assert len([s for s in program.k8s_objects("Secret") if s.get("metadata.name") == "cacerts"]) == n
     assert len(mesh_ca(program, "tls:index/selfSignedCert:SelfSignedCert")) == 1
     assert len(mesh_ca(program, "tls:index/locallySignedCert:LocallySignedCert")) == n
@@ -122,7 +126,10 @@ def test_east_west_exposes_only_what_multi_primary_uses(three: Program, prod: Pr
     for program, clusters in ((three, CLUSTERS), (prod, ["aws-east", "gcp-central"])):
         for cluster in clusters:
             ports = release(program, cluster, "gateway").get("values")["service"]["ports"]
-            assert {(p["name"], p["port"], p["targetPort"]) for p in ports} == {("status-port", 15021, 15021), ("tls", 15443, 15443)}
+            assert {(p["name"], p["port"], p["targetPort"]) for p in ports} == {
+                ("status-port", 15021, 15021),
+                ("tls", 15443, 15443),
+            }
 
 
 def test_east_west_admits_only_the_peers_egress_addresses(prod: Program) -> None:
@@ -202,7 +209,9 @@ def test_intermediates_are_signing_cas(three: Program) -> None:
     for cert in mesh_ca(three, "tls:index/locallySignedCert:LocallySignedCert"):
         assert cert.get("isCaCertificate") is True
         assert set(cert.get("allowedUses")) == {"cert_signing", "crl_signing", "digital_signature", "key_encipherment"}
-        assert cert.get("validityPeriodHours") < mesh_ca(three, "tls:index/selfSignedCert:SelfSignedCert")[0].get("validityPeriodHours")
+        assert cert.get("validityPeriodHours") < mesh_ca(three, "tls:index/selfSignedCert:SelfSignedCert")[0].get(
+            "validityPeriodHours"
+        )
     keys = mesh_ca(three, "tls:index/privateKey:PrivateKey")
     assert len(keys) == 4 and all(k.get("algorithm") == "RSA" and k.get("rsaBits") == 4096 for k in keys)
 
@@ -221,7 +230,9 @@ def test_reader_token_per_cluster(three: Program) -> None:
         token = one_object(three, cluster, "Secret", "istio-reader-service-account-token")
         assert token.get("type") == "kubernetes.io/service-account-token"
         assert token.get("metadata.namespace") == "istio-system"
-        assert token.get("metadata.annotations") == {"kubernetes.io/service-account.name": "istio-reader-service-account"}
+        assert token.get("metadata.annotations") == {
+            "kubernetes.io/service-account.name": "istio-reader-service-account"
+        }
         assert three.depends_on(token, release(three, cluster, "base"))
         assert three.depends_on(token, release(three, cluster, "istiod"))
 
@@ -238,7 +249,10 @@ def test_remote_secret_for_every_other_cluster(three: Program) -> None:
             assert list(secret.get("stringData")) == [peer]
             kubeconfig = yaml.safe_load(secret.get("stringData")[peer])
             assert kubeconfig["clusters"] == [
-                {"name": peer, "cluster": {"server": f"https://{peer}.example.com:6443", "certificate-authority-data": CA_DATA}}
+                {
+                    "name": peer,
+                    "cluster": {"server": f"https://{peer}.example.com:6443", "certificate-authority-data": CA_DATA},
+                }
             ]
             expected_token = base64.b64decode("bW9jay10b2tlbg==").decode()  # the mock token controller's value
             assert kubeconfig["users"] == [{"name": peer, "user": {"token": expected_token}}]
@@ -259,7 +273,9 @@ def test_nothing_crosses_clusters_except_remote_secrets_and_the_ca(three: Progra
         if home is None:
             assert r.type.startswith("tls:") or r.type.startswith("meshgate:mesh:"), r.name
             continue
-        reached = {cluster_of(three, a) for a in (three.by_urn()[u] for u in three.ancestors(r.urn) if u in three.by_urn())}
+        reached = {
+            cluster_of(three, a) for a in (three.by_urn()[u] for u in three.ancestors(r.urn) if u in three.by_urn())
+        }
         foreign = reached - {home, None}
         if foreign:
             assert r.urn in allowed, f"{r.name} in {home} waits on {foreign}"
@@ -285,7 +301,9 @@ def test_no_remote_secret_without_multicluster(kubeconfig: Path) -> None:
 
 def _cacerts_sha256(secret: Resource) -> str:
     data = secret.get("stringData")
-    return hashlib.sha256("".join(data[k] for k in ("root-cert.pem", "cert-chain.pem", "ca-cert.pem")).encode()).hexdigest()
+    return hashlib.sha256(
+        "".join(data[k] for k in ("root-cert.pem", "cert-chain.pem", "ca-cert.pem")).encode()
+    ).hexdigest()
 
 
 def test_istiod_pod_template_carries_the_hash_of_its_cacerts(three: Program) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 from harness import Program, Resource, evaluate
 from mesh_helpers import policy_program, small_mesh

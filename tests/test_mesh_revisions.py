@@ -96,7 +96,7 @@ def deleted_in_use(before: Program, after: Program) -> set[str]:
 
 
 def test_no_step_of_the_upgrade_deletes_an_istiod_in_use(steps: list[Program]) -> None:
-    for before, after in zip(steps, steps[1:]):
+    for before, after in zip(steps, steps[1:], strict=False):
         assert deleted_in_use(before, after) == set()
         assert in_use(after) <= set(istiods(after)), "every reference resolves to an installed istiod"
 
@@ -135,8 +135,16 @@ def test_adding_a_revision_leaves_the_serving_istiod_alone(steps: list[Program])
 
 def test_moving_the_tag_updates_one_webhook_in_place(steps: list[Program]) -> None:
     add, move = steps[2], steps[3]
-    (before,) = [w for w in add.k8s_objects("MutatingWebhookConfiguration") if w.get("metadata.name") == "istio-revision-tag-stable"]
-    (after,) = [w for w in move.k8s_objects("MutatingWebhookConfiguration") if w.get("metadata.name") == "istio-revision-tag-stable"]
+    (before,) = [
+        w
+        for w in add.k8s_objects("MutatingWebhookConfiguration")
+        if w.get("metadata.name") == "istio-revision-tag-stable"
+    ]
+    (after,) = [
+        w
+        for w in move.k8s_objects("MutatingWebhookConfiguration")
+        if w.get("metadata.name") == "istio-revision-tag-stable"
+    ]
     assert before.urn == after.urn  # an update, never delete + create: no moment without the webhook
     assert tag_targets(move)["stable"] == "istiod-1-31-0"
     assert after.get("metadata.labels")["istio.io/rev"] == "1-31-0"  # the new istiod patches its caBundle
@@ -152,14 +160,23 @@ def test_removing_the_old_revision_deletes_only_its_istiod(steps: list[Program])
 
 
 def test_tag_webhook_matches_the_charts_revision_tag_selectors(steps: list[Program]) -> None:
-    (webhook,) = [w for w in steps[2].k8s_objects("MutatingWebhookConfiguration") if w.get("metadata.name") == "istio-revision-tag-canary"]
+    (webhook,) = [
+        w
+        for w in steps[2].k8s_objects("MutatingWebhookConfiguration")
+        if w.get("metadata.name") == "istio-revision-tag-canary"
+    ]
     assert webhook.get("metadata.labels")["istio.io/tag"] == "canary"
     by_name = {w["name"]: w for w in webhook.get("webhooks")}
     assert set(by_name) == {"rev.namespace.sidecar-injector.istio.io", "rev.object.sidecar-injector.istio.io"}
     ns_rule = by_name["rev.namespace.sidecar-injector.istio.io"]["namespaceSelector"]["matchExpressions"]
     assert {"key": "istio.io/rev", "operator": "In", "values": ["canary"]} in ns_rule
     for w in by_name.values():
-        assert w["clientConfig"]["service"] == {"name": "istiod-1-31-0", "namespace": "istio-system", "path": "/inject", "port": 443}
+        assert w["clientConfig"]["service"] == {
+            "name": "istiod-1-31-0",
+            "namespace": "istio-system",
+            "path": "/inject",
+            "port": 443,
+        }
         assert w["failurePolicy"] == "Fail" and w["sideEffects"] == "None"
         assert "caBundle" not in w["clientConfig"]  # istiod patches it; Pulumi never sets it
 
@@ -214,20 +231,34 @@ def test_removing_a_revision_a_tag_still_uses_names_the_namespaces() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_raw(_raw(early))
     message = str(caught.value)
-    assert message.startswith("meshgate:istio.tags.stable points at revision 'default', which is not in meshgate:istio.revisions")
+    assert message.startswith(
+        "meshgate:istio.tags.stable points at revision 'default', which is not in meshgate:istio.revisions"
+    )
     assert "namespaces meshgate-gateway, shop use tag 'stable'" in message
 
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
     ("revision-and-revisions", {**ADD, "revision": "canary"}, "meshgate:istio.revision"),
-    ("duplicate-revision", {**ADD, "revisions": [{"name": "default"}, {"name": "default"}]}, "meshgate:istio.revisions[1].name"),
+    (
+        "duplicate-revision",
+        {**ADD, "revisions": [{"name": "default"}, {"name": "default"}]},
+        "meshgate:istio.revisions[1].name",
+    ),
     ("no-stable-tag", {**ADD, "tags": {"canary": "1-31-0"}}, "meshgate:istio.tags"),
-    ("tag-to-missing-revision", {**ADD, "tags": {"stable": "default", "canary": "1-32-0"}}, "meshgate:istio.tags.canary"),
+    (
+        "tag-to-missing-revision",
+        {**ADD, "tags": {"stable": "default", "canary": "1-32-0"}},
+        "meshgate:istio.tags.canary",
+    ),
     ("namespace-tag-unknown", {**ADD, "namespaceTags": {"shop": "beta"}}, "meshgate:istio.namespaceTags.shop"),
     ("tags-without-revisions", {"tags": {"stable": "default"}}, "meshgate:istio.tags"),
     ("revisions-not-installed", {**ADD, "install": False}, "meshgate:istio.revisions"),
     ("tag-named-default", {**ADD, "tags": {"stable": "default", "default": "1-31-0"}}, "meshgate:istio.tags.default"),
-    ("revision-bad-version", {**ADD, "revisions": [{"name": "default", "version": "1.31"}]}, "meshgate:istio.revisions[0].version"),
+    (
+        "revision-bad-version",
+        {**ADD, "revisions": [{"name": "default", "version": "1.31"}]},
+        "meshgate:istio.revisions[0].version",
+    ),
 ]
 
 

@@ -15,7 +15,11 @@ PEER_AUTHENTICATION: dict[str, Any] = {
     "apiVersion": "security.istio.io/v1",
     "kind": "PeerAuthentication",
     "metadata": {"name": "default", "namespace": "istio-system"},
-    "spec": {"mtls": {"mode": "STRICT"}, "selector": {"matchLabels": {"app": "a"}}, "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}}},
+    "spec": {
+        "mtls": {"mode": "STRICT"},
+        "selector": {"matchLabels": {"app": "a"}},
+        "portLevelMtls": {"8080": {"mode": "PERMISSIVE"}},
+    },
 }
 
 
@@ -41,7 +45,9 @@ def test_prod_mesh_objects_are_valid(prod: Program) -> None:
 
 def test_three_cluster_mesh_objects_are_valid(tmp_path: Path) -> None:
     clusters = ["one", "two", "three"]
-    program = evaluate(kubeconfig_config(write_kubeconfig(tmp_path, clusters), clusters, multicluster=True, revision="1-24-2"))
+    program = evaluate(
+        kubeconfig_config(write_kubeconfig(tmp_path, clusters), clusters, multicluster=True, revision="1-24-2")
+    )
     _assert_valid(objects_of(program))
 
 

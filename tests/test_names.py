@@ -14,9 +14,9 @@ import re
 from typing import Any
 
 import pytest
+from harness import Program, evaluate, with_deployer_default
 
 from components.naming import bounded_name
-from harness import Program, evaluate, with_deployer_default
 from policy.checks import BY_ID
 from policy.checks.names import NAME_RULES, final_name, name_problems
 from stacks.config import StackConfig
@@ -42,23 +42,46 @@ def longest(scenario: str, external: dict[str, Any] | None = None, multicluster:
         "meshgate:scenario": scenario,
         "meshgate:clusters": [
             {
-                "name": EKS, "kind": "eks", "region": "us-east-1", "vpcCidr": "10.10.0.0/16",
-                "network": _label("aws-net"), "availabilityZones": 3, "adminPrincipalArns": [ADMIN],
+                "name": EKS,
+                "kind": "eks",
+                "region": "us-east-1",
+                "vpcCidr": "10.10.0.0/16",
+                "network": _label("aws-net"),
+                "availabilityZones": 3,
+                "adminPrincipalArns": [ADMIN],
                 "ingress": {"hostname": "orders.example.com", "tlsSecret": "ingress-tls"},
             },
             {
-                "name": GKE, "kind": "gke", "project": "p" * 29 + "z", "region": "us-central1",
-                "vpcCidr": "10.20.0.0/16", "network": _label("gcp-net"),
+                "name": GKE,
+                "kind": "gke",
+                "project": "p" * 29 + "z",
+                "region": "us-central1",
+                "vpcCidr": "10.20.0.0/16",
+                "network": _label("gcp-net"),
                 "ingress": {"hostname": "catalog.example.com", "tlsSecret": "ingress-tls"},
             },
         ],
         "meshgate:istio": {"meshId": _label("mesh-id"), "multicluster": multicluster},
         "meshgate:gateway": {"cluster": EKS},
-        "meshgate:jwt": {"issuer": "https://auth.example.com/", "jwksUri": "https://auth.example.com/jwks.json", "audiences": ["api"]},
+        "meshgate:jwt": {
+            "issuer": "https://auth.example.com/",
+            "jwksUri": "https://auth.example.com/jwks.json",
+            "audiences": ["api"],
+        },
         "meshgate:apis": [
-            {"name": api, "path": "/orders", "cluster": EKS, "service": {"name": api, "namespace": namespace, "port": 8080}, "auth": "jwt"},
-            {"name": other, "path": "/catalog", "cluster": GKE if multicluster or scenario == "external-gateway" else EKS,
-             "service": {"name": other, "namespace": namespace, "port": 8080}},
+            {
+                "name": api,
+                "path": "/orders",
+                "cluster": EKS,
+                "service": {"name": api, "namespace": namespace, "port": 8080},
+                "auth": "jwt",
+            },
+            {
+                "name": other,
+                "path": "/catalog",
+                "cluster": GKE if multicluster or scenario == "external-gateway" else EKS,
+                "service": {"name": other, "namespace": namespace, "port": 8080},
+            },
         ],
         "meshgate:services": [
             {"name": api, "namespace": namespace, "cluster": EKS},
@@ -71,7 +94,9 @@ def longest(scenario: str, external: dict[str, Any] | None = None, multicluster:
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "external-aws": longest("external-gateway", {"kind": "aws-http-api", "region": "us-east-1", "cluster": EKS}),
-    "external-gcp": longest("external-gateway", {"kind": "gcp-api-gateway", "region": "us-central1", "project": "p" * 29 + "z"}),
+    "external-gcp": longest(
+        "external-gateway", {"kind": "gcp-api-gateway", "region": "us-central1", "project": "p" * 29 + "z"}
+    ),
     "in-cluster": longest("in-cluster-gateway"),
     "in-cluster-mesh": longest("in-cluster-gateway-mesh", multicluster=True),
     "gateway-api": longest("gateway-api", multicluster=True),
@@ -134,7 +159,10 @@ UNLIMITED_NAMES = {
 
 def test_the_model_reproduces_todays_failure() -> None:
     """The ingress target group of an 8-character cluster, auto-named, is 34 characters: over the 32 limit."""
-    assert final_name("aws:lb/targetGroup:TargetGroup", "aws-east-ingress-nlb-tg-80", {}) == "aws-east-ingress-nlb-tg-80-xxxxxxx"
+    assert (
+        final_name("aws:lb/targetGroup:TargetGroup", "aws-east-ingress-nlb-tg-80", {})
+        == "aws-east-ingress-nlb-tg-80-xxxxxxx"
+    )
     assert name_problems("aws:lb/targetGroup:TargetGroup", "aws-east-ingress-nlb-tg-80-xxxxxxx")
     assert final_name("aws:iam/role:Role", "r", {"namePrefix": "p" * 39}) == "p" * 39 + "x" * 26
     assert name_problems("aws:iam/role:Role", "p" * 39 + "x" * 26)
@@ -154,5 +182,7 @@ def test_bounded_names_fit_are_stable_and_distinct() -> None:
     names = {bounded_name(long, "ingress", str(port), limit=32) for port in (80, 443)}
     assert len(names) == 2 and all(len(n) <= 32 and re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", n) for n in names)
     assert bounded_name(long, "ingress", limit=32) == bounded_name(long, "ingress", limit=32)
-    assert bounded_name("aws-east", "ingress", limit=32, salt="a") != bounded_name("aws-east", "ingress", limit=32, salt="b")
+    assert bounded_name("aws-east", "ingress", limit=32, salt="a") != bounded_name(
+        "aws-east", "ingress", limit=32, salt="b"
+    )
     assert bounded_name("1abc", limit=63)[0] == "m"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_pipeline_cli import FakeStack, Run
+from fake_automation import FakeStack, Run
 
 from stacks.pipeline import engine
 from stacks.pipeline.engine import AUTO_END_AT_RESOURCES, SKIP_CHECKPOINTS, Checkpoints, Op
@@ -39,7 +39,13 @@ class EnvRecordingStack(FakeStack):
 
 
 def _resources(n: int) -> list[dict[str, Any]]:
-    return [{"urn": f"urn:pulumi:dev::meshgate::kubernetes:core/v1:ConfigMap::cm{i}", "type": "kubernetes:core/v1:ConfigMap"} for i in range(n)]
+    return [
+        {
+            "urn": f"urn:pulumi:dev::meshgate::kubernetes:core/v1:ConfigMap::cm{i}",
+            "type": "kubernetes:core/v1:ConfigMap",
+        }
+        for i in range(n)
+    ]
 
 
 def test_preview_always_skips_checkpoints() -> None:
@@ -56,7 +62,9 @@ def test_pulumis_own_skip_checkpoints_is_honoured_under_auto_but_not_against_an_
     run = Run(["up", "--stack", "staging", "--yes", "--json"], stack=stack, environ=environ)
     assert run.document["checkpoints"] == "end" and stack.env_at_call == [("up", "true")]
     stack = EnvRecordingStack()
-    run = Run(["up", "--stack", "staging", "--yes", "--json", "--checkpoints", "every-step"], stack=stack, environ=environ)
+    run = Run(
+        ["up", "--stack", "staging", "--yes", "--json", "--checkpoints", "every-step"], stack=stack, environ=environ
+    )
     assert SKIP_CHECKPOINTS not in run.opened[0][1]
     assert run.document["checkpoints"] == "every-step" and stack.env_at_call == [("up", None)]
 
@@ -77,7 +85,9 @@ def test_pulumis_own_skip_checkpoints_is_honoured_under_auto_but_not_against_an_
         (["up", "--stack", "dev", "--yes", "--checkpoints", "every-step"], 5000, "every-step", None),
     ],
 )
-def test_checkpoint_mode_of_state_changing_commands(argv: list[str], state: int, expected: str, skip: str | None) -> None:
+def test_checkpoint_mode_of_state_changing_commands(
+    argv: list[str], state: int, expected: str, skip: str | None
+) -> None:
     stack = EnvRecordingStack(resources=_resources(state))
     run = Run([*argv, "--json"], stack=stack)
     assert run.code == 0, run.stdout
@@ -88,7 +98,12 @@ def test_checkpoint_mode_of_state_changing_commands(argv: list[str], state: int,
 def test_auto_counts_a_large_catalogue_before_the_first_up(monkeypatch: pytest.MonkeyPatch) -> None:
     stack = EnvRecordingStack()
     apis = [
-        {"name": f"a{i}", "path": f"/a{i}", "cluster": "local", "service": {"name": "orders", "namespace": "shop", "port": 8080}}
+        {
+            "name": f"a{i}",
+            "path": f"/a{i}",
+            "cluster": "local",
+            "service": {"name": "orders", "namespace": "shop", "port": 8080},
+        }
         for i in range(AUTO_END_AT_RESOURCES)
     ]
     import json

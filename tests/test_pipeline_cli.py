@@ -2,182 +2,26 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
-from typing import Any, Mapping
 
 import pytest
-from pulumi.automation import (
-    CommandError,
-    ConfigValue,
-    Deployment,
-    DestroyResult,
-    EngineEvent,
-    OutputValue,
-    PreviewResult,
-    RefreshResult,
-    UpdateSummary,
-    UpResult,
+from deployment_fixtures import EW_RELEASE, KONG, NLB
+from engine_events import NS_TYPE, NS_URN, SA_TYPE, SA_URN, Events
+from fake_automation import (
+    DEPLOYMENT,
+    FakeStack,
+    Run,
+    command_error,
+    envelope,
 )
-from pulumi.automation._cmd import CommandResult
-from test_pipeline_destroy import DEPLOYMENT as PROTECTED_DEPLOYMENT
-from test_pipeline_destroy import EW_RELEASE, KONG, NLB
-from test_pipeline_progress import NS_TYPE, NS_URN, SA_TYPE, SA_URN, Events
+from pulumi.automation import (
+    OutputValue,
+)
 
 from stacks.pipeline import engine
-from stacks.pipeline.cli import build_parser, main
+from stacks.pipeline.cli import build_parser
 from stacks.pipeline.destroy_plan import plan_destroy
 from stacks.pipeline.report import SECRET, ExitCode, has_changes, mask
-
-DEPLOYMENT = [{k: v for k, v in r.items() if k != "protect"} for r in PROTECTED_DEPLOYMENT]
-"""A two-phase deployment without protected resources (destroy refuses protected ones: test_pipeline_teardown_guard)."""
-
-SIG = "4dabf18193072939515e22adb298388d"
-SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-KUBECONFIG_PLAINTEXT = "apiVersion: v1\nusers: [token: s3cr3t]"
-
-
-def envelope(ciphertext: str) -> dict[str, str]:
-    """A secret as `pulumi stack export` records it (encrypted; the plaintext is never in state exports)."""
-    return {SIG: SECRET_SIG, "ciphertext": ciphertext}
-
-
-STACK_OUTPUTS = {
-    "scenario": "in-cluster-gateway-mesh",
-    "clusters": {"local": {"cloud": "local", "network": "local-net"}},
-    "kubeconfigs": {"local": envelope("v1:AAAA")},
-    "adminToken": envelope("v1:BBBB"),
-}
-STACK_RESOURCE = {"urn": "urn:pulumi:dev::meshgate::pulumi:pulumi:Stack::meshgate-dev", "type": "pulumi:pulumi:Stack", "outputs": STACK_OUTPUTS}
-PASSPHRASE = {"PULUMI_CONFIG_PASSPHRASE": ""}
-
-
-def summary(changes: Mapping[str, int]) -> UpdateSummary:
-    from datetime import datetime
-
-    return UpdateSummary(
-        kind="update",
-        start_time=datetime(2025, 1, 1, 12, 0, 0),
-        end_time=datetime(2025, 1, 1, 12, 1, 30),
-        message="",
-        environment={},
-        config={},
-        result="succeeded",
-        resource_changes=dict(changes),  # type: ignore[arg-type]
-    )
-
-
-def command_error(stderr: str) -> CommandError:
-    return CommandError(CommandResult(stdout="Updating (dev)\n", stderr=stderr, code=255))
-
-
-class FakeStack:
-    """Stands in for `pulumi.automation.Stack`: records calls, replays engine events, returns real result objects."""
-
-    def __init__(
-        self,
-        resources: list[dict[str, Any]] | None = None,
-        changes: Mapping[str, int] | None = None,
-        events: list[EngineEvent] | None = None,
-        error: BaseException | None = None,
-        keep_on_destroy: tuple[str, ...] = (),
-    ) -> None:
-        self.resources = [STACK_RESOURCE, *(resources or [])]
-        self.changes = dict(changes or {"same": 12})
-        self.events = events or []
-        self.error = error
-        self.keep_on_destroy = keep_on_destroy
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.config: list[tuple[str, str, bool, bool]] = []
-        self.pending: list[dict[str, Any]] = []
-
-    @property
-    def name(self) -> str:
-        return "dev"
-
-    def set_config(self, key: str, value: ConfigValue, *, path: bool = False) -> None:
-        self.config.append((key, value.value, value.secret, path))
-
-    def _run(self, command: str, on_event: Any, **kwargs: Any) -> None:
-        self.calls.append((command, kwargs))
-        for event in self.events:
-            if on_event is not None:
-                on_event(event)
-        if self.error is not None:
-            raise self.error
-
-    def preview(self, *, target=None, policy_packs=None, refresh=None, color=None, on_event=None) -> PreviewResult:  # type: ignore[no-untyped-def]
-        self._run("preview", on_event, target=target, policy_packs=policy_packs, refresh=refresh, color=color)
-        return PreviewResult("", "", change_summary=dict(self.changes))  # type: ignore[arg-type]
-
-    def up(self, *, target=None, policy_packs=None, expect_no_changes=None, continue_on_error=None, color=None, on_event=None) -> UpResult:  # type: ignore[no-untyped-def]
-        self._run("up", on_event, target=target, policy_packs=policy_packs, expect_no_changes=expect_no_changes, color=color,
-                  **({"continue_on_error": continue_on_error} if continue_on_error else {}))
-        return UpResult("", "", summary=summary(self.changes), outputs={"kubeconfigs": OutputValue({"local": KUBECONFIG_PLAINTEXT}, False)})
-
-    def refresh(self, *, target=None, expect_no_changes=None, clear_pending_creates=None, color=None, on_event=None) -> RefreshResult:  # type: ignore[no-untyped-def]
-        self._run("refresh", on_event, target=target, expect_no_changes=expect_no_changes, color=color,
-                  **({"clear_pending_creates": clear_pending_creates} if clear_pending_creates else {}))
-        return RefreshResult("", "", summary=summary(self.changes))
-
-    def destroy(self, *, target=None, target_dependents=None, continue_on_error=None, color=None, on_event=None) -> DestroyResult:  # type: ignore[no-untyped-def]
-        self._run("destroy", on_event, target=target, target_dependents=target_dependents, color=color,
-                  **({"continue_on_error": continue_on_error} if continue_on_error else {}))
-        doomed = set(target) if target else {r["urn"] for r in self.resources}
-        doomed -= set(self.keep_on_destroy)
-        self.resources = [r for r in self.resources if r["urn"] not in doomed]
-        return DestroyResult("", "", summary=summary({"delete": len(doomed), "same": len(self.resources)}))
-
-    def export_stack(self) -> Deployment:
-        return Deployment(
-            version=3,
-            deployment={"resources": [dict(r) for r in self.resources], "pending_operations": list(self.pending)},
-        )
-
-    def cancel(self) -> None:
-        self.calls.append(("cancel", {}))
-
-
-class Run:
-    """One invocation of `main` with captured streams and the stacks it opened."""
-
-    def __init__(
-        self,
-        argv: list[str],
-        stack: FakeStack | None = None,
-        environ: Mapping[str, str] | None = None,
-        confirm: Any = None,
-    ) -> None:
-        self.stack = stack or FakeStack()
-        self.opened: list[tuple[str, dict[str, str], bool]] = []
-        out, err = io.StringIO(), io.StringIO()
-
-        def open_stack(name: str, env: Mapping[str, str], create: bool) -> FakeStack:
-            self.opened.append((name, dict(env), create))
-            return self.stack
-
-        self.code = main(
-            argv,
-            open_stack=open_stack,
-            environ=PASSPHRASE if environ is None else environ,
-            stdout=out,
-            stderr=err,
-            confirm=confirm,
-        )
-        self.stdout, self.stderr = out.getvalue(), err.getvalue()
-
-    @property
-    def document(self) -> dict[str, Any]:
-        """stdout must be exactly one JSON document."""
-        doc = json.loads(self.stdout)
-        assert self.stdout.strip().startswith("{") and self.stdout.endswith("}\n")
-        return doc
-
-    @property
-    def commands(self) -> list[str]:
-        return [c for c, _ in self.stack.calls]
-
 
 # --------------------------------------------------------------------------- parsing and usage
 
@@ -195,7 +39,12 @@ def test_parser_collects_repeatable_options() -> None:
 
 def test_help_documents_exit_codes() -> None:
     text = build_parser().format_help()
-    for line in ("0  success", "1  engine or deployment failure", "2  bad usage, bad stack config", "3  --expect-no-changes"):
+    for line in (
+        "0  success",
+        "1  engine or deployment failure",
+        "2  bad usage, bad stack config",
+        "3  --expect-no-changes",
+    ):
         assert line in text
     assert "3  --expect-no-changes" in build_parser()._subparsers._group_actions[0].choices["preview"].format_help()  # type: ignore[union-attr]
 
@@ -267,8 +116,10 @@ def test_engine_environment() -> None:
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_CONFIG_PASSPHRASE": "",
     }
-    assert engine.DEFAULT_STATE_DIR == Path(__file__).resolve().parent.parent / ".pulumi-state"
-    s3 = engine.engine_environment({"PULUMI_BACKEND_URL": "s3://bucket/state", "PULUMI_CONFIG_PASSPHRASE_FILE": "/run/pp"})
+    assert Path(__file__).resolve().parent.parent / ".pulumi-state" == engine.DEFAULT_STATE_DIR
+    s3 = engine.engine_environment(
+        {"PULUMI_BACKEND_URL": "s3://bucket/state", "PULUMI_CONFIG_PASSPHRASE_FILE": "/run/pp"}
+    )
     assert s3["PULUMI_BACKEND_URL"] == "s3://bucket/state" and s3["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/run/pp"
     cloud = engine.engine_environment({"PULUMI_BACKEND_URL": "https://api.pulumi.com"})  # secrets by the service
     assert "PULUMI_CONFIG_PASSPHRASE" not in cloud
@@ -290,12 +141,29 @@ def test_missing_pulumi_cli_is_a_setup_error(monkeypatch: pytest.MonkeyPatch, tm
 
 def test_preview_json_is_one_document_with_changes_outputs_and_diagnostics() -> None:
     e = Events()
-    events = [e.pre("create", NS_URN, NS_TYPE), e.outputs("create", NS_URN, NS_TYPE), e.diagnostic("warning", "deprecated field")]
+    events = [
+        e.pre("create", NS_URN, NS_TYPE),
+        e.outputs("create", NS_URN, NS_TYPE),
+        e.diagnostic("warning", "deprecated field"),
+    ]
     stack = FakeStack(changes={"create": 3, "same": 40}, events=events)
-    run = Run(["preview", "--stack", "dev", "--json", "-c", "meshgate:istio.version=1.24.3", "--target", "urn:x"], stack)
+    run = Run(
+        ["preview", "--stack", "dev", "--json", "-c", "meshgate:istio.version=1.24.3", "--target", "urn:x"], stack
+    )
     assert run.code == 0 and run.stderr == ""  # progress is suppressed in JSON mode
     doc = run.document
-    assert set(doc) >= {"command", "stack", "ok", "exitCode", "error", "changes", "hasChanges", "phases", "outputs", "diagnostics"}
+    assert set(doc) >= {
+        "command",
+        "stack",
+        "ok",
+        "exitCode",
+        "error",
+        "changes",
+        "hasChanges",
+        "phases",
+        "outputs",
+        "diagnostics",
+    }
     assert (doc["command"], doc["stack"], doc["ok"], doc["exitCode"], doc["error"]) == ("preview", "dev", True, 0, None)
     assert doc["changes"] == {"create": 3, "same": 40} and doc["hasChanges"] is True
     assert doc["diagnostics"] == [{"severity": "warning", "message": "deprecated field"}]
@@ -339,7 +207,12 @@ def test_preview_expect_no_changes_exit_codes(changes: dict[str, int], code: int
 
 
 def test_up_requires_yes_without_a_terminal_and_in_json_mode() -> None:
-    for argv in (["up", "--stack", "dev"], ["up", "--stack", "dev", "--json"], ["destroy", "--stack", "dev"], ["refresh", "--stack", "dev"]):
+    for argv in (
+        ["up", "--stack", "dev"],
+        ["up", "--stack", "dev", "--json"],
+        ["destroy", "--stack", "dev"],
+        ["refresh", "--stack", "dev"],
+    ):
         run = Run(argv)
         assert run.code == 2 and run.opened == []
         assert "--yes" in (run.document["error"]["message"] if "--json" in argv else run.stderr)
@@ -347,7 +220,11 @@ def test_up_requires_yes_without_a_terminal_and_in_json_mode() -> None:
 
 def test_up_human_mode_shows_progress_summary_and_masked_outputs_on_stderr_only() -> None:
     e = Events()
-    events = [e.pre("create", NS_URN, NS_TYPE), e.outputs("create", NS_URN, NS_TYPE), e.summary({"create": 1, "same": 5}, 90)]
+    events = [
+        e.pre("create", NS_URN, NS_TYPE),
+        e.outputs("create", NS_URN, NS_TYPE),
+        e.summary({"create": 1, "same": 5}, 90),
+    ]
     stack = FakeStack(changes={"create": 1, "same": 5}, events=events)
     run = Run(["up", "--stack", "dev", "--yes"], stack)
     assert run.code == 0 and run.stdout == ""
@@ -372,7 +249,10 @@ def test_up_with_expect_no_changes_refused_by_the_engine_exits_3() -> None:
 
 
 def test_refresh_with_drift_exits_3() -> None:
-    run = Run(["refresh", "--stack", "dev", "--yes", "--json", "--expect-no-changes"], FakeStack(changes={"same": 8, "update": 1}))
+    run = Run(
+        ["refresh", "--stack", "dev", "--yes", "--json", "--expect-no-changes"],
+        FakeStack(changes={"same": 8, "update": 1}),
+    )
     assert run.code == 3 and run.document["phases"][0]["name"] == "refresh"
     clean = Run(["refresh", "--stack", "dev", "--yes", "--json", "--expect-no-changes"], FakeStack(changes={"same": 9}))
     assert clean.code == 0
@@ -555,6 +435,8 @@ def documented_command_lines() -> list[tuple[str, list[str]]]:
 def test_documented_command_lines_parse() -> None:
     lines = documented_command_lines()
     assert {words[0] for _, words in lines} >= {"preview", "up", "diagram", "outputs"}
-    assert any("--expect-no-changes" in words and "--refresh" in words for name, words in lines if name == "ci-example.yml")
+    assert any(
+        "--expect-no-changes" in words and "--refresh" in words for name, words in lines if name == "ci-example.yml"
+    )
     for _, words in lines:
         build_parser().parse_args(words)  # raises UsageError on anything undocumented

@@ -12,13 +12,14 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
+from engine_events import NS_TYPE, NS_URN, SA_TYPE, SA_URN, Events
+from fake_automation import STACK_RESOURCE, FakeStack, Run, command_error
 from pulumi.automation import CommandError, UpResult
-from test_pipeline_cli import STACK_RESOURCE, FakeStack, Run, command_error
-from test_pipeline_progress import NS_TYPE, NS_URN, SA_TYPE, SA_URN, Events
 
 from stacks.pipeline import locks, processes
 from stacks.pipeline.processes import SUPERVISOR, SupervisedPulumiCommand, Supervisor, handling_signals
@@ -120,7 +121,9 @@ class Background:
 # --------------------------------------------------------------------------- the supervised CLI
 
 
-def test_first_signal_is_forwarded_as_sigint_and_the_cli_cancels_by_itself(fake_cli: Callable[[str], SupervisedPulumiCommand]) -> None:
+def test_first_signal_is_forwarded_as_sigint_and_the_cli_cancels_by_itself(
+    fake_cli: Callable[[str], SupervisedPulumiCommand],
+) -> None:
     command = fake_cli("graceful")
     run = Background(command)
     assert command.supervisor.running
@@ -168,7 +171,9 @@ def test_plugins_orphaned_by_the_cli_are_stopped_when_it_exits(
     assert alive(live_pulumi)  # another child of this process, not started by the CLI: left alone
 
 
-def test_after_a_signal_no_engine_operation_starts_but_reads_do(fake_cli: Callable[[str], SupervisedPulumiCommand]) -> None:
+def test_after_a_signal_no_engine_operation_starts_but_reads_do(
+    fake_cli: Callable[[str], SupervisedPulumiCommand],
+) -> None:
     command = fake_cli("orphan")
     assert command.supervisor.interrupt(signal.SIGINT) == "idle"
     with pytest.raises(KeyboardInterrupt):
@@ -239,7 +244,12 @@ def write_lock(state: Path, pid: int, host: str | None = None) -> Path:
     directory = state / ".pulumi" / "locks" / "organization" / "meshgate" / "dev"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "5f1c.json"
-    content = {"pid": pid, "username": "ci", "hostname": host or socket.gethostname(), "timestamp": "2026-12-01T23:00:00Z"}
+    content = {
+        "pid": pid,
+        "username": "ci",
+        "hostname": host or socket.gethostname(),
+        "timestamp": "2026-12-01T23:00:00Z",
+    }
     path.write_text(json.dumps(content))
     return path
 
@@ -292,7 +302,9 @@ def test_cancel_removes_a_stale_lock_after_confirmation(tmp_path: Path) -> None:
     stack = FakeStack(resources=STATE)
     stack.pending = [{"resource": {"urn": CM_URN}, "type": "creating"}]
     asked: list[str] = []
-    declined = Run(["cancel", "--stack", "dev"], stack, environ=backend(tmp_path), confirm=lambda q: asked.append(q) or False)
+    declined = Run(
+        ["cancel", "--stack", "dev"], stack, environ=backend(tmp_path), confirm=lambda q: asked.append(q) or False
+    )
     assert declined.code == 1 and stack.calls == [] and "pid 999999999" in asked[0]
     run = Run(["cancel", "--stack", "dev", "--yes", "--json"], stack, environ=backend(tmp_path))
     assert run.code == 0 and stack.calls == [("cancel", {})]
@@ -370,7 +382,10 @@ def test_a_forced_stop_says_what_it_costs(tmp_path: Path) -> None:
     run = Run(["up", "--stack", "dev", "--yes", "--json"], stack, environ=backend(tmp_path))
     doc = run.document
     assert run.code == 1 and doc["interrupted"]["forced"] is True and doc["interrupted"]["lockLeft"] is True
-    assert "lock is left behind" in doc["error"]["message"] and "1 operation(s) were left pending" in doc["error"]["message"]
+    assert (
+        "lock is left behind" in doc["error"]["message"]
+        and "1 operation(s) were left pending" in doc["error"]["message"]
+    )
     assert doc["recovery"] == [
         "python -m stacks.pipeline cancel --stack dev --yes",
         "python -m stacks.pipeline refresh --stack dev --yes --clear-pending-creates",
@@ -386,11 +401,15 @@ def test_a_failed_resource_is_reported_with_its_message_and_what_was_not_attempt
         e.diagnostic("error", "namespaces is forbidden: quota exceeded", urn=NS_URN),
         e.failed("create", NS_URN, NS_TYPE),
     ]  # fmt: skip
-    stack = FakeStack(resources=[{"urn": CM_URN, "type": CM_TYPE}], events=events, error=command_error("error: update failed"))
+    stack = FakeStack(
+        resources=[{"urn": CM_URN, "type": CM_TYPE}], events=events, error=command_error("error: update failed")
+    )
     run = Run(["up", "--stack", "dev", "--yes", "--json"], stack)
     resources = run.document["resources"]
     assert run.code == 1 and run.document["error"]["kind"] == "engine"
-    assert resources["failed"] == [{"urn": NS_URN, "operation": "create", "message": "namespaces is forbidden: quota exceeded"}]
+    assert resources["failed"] == [
+        {"urn": NS_URN, "operation": "create", "message": "namespaces is forbidden: quota exceeded"}
+    ]
     assert resources["succeeded"] == {"create": [SA_URN]} and resources["notAttempted"] == [CM_URN]
     human = Run(["up", "--stack", "dev", "--yes"], stack)
     assert "Resources: 1 create, 0 unchanged, 1 failed, 1 not attempted" in human.stderr
@@ -400,11 +419,16 @@ def test_a_failed_resource_is_reported_with_its_message_and_what_was_not_attempt
 def test_continue_on_error_and_clear_pending_creates_reach_the_engine() -> None:
     up = Run(["up", "--stack", "dev", "--yes", "--continue-on-error"])
     assert up.code == 0 and up.stack.calls[0][1]["continue_on_error"] is True
-    destroy = Run(["destroy", "--stack", "dev", "--yes", "--continue-on-error"], FakeStack(resources=[dict(STACK_RESOURCE)]))
+    destroy = Run(
+        ["destroy", "--stack", "dev", "--yes", "--continue-on-error"], FakeStack(resources=[dict(STACK_RESOURCE)])
+    )
     assert all(kwargs.get("continue_on_error") is True for c, kwargs in destroy.stack.calls if c == "destroy")
     refresh = Run(["refresh", "--stack", "dev", "--yes", "--clear-pending-creates"])
     assert refresh.stack.calls[0][1]["clear_pending_creates"] is True
-    for argv in (["preview", "--stack", "dev", "--continue-on-error"], ["refresh", "--stack", "dev", "--yes", "--continue-on-error"]):
+    for argv in (
+        ["preview", "--stack", "dev", "--continue-on-error"],
+        ["refresh", "--stack", "dev", "--yes", "--continue-on-error"],
+    ):
         assert Run(argv).code == 2  # no such engine option: documented
 
 

@@ -120,7 +120,10 @@ def test_apply_rejects_paths_that_do_not_fit(argument: str, message: str) -> Non
 
 
 def test_stack_file_config_with_overrides_is_validated_by_the_program_code() -> None:
-    config = load_config("prod", [parse_override("meshgate:istio.version=1.24.3"), parse_override("meshgate:apis[0].rateLimitPerMinute=100")])
+    config = load_config(
+        "prod",
+        [parse_override("meshgate:istio.version=1.24.3"), parse_override("meshgate:apis[0].rateLimitPerMinute=100")],
+    )
     assert config.istio.version == "1.24.3"
     assert config.apis[0].rate_limit_per_minute == 100
     assert raw_config("prod")["meshgate:istio"]["version"] == "1.31.0"  # the file itself is not changed

@@ -8,8 +8,8 @@ block a delete: Pulumi's `protect` (the engine refuses) and a GKE cluster's own
 
 from __future__ import annotations
 
-from test_pipeline_cli import DEPLOYMENT, FakeStack, Run
-from test_pipeline_destroy import P, STACK, VPC, res
+from deployment_fixtures import STACK, VPC, P, res
+from fake_automation import DEPLOYMENT, FakeStack, Run
 
 from stacks.pipeline.destroy_plan import delete_blockers
 

@@ -10,44 +10,19 @@ stack graph trips it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from pulumi_policy.proxy import unknown_checking_proxy
+from harness import STACK_FILES, Resource, stack_program
+from policy_inputs import as_policy_sees, stack_resources
 
-from conftest import stack_program
-from harness import STACK_FILES, Program, Resource
 from policy.checks import ALL, BY_ID, RESOURCE_CHECKS, STACK_CHECKS, Check, Level, StackCheck, StackResource
 
 # Check id -> why dev may violate it. Dev adopts a local cluster (kind, minikube): no cloud
 # resources, so the cloud checks have nothing to look at; nothing needs an exemption today.
 DEV_EXEMPTIONS: dict[str, str] = {}
-
-
-def stack_resources(program: Program) -> list[StackResource]:
-    """Recorded resources as the stack checks take them (what the engine hands AnalyzeStack)."""
-    return [stack_resource(r) for r in program.resources]
-
-
-def stack_resource(r: Resource) -> StackResource:
-    dependencies = list(r.dependencies)
-    for deps in r.property_dependencies.values():
-        dependencies.extend(deps)
-    return StackResource(
-        urn=r.urn,
-        type=r.type,
-        name=r.name,
-        props=r.plain,
-        parent=r.parent,
-        provider=r.provider,
-        dependencies=tuple(dict.fromkeys(dependencies)),
-    )
-
-
-def as_policy_sees(props: dict[str, Any]) -> Any:
-    """Properties wrapped the way pulumi-policy hands them to validations (read-only Mapping/Sequence proxies)."""
-    return unknown_checking_proxy(copy.deepcopy(props))
 
 
 def mandatory_findings(stack: str, check: Check | StackCheck) -> list[str]:
@@ -71,7 +46,9 @@ def test_check_is_documented(check: Check | StackCheck) -> None:
     assert check.id == check.id.lower() and " " not in check.id
     assert check.description and "\n" not in check.description and check.description.endswith(".")
     assert check.level in (Level.MANDATORY, Level.ADVISORY)
-    assert any(s in check.source for s in ("CIS", "Checkov", "Istio", "docs/upstream-facts.md", "EKS", "pulumi", "meshgate")), check.source
+    assert any(
+        s in check.source for s in ("CIS", "Checkov", "Istio", "docs/upstream-facts.md", "EKS", "pulumi", "meshgate")
+    ), check.source
 
 
 def test_docs_list_every_check() -> None:
@@ -199,7 +176,11 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
         "spec": {
             "selector": {"istio": "eastwestgateway"},
             "servers": [
-                {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["api.example.com"], "tls": {"mode": "SIMPLE"}}
+                {
+                    "port": {"number": 443, "name": "https", "protocol": "HTTPS"},
+                    "hosts": ["api.example.com"],
+                    "tls": {"mode": "SIMPLE"},
+                }
             ],
         },
     },
@@ -229,7 +210,11 @@ SYNTHETIC: dict[str, dict[str, Any]] = {
         "autoDeploy": True,
         "accessLogSettings": {"destinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:api", "format": "{}"},
     },
-    "aws:cloudwatch/logGroup:LogGroup": {"name": "/aws/eks/c/cluster", "retentionInDays": 90, "kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1"},
+    "aws:cloudwatch/logGroup:LogGroup": {
+        "name": "/aws/eks/c/cluster",
+        "retentionInDays": 90,
+        "kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/1",
+    },
 }
 
 
@@ -291,15 +276,30 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("ec2-imdsv2-required", LT, _set("metadataOptions.httpTokens", "optional")),
     ("ec2-imds-hop-limit", LT, _set("metadataOptions.httpPutResponseHopLimit", 2)),
     ("ec2-ebs-encrypted", LT, _set("blockDeviceMappings.0.ebs.encrypted", "false")),
-    ("ec2-no-admin-ports-from-world", "aws:ec2/securityGroup:SecurityGroup",
-     _set("ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}])),
+    (
+        "ec2-no-admin-ports-from-world",
+        "aws:ec2/securityGroup:SecurityGroup",
+        _set("ingress", [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]),
+    ),
     ("ec2-no-admin-ports-from-world", "aws:ec2/securityGroupRule:SecurityGroupRule", _set("protocol", "-1")),
-    ("ec2-no-admin-ports-from-world", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-     lambda p: p.update(ipProtocol="tcp", fromPort=3389, toPort=3389, cidrIpv4="0.0.0.0/0", referencedSecurityGroupId=None)),
+    (
+        "ec2-no-admin-ports-from-world",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        lambda p: p.update(
+            ipProtocol="tcp", fromPort=3389, toPort=3389, cidrIpv4="0.0.0.0/0", referencedSecurityGroupId=None
+        ),
+    ),
     ("eks-node-group-no-ssh", "aws:eks/nodeGroup:NodeGroup", _set("remoteAccess", {"ec2SshKey": "ops"})),
     ("kms-key-rotation", "aws:kms/key:Key", _set("enableKeyRotation", False)),
     ("kms-key-policy", "aws:kms/key:Key", _set("policy", _DELETE)),
-    ("kms-key-policy", "aws:kms/key:Key", _set("policy", '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}')),
+    (
+        "kms-key-policy",
+        "aws:kms/key:Key",
+        _set(
+            "policy",
+            '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}',
+        ),
+    ),
     ("cloudwatch-log-group-kms", "aws:cloudwatch/logGroup:LogGroup", _set("kmsKeyId", _DELETE)),
     ("gke-secrets-encryption", GKE, _set("databaseEncryption", _DELETE)),
     ("gke-secrets-encryption", GKE, _set("databaseEncryption.state", "DECRYPTED")),
@@ -309,7 +309,11 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("cloud-names-within-limits", "aws:lb/targetGroup:TargetGroup", _set("name", "aws-east-ingress-nlb-tg-80-a1b2c3d")),
     ("cloud-names-within-limits", "gcp:compute/network:Network", _set("name", "Gcp_Central_Net")),
     ("gke-private-nodes", GKE, _set("privateClusterConfig.enablePrivateNodes", False)),
-    ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "0.0.0.0/0"}])),
+    (
+        "gke-master-authorized-networks",
+        GKE,
+        _set("masterAuthorizedNetworksConfig.cidrBlocks", [{"cidrBlock": "0.0.0.0/0"}]),
+    ),
     ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig", _DELETE)),
     ("gke-master-authorized-networks", GKE, _set("masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled", True)),
     ("gke-workload-identity", GKE, _set("workloadIdentityConfig", _DELETE)),
@@ -320,15 +324,33 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("gke-legacy-abac-off", GKE, _set("enableLegacyAbac", True)),
     ("gke-no-client-certificate", GKE, _set("masterAuth.clientCertificateConfig.issueClientCertificate", True)),
     ("gke-dedicated-node-service-account", POOL, _set("nodeConfig.serviceAccount", _DELETE)),
-    ("gke-dedicated-node-service-account", POOL, _set("nodeConfig.serviceAccount", "123-compute@developer.gserviceaccount.com")),
-    ("gke-dedicated-node-service-account", GKE,
-     lambda p: (p.update(removeDefaultNodePool=False), p.update(nodeConfig={"serviceAccount": "default"}))),
+    (
+        "gke-dedicated-node-service-account",
+        POOL,
+        _set("nodeConfig.serviceAccount", "123-compute@developer.gserviceaccount.com"),
+    ),
+    (
+        "gke-dedicated-node-service-account",
+        GKE,
+        lambda p: (p.update(removeDefaultNodePool=False), p.update(nodeConfig={"serviceAccount": "default"})),
+    ),
     ("gke-release-channel", GKE, _set("releaseChannel.channel", "UNSPECIFIED")),
     ("gke-legacy-metadata-disabled", POOL, _set("nodeConfig.metadata", {"disable-legacy-endpoints": "false"})),
     ("gke-node-auto-repair-upgrade", POOL, _set("management.autoUpgrade", False)),
-    ("gcp-firewall-no-admin-ports-from-world", "gcp:compute/firewall:Firewall",
-     lambda p: p.update(sourceRanges=["0.0.0.0/0"], allows=[{"protocol": "tcp", "ports": ["20-30"]}])),
-    ("k8s-run-as-non-root", DEPLOY, lambda p: (_set(f"{POD}.securityContext", {})(p), _set(f"{CONTAINER}.securityContext.runAsNonRoot", _DELETE)(p), _set(f"{CONTAINER}.securityContext.runAsUser", _DELETE)(p))),
+    (
+        "gcp-firewall-no-admin-ports-from-world",
+        "gcp:compute/firewall:Firewall",
+        lambda p: p.update(sourceRanges=["0.0.0.0/0"], allows=[{"protocol": "tcp", "ports": ["20-30"]}]),
+    ),
+    (
+        "k8s-run-as-non-root",
+        DEPLOY,
+        lambda p: (
+            _set(f"{POD}.securityContext", {})(p),
+            _set(f"{CONTAINER}.securityContext.runAsNonRoot", _DELETE)(p),
+            _set(f"{CONTAINER}.securityContext.runAsUser", _DELETE)(p),
+        ),
+    ),
     ("k8s-run-as-non-root", DEPLOY, _set(f"{CONTAINER}.securityContext.runAsUser", 0)),
     ("k8s-no-privilege-escalation", DEPLOY, _set(f"{CONTAINER}.securityContext.allowPrivilegeEscalation", _DELETE)),
     ("k8s-no-privileged-or-host-namespaces", DEPLOY, _set(f"{CONTAINER}.securityContext.privileged", True)),
@@ -336,8 +358,14 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("k8s-resources-set", DEPLOY, _set(f"{CONTAINER}.resources.limits", _DELETE)),
     ("k8s-image-pinned", DEPLOY, _set(f"{CONTAINER}.image", "ghcr.io/mccutchen/go-httpbin:latest")),
     ("k8s-image-pinned", DEPLOY, _set(f"{CONTAINER}.image", "localhost:5000/httpbin")),
-    ("k8s-load-balancer-awaited", "kubernetes:core/v1:Service",
-     lambda p: (_set("spec.type", "LoadBalancer")(p), _set("metadata.annotations", {"pulumi.com/skipAwait": "true"})(p))),
+    (
+        "k8s-load-balancer-awaited",
+        "kubernetes:core/v1:Service",
+        lambda p: (
+            _set("spec.type", "LoadBalancer")(p),
+            _set("metadata.annotations", {"pulumi.com/skipAwait": "true"})(p),
+        ),
+    ),
     ("helm-chart-pinned", RELEASE, _set("version", _DELETE)),
     ("helm-chart-pinned", RELEASE, _set("version", "~1.24")),
     ("helm-release-awaited", RELEASE, _set("skipAwait", True)),
@@ -349,28 +377,61 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
     ("k8s-provider-exec-auth", K8S_PROVIDER, _set("kubeconfig", STATIC_KUBECONFIG)),
     ("k8s-provider-no-delete-unreachable", K8S_PROVIDER, _set("deleteUnreachable", "true")),
     ("istio-authz-positive-allow", AP, _set("spec.rules.0.from.0.source", {"notNamespaces": ["shop"]})),
-    ("istio-authz-positive-allow", AP, _set("spec.rules.0.from.0.source", {"notPrincipals": ["cluster.local/ns/x/sa/y"]})),
+    (
+        "istio-authz-positive-allow",
+        AP,
+        _set("spec.rules.0.from.0.source", {"notPrincipals": ["cluster.local/ns/x/sa/y"]}),
+    ),
     ("istio-authz-positive-allow", AP, _set("spec.rules.0.to", [{"operation": {"notPaths": ["/admin"]}}])),
-    ("istio-permissive-scoped", PA,
-     lambda p: (_set("spec.selector", _DELETE)(p), _set("metadata.namespace", "shop")(p), _set("spec.mtls.mode", "PERMISSIVE")(p))),
-    ("istio-permissive-scoped", PA,
-     lambda p: (_set("spec.selector", _DELETE)(p), _set("metadata.namespace", "istio-system")(p), _set("spec.mtls.mode", "DISABLE")(p))),
-    ("istio-permissive-scoped", PA,
-     lambda p: (_set("spec.selector", {"matchLabels": {"app": "orders"}})(p), _set("spec.portLevelMtls", {"8080": {"mode": "DISABLE"}})(p))),
+    (
+        "istio-permissive-scoped",
+        PA,
+        lambda p: (
+            _set("spec.selector", _DELETE)(p),
+            _set("metadata.namespace", "shop")(p),
+            _set("spec.mtls.mode", "PERMISSIVE")(p),
+        ),
+    ),
+    (
+        "istio-permissive-scoped",
+        PA,
+        lambda p: (
+            _set("spec.selector", _DELETE)(p),
+            _set("metadata.namespace", "istio-system")(p),
+            _set("spec.mtls.mode", "DISABLE")(p),
+        ),
+    ),
+    (
+        "istio-permissive-scoped",
+        PA,
+        lambda p: (
+            _set("spec.selector", {"matchLabels": {"app": "orders"}})(p),
+            _set("spec.portLevelMtls", {"8080": {"mode": "DISABLE"}})(p),
+        ),
+    ),
     ("istio-gateway-own-namespace", RELEASE, _set("namespace", "istio-system")),
-    ("istio-gateway-own-namespace", "kubernetes:gateway.networking.k8s.io/v1:Gateway", _set("metadata.namespace", "istio-system")),
+    (
+        "istio-gateway-own-namespace",
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        _set("metadata.namespace", "istio-system"),
+    ),
     ("istio-gateway-hosts-explicit", "kubernetes:networking.istio.io/v1:Gateway", _set("spec.servers.0.hosts", ["*"])),
     ("istio-eastwest-restricted", RELEASE, _set("values.service.loadBalancerSourceRanges", _DELETE)),
     ("istio-eastwest-restricted", RELEASE, _set("values.service.loadBalancerSourceRanges", ["0.0.0.0/0"])),
     ("istio-eastwest-restricted", RELEASE, _set("values.networkGateway", "aws-net")),
-    ("istio-eastwest-restricted", RELEASE,
-     lambda p: p["values"]["service"]["ports"].append({"name": "tls-istiod", "port": 15012, "targetPort": 15012})),
-
-
+    (
+        "istio-eastwest-restricted",
+        RELEASE,
+        lambda p: p["values"]["service"]["ports"].append({"name": "tls-istiod", "port": 15012, "targetPort": 15012}),
+    ),
     ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.admin.tls.client", _DELETE)),
     ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.admin.tls.client.caBundle", "")),
     ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.admin.http", {"enabled": True})),
-    ("kong-admin-api-authenticated", RELEASE, _set("values.gateway", {"env": {"database": "off"}})),  # chart defaults: admin on, no client check
+    (
+        "kong-admin-api-authenticated",
+        RELEASE,
+        _set("values.gateway", {"env": {"database": "off"}}),
+    ),  # chart defaults: admin on, no client check
 ]
 
 
@@ -391,7 +452,9 @@ def _baseline_for(check_id: str, type_: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("check_id", "type_", "weaken"), WEAKENINGS, ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(WEAKENINGS)]
 )
-def test_weakened_resource_trips_its_check(check_id: str, type_: str, weaken: Callable[[dict[str, Any]], object]) -> None:
+def test_weakened_resource_trips_its_check(
+    check_id: str, type_: str, weaken: Callable[[dict[str, Any]], object]
+) -> None:
     check = BY_ID[check_id]
     assert isinstance(check, Check)
     props = _baseline_for(check_id, type_)
@@ -417,12 +480,25 @@ def test_kong_admin_check_reads_both_kong_charts() -> None:
     """kong/kong keeps the admin API on localhost unless `admin.enabled`; kong/ingress enables it (values.yaml 0.24.0)."""
     check = BY_ID["kong-admin-api-authenticated"]
     assert isinstance(check, Check)
-    kong = {"chart": "kong", "version": "3.2.0", "namespace": "kong", "repositoryOpts": {"repo": "https://charts.konghq.com"}}
+    kong = {
+        "chart": "kong",
+        "version": "3.2.0",
+        "namespace": "kong",
+        "repositoryOpts": {"repo": "https://charts.konghq.com"},
+    }
     assert check(RELEASE, {**kong, "values": {"env": {"database": "off"}}}) == []
     assert check(RELEASE, {**kong, "values": {"admin": {"enabled": True}}})
-    assert check(RELEASE, {**kong, "values": {"admin": {"enabled": True, "tls": {"client": {"secretName": "admin-ca"}}}}}) == []
+    assert (
+        check(RELEASE, {**kong, "values": {"admin": {"enabled": True, "tls": {"client": {"secretName": "admin-ca"}}}}})
+        == []
+    )
     # the same values under another chart (Istio's gateway) are not Kong's
-    assert check(RELEASE, {**kong, "chart": "gateway", "repositoryOpts": ISTIO_REPO, "values": {"admin": {"enabled": True}}}) == []
+    assert (
+        check(
+            RELEASE, {**kong, "chart": "gateway", "repositoryOpts": ISTIO_REPO, "values": {"admin": {"enabled": True}}}
+        )
+        == []
+    )
 
 
 def test_checks_ignore_other_types() -> None:
@@ -434,8 +510,12 @@ def test_checks_ignore_other_types() -> None:
 # --------------------------------------------------------------------------- stack checks
 
 
-def _k8s(urn_name: str, type_: str, props: dict[str, Any], provider: str = "p", deps: tuple[str, ...] = ()) -> StackResource:
-    return StackResource(urn=f"urn:{urn_name}", type=type_, name=urn_name, props=props, provider=provider, dependencies=deps)
+def _k8s(
+    urn_name: str, type_: str, props: dict[str, Any], provider: str = "p", deps: tuple[str, ...] = ()
+) -> StackResource:
+    return StackResource(
+        urn=f"urn:{urn_name}", type=type_, name=urn_name, props=props, provider=provider, dependencies=deps
+    )
 
 
 ISTIOD = {"chart": "istiod", "version": "1.31.0", "namespace": "istio-system", "repositoryOpts": ISTIO_REPO}
@@ -469,9 +549,16 @@ def test_custom_resources_depend_on_their_crds() -> None:
     assert _run("k8s-crds-before-custom-resources", [base, _k8s("default", PA, STRICT)])
     # Istio preinstalled (no base chart in the stack): nothing to order against.
     assert _run("k8s-crds-before-custom-resources", [_k8s("default", PA, STRICT)]) == []
-    crds = _k8s("gateway-api", "kubernetes:yaml/v2:ConfigFile", {"files": ["https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml"]})
+    crds = _k8s(
+        "gateway-api",
+        "kubernetes:yaml/v2:ConfigFile",
+        {"files": ["https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.2.1/standard-install.yaml"]},
+    )
     gateway = SYNTHETIC["kubernetes:gateway.networking.k8s.io/v1:Gateway"]
-    assert _run("k8s-crds-before-custom-resources", [crds, _k8s("gw", "kubernetes:gateway.networking.k8s.io/v1:Gateway", gateway)])
+    assert _run(
+        "k8s-crds-before-custom-resources",
+        [crds, _k8s("gw", "kubernetes:gateway.networking.k8s.io/v1:Gateway", gateway)],
+    )
 
 
 def test_default_deny_baseline() -> None:
@@ -488,7 +575,8 @@ def test_eks_clusters_need_an_admin_access_entry_in_the_stack() -> None:
     assert _run("eks-admin-access-entry", without_association)
     viewers = [
         replace(r, props={**r.props, "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"})
-        if r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation" else r
+        if r.type == "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+        else r
         for r in resources
     ]
     assert _run("eks-admin-access-entry", viewers)
@@ -499,14 +587,17 @@ def test_the_cni_policy_never_sits_on_the_node_role() -> None:
     assert _run("eks-cni-own-role", resources) == []
     node_role = next(r for r in resources if r.type == "aws:iam/role:Role" and r.name.endswith("-node-role"))
     on_nodes = StackResource(
-        urn="urn:cni-on-nodes", type="aws:iam/rolePolicyAttachment:RolePolicyAttachment", name="cni-on-nodes",
+        urn="urn:cni-on-nodes",
+        type="aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        name="cni-on-nodes",
         props={"policyArn": "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy", "role": node_role.name},
         dependencies=(node_role.urn,),
     )
     assert _run("eks-cni-own-role", [*resources, on_nodes])
     no_identity = [
         replace(r, props={k: v for k, v in r.props.items() if k != "podIdentityAssociations"})
-        if r.type == "aws:eks/addon:Addon" else r
+        if r.type == "aws:eks/addon:Addon"
+        else r
         for r in resources
     ]
     assert _run("eks-cni-own-role", no_identity)
@@ -518,12 +609,21 @@ def test_every_vpc_needs_a_flow_log() -> None:
     assert _run("vpc-flow-logs", [r for r in resources if r.type != "aws:ec2/flowLog:FlowLog"])
 
 
-INGRESS = {"chart": "gateway", "version": "1.24.2", "namespace": "istio-ingress", "repositoryOpts": ISTIO_REPO, "values": {}}
+INGRESS = {
+    "chart": "gateway",
+    "version": "1.24.2",
+    "namespace": "istio-ingress",
+    "repositoryOpts": ISTIO_REPO,
+    "values": {},
+}
 INTEGRATION = "aws:apigatewayv2/integration:Integration"
 
 
 def _gateway_only(rules: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"metadata": {"name": "external-gateway-only", "namespace": "istio-ingress"}, "spec": {"action": "ALLOW", "rules": rules}}
+    return {
+        "metadata": {"name": "external-gateway-only", "namespace": "istio-ingress"},
+        "spec": {"action": "ALLOW", "rules": rules},
+    }
 
 
 def test_ingress_behind_an_external_gateway_admits_only_the_gateways_proof() -> None:
@@ -534,7 +634,9 @@ def test_ingress_behind_an_external_gateway_admits_only_the_gateways_proof() -> 
     paths = [{"operation": {"paths": ["/orders", "/orders/*"]}}]
     good = _gateway_only([{"to": paths, "when": [header]}])
     assert _run(check, [edge, ingress, _k8s("only", AP, good)]) == []
-    google = _gateway_only([{"from": [{"source": {"requestPrincipals": ["https://accounts.google.com/1234"]}}], "to": paths}])
+    google = _gateway_only(
+        [{"from": [{"source": {"requestPrincipals": ["https://accounts.google.com/1234"]}}], "to": paths}]
+    )
     assert _run(check, [edge, ingress, _k8s("only", AP, google)]) == []
     # no policy at all: anyone who reaches the ingress skips the gateway
     assert _run(check, [edge, ingress])
@@ -568,10 +670,16 @@ def _eks_cluster(r: StackResource) -> bool:
 def test_api_servers_admit_every_peers_egress_addresses() -> None:
     prod = stack_resources(stack_program("prod"))
     assert _run("api-server-reachable-from-peers", prod) == []
-    assert _run("api-server-reachable-from-peers", stack_resources(stack_program("staging"))) == []  # no multi-cluster mesh
+    assert (
+        _run("api-server-reachable-from-peers", stack_resources(stack_program("staging"))) == []
+    )  # no multi-cluster mesh
     address = next(r for r in prod if r.type == "gcp:compute/address:Address")
     # The EKS allowlist no longer waits for (so cannot name) the GKE cluster's NAT address.
-    dropped = _prod_with(lambda r: replace(r, dependencies=tuple(d for d in r.dependencies if d != address.urn)) if _eks_cluster(r) else r)
+    dropped = _prod_with(
+        lambda r: (
+            replace(r, dependencies=tuple(d for d in r.dependencies if d != address.urn)) if _eks_cluster(r) else r
+        )
+    )
     assert _run("api-server-reachable-from-peers", dropped) == [
         f"API server aws-east-cluster does not admit peer egress address {address.name}: the peer's istiod cannot read "
         "its endpoints (add every peer's egress addresses to the allowlist)"
@@ -582,7 +690,11 @@ def test_api_servers_admit_every_peers_egress_addresses() -> None:
     known = {r.urn: r for r in prod}[address.urn]
     from harness import _fake_ip
 
-    right = _prod_with(lambda r: replace(r, props={**r.props, "address": _fake_ip("34.0.0.0", known.name)}) if r.urn == address.urn else r)
+    right = _prod_with(
+        lambda r: (
+            replace(r, props={**r.props, "address": _fake_ip("34.0.0.0", known.name)}) if r.urn == address.urn else r
+        )
+    )
     assert _run("api-server-reachable-from-peers", right) == []
 
 
@@ -623,7 +735,11 @@ def _kong_ingress(protocols: str | None, plugins: str = "payments-key-auth") -> 
     annotations = {"konghq.com/plugins": plugins, "konghq.com/strip-path": "true"}
     if protocols is not None:
         annotations["konghq.com/protocols"] = protocols
-    path = {"path": "/payments", "pathType": "Prefix", "backend": {"service": {"name": "payments", "port": {"number": 8080}}}}
+    path = {
+        "path": "/payments",
+        "pathType": "Prefix",
+        "backend": {"service": {"name": "payments", "port": {"number": 8080}}},
+    }
     return {
         "metadata": {"name": "payments", "namespace": "shop", "annotations": annotations},
         "spec": {"ingressClassName": "kong", "rules": [{"http": {"paths": [path]}}]},
@@ -645,11 +761,21 @@ def test_kong_route_with_credentials_is_https_only() -> None:
     limit = _plugin("payments-key-auth", "rate-limiting")
     assert _run(check, [limit, _k8s("ing", KONG_INGRESS, _kong_ingress("http,https"))]) == []
     # the backend validates JWTs (Istio RequestAuthentication on its pods)
-    jwt = _k8s("ra", RA, {"metadata": {"name": "payments-jwt", "namespace": "shop"}, "spec": {"selector": {"matchLabels": {"app": "payments"}}}})
+    jwt = _k8s(
+        "ra",
+        RA,
+        {
+            "metadata": {"name": "payments-jwt", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "payments"}}},
+        },
+    )
     (message,) = _run(check, [jwt, _k8s("ing", KONG_INGRESS, _kong_ingress("http,https", plugins=""))])
     assert "backend payments validates JWTs" in message
     # ...but not on another cluster
-    assert _run(check, [replace(jwt, provider="p2"), _k8s("ing", KONG_INGRESS, _kong_ingress("http,https", plugins=""))]) == []
+    assert (
+        _run(check, [replace(jwt, provider="p2"), _k8s("ing", KONG_INGRESS, _kong_ingress("http,https", plugins=""))])
+        == []
+    )
 
 
 def _gateway() -> StackResource:
@@ -657,7 +783,14 @@ def _gateway() -> StackResource:
         {"name": "http", "port": 80, "protocol": "HTTP"},
         {"name": "https", "port": 443, "protocol": "HTTPS", "tls": {"mode": "Terminate"}},
     ]
-    return _k8s("gw", GATEWAY, {"metadata": {"name": "meshgate", "namespace": "gw"}, "spec": {"gatewayClassName": "istio", "listeners": listeners}})
+    return _k8s(
+        "gw",
+        GATEWAY,
+        {
+            "metadata": {"name": "meshgate", "namespace": "gw"},
+            "spec": {"gatewayClassName": "istio", "listeners": listeners},
+        },
+    )
 
 
 def _route(section: str | None, *, forward: bool = True) -> StackResource:
@@ -669,7 +802,11 @@ def _route(section: str | None, *, forward: bool = True) -> StackResource:
         rule["backendRefs"] = [{"name": "orders", "port": 8080}]
     else:
         rule["filters"] = [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https"}}]
-    return _k8s("route", HTTP_ROUTE, {"metadata": {"name": "orders", "namespace": "shop"}, "spec": {"parentRefs": [parent], "rules": [rule]}})
+    return _k8s(
+        "route",
+        HTTP_ROUTE,
+        {"metadata": {"name": "orders", "namespace": "shop"}, "spec": {"parentRefs": [parent], "rules": [rule]}},
+    )
 
 
 def test_gateway_api_route_with_jwt_is_https_only() -> None:
@@ -678,7 +815,12 @@ def test_gateway_api_route_with_jwt_is_https_only() -> None:
         "metadata": {"name": "catalogue-only", "namespace": "gw"},
         "spec": {
             "action": "ALLOW",
-            "rules": [{"from": [{"source": {"requestPrincipals": ["https://auth/*"]}}], "to": [{"operation": {"paths": ["/orders", "/orders/*"]}}]}],
+            "rules": [
+                {
+                    "from": [{"source": {"requestPrincipals": ["https://auth/*"]}}],
+                    "to": [{"operation": {"paths": ["/orders", "/orders/*"]}}],
+                }
+            ],
         },
     }
     jwt_at_gateway = [_gateway(), _k8s("edge", AP, edge)]

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
+from harness import ROOT, Resource, stack_program
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from conftest import stack_program
-from harness import ROOT, Resource
 from policy.checks import ALL, Level
 from policy.checks.teardown import NETWORK_PARTS
 
@@ -57,7 +57,9 @@ def _struct(props: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def _analyze(stub: analyzer_pb2_grpc.AnalyzerStub, type_: str, props: dict[str, Any]) -> list[Any]:
-    request = analyzer_pb2.AnalyzeRequest(type=type_, properties=_struct(props), urn=f"urn:pulumi:t::meshgate::{type_}::x", name="x")
+    request = analyzer_pb2.AnalyzeRequest(
+        type=type_, properties=_struct(props), urn=f"urn:pulumi:t::meshgate::{type_}::x", name="x"
+    )
     return list(stub.Analyze(request).diagnostics)
 
 
@@ -74,7 +76,9 @@ def _analyzer_resource(r: Resource, by_urn: dict[str, Resource]) -> Any:
             k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()
         },
         provider=(
-            analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=provider.name, properties=_struct(provider.plain))
+            analyzer_pb2.AnalyzerProviderResource(
+                type=provider.type, urn=provider.urn, name=provider.name, properties=_struct(provider.plain)
+            )
             if provider is not None
             else None
         ),
@@ -91,7 +95,11 @@ def test_pack_announces_every_check_with_its_level(analyzer: analyzer_pb2_grpc.A
 def test_recorded_eks_cluster_passes_and_a_weakened_one_is_blocked(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
     cluster = stack_program("prod").one("aws:eks/cluster:Cluster").plain
     assert _analyze(analyzer, "aws:eks/cluster:Cluster", cluster) == []
-    weakened = {**cluster, "enabledClusterLogTypes": ["api"], "vpcConfig": {**cluster["vpcConfig"], "publicAccessCidrs": ["0.0.0.0/0"]}}
+    weakened = {
+        **cluster,
+        "enabledClusterLogTypes": ["api"],
+        "vpcConfig": {**cluster["vpcConfig"], "publicAccessCidrs": ["0.0.0.0/0"]},
+    }
     found = {(d.policyName, d.enforcementLevel) for d in _analyze(analyzer, "aws:eks/cluster:Cluster", weakened)}
     assert found == {("eks-control-plane-logs", MANDATORY), ("eks-endpoint-not-public", MANDATORY)}
 
@@ -104,7 +112,9 @@ def test_unknown_values_during_preview_only_warn(analyzer: analyzer_pb2_grpc.Ana
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_stack_analysis_of_recorded_stack_has_no_mandatory_finding(analyzer: analyzer_pb2_grpc.AnalyzerStub, stack: str) -> None:
+def test_stack_analysis_of_recorded_stack_has_no_mandatory_finding(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub, stack: str
+) -> None:
     program = stack_program(stack)
     by_urn = program.by_urn()
     request = analyzer_pb2.AnalyzeStackRequest(resources=[_analyzer_resource(r, by_urn) for r in program.resources])
@@ -112,7 +122,9 @@ def test_stack_analysis_of_recorded_stack_has_no_mandatory_finding(analyzer: ana
     assert mandatory == []
 
 
-def test_stack_analysis_reports_a_load_balancer_that_outlives_its_network(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
+def test_stack_analysis_reports_a_load_balancer_that_outlives_its_network(
+    analyzer: analyzer_pb2_grpc.AnalyzerStub,
+) -> None:
     program = stack_program("staging")
     by_urn = program.by_urn()
     resources = [_analyzer_resource(r, by_urn) for r in program.resources]

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from harness import ROOT, Program, evaluate
 
 
@@ -19,8 +18,14 @@ def test_every_stack_evaluates(any_stack: tuple[str, Program]) -> None:
 def test_every_k8s_resource_uses_an_explicit_provider(any_stack: tuple[str, Program]) -> None:
     _, program = any_stack
     for r in program.resources:
-        if r.custom and r.type.startswith(("kubernetes:", "aws:", "gcp:")) and not r.type.startswith("pulumi:providers:"):
-            assert r.provider and "default" not in r.provider.rsplit("::", 1)[-1], f"{r.type} {r.name} uses a default provider"
+        if (
+            r.custom
+            and r.type.startswith(("kubernetes:", "aws:", "gcp:"))
+            and not r.type.startswith("pulumi:providers:")
+        ):
+            assert r.provider and "default" not in r.provider.rsplit("::", 1)[-1], (
+                f"{r.type} {r.name} uses a default provider"
+            )
 
 
 def test_kubeconfigs_output_is_secret(any_stack: tuple[str, Program]) -> None:

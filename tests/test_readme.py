@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from harness import ROOT
+
 from stacks.config_reference import render
 
 README = (ROOT / "README.md").read_text()

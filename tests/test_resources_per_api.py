@@ -12,7 +12,6 @@ from collections import Counter
 from typing import Any
 
 import pytest
-
 from harness import Program, evaluate, stack_config
 
 JWT = {"issuer": "https://auth.example.com/", "jwksUri": "https://auth.example.com/jwks.json", "audiences": ["api"]}
@@ -50,9 +49,17 @@ def per_api(scenario: str, auth: str) -> dict[str, float]:
 # What one more API costs, worst case (every feature on). docs/performance.md justifies each.
 EXPECTED = [
     ("in-cluster-gateway", "key", {"Ingress": 1, "PeerAuthentication": 1}),
-    ("in-cluster-gateway", "jwt", {"Ingress": 1, "PeerAuthentication": 1, "RequestAuthentication": 1, "AuthorizationPolicy": 1}),
+    (
+        "in-cluster-gateway",
+        "jwt",
+        {"Ingress": 1, "PeerAuthentication": 1, "RequestAuthentication": 1, "AuthorizationPolicy": 1},
+    ),
     ("in-cluster-gateway-mesh", "key", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1}),
-    ("in-cluster-gateway-mesh", "jwt", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1, "RequestAuthentication": 1}),
+    (
+        "in-cluster-gateway-mesh",
+        "jwt",
+        {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1, "RequestAuthentication": 1},
+    ),
     # + the https-redirect HTTPRoute on the http listener (credentials never travel over port 80)
     ("gateway-api", "jwt", {"HTTPRoute": 2, "AuthorizationPolicy": 1}),
     ("gateway-api", "none", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
@@ -86,7 +93,9 @@ def test_gateway_api_validates_each_jwt_issuer_once_whatever_the_catalogue_size(
     config["meshgate:apis"][5]["jwt"] = other
     program = evaluate(config)
     issuers = sorted(
-        r.get("spec.jwtRules")[0]["issuer"] for r in program.resources if r.inputs.get("kind") == "RequestAuthentication"
+        r.get("spec.jwtRules")[0]["issuer"]
+        for r in program.resources
+        if r.inputs.get("kind") == "RequestAuthentication"
     )
     assert issuers == [JWT["issuer"], other["issuer"]]
     names = {r.name for r in program.resources if r.inputs.get("kind") == "RequestAuthentication"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness import ROOT
+
 from stacks.config import Scenario, parse_raw
 from stacks.scenario_switch import matrix, render, try_switch
 

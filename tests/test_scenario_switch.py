@@ -60,7 +60,12 @@ def identities(program: Program) -> dict[tuple[str, str, str, str], str]:
         if r.type == "kubernetes:helm.sh/v3:Release":
             key = (r.provider, "Release", str(r.get("namespace")), str(r.get("name")))
         elif r.kind:
-            key = (r.provider, f"{r.plain.get('apiVersion')}/{r.kind}", str(r.get("metadata.namespace", "")), str(r.get("metadata.name")))
+            key = (
+                r.provider,
+                f"{r.plain.get('apiVersion')}/{r.kind}",
+                str(r.get("metadata.namespace", "")),
+                str(r.get("metadata.name")),
+            )
         else:
             continue
         assert key not in found, f"{key} registered twice"

@@ -11,16 +11,15 @@ secret-wrapped value.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pytest
+from harness import STACK_FILES, Program, evaluate, evaluate_stack, stack_config, stack_program
 from pulumi.runtime import rpc
-
-from conftest import stack_program
-from harness import STACK_FILES, Program, evaluate, evaluate_stack, stack_config
 
 SENSITIVE_KEY = re.compile(
     r"(kubeconfigs?|(.*[-_.])?token|.*password|passwd|private[-_]?key(pem)?|.*privatekeypem|ca-key\.pem|key\.pem|tls\.key"
@@ -43,7 +42,9 @@ class Credential:
 CONTAINER_KEY = re.compile(r"kubeconfigs?", re.IGNORECASE)  # every value below such a key is a credential
 
 
-def _walk(value: Any, path: str, keys: tuple[str, ...], inside_secret: bool) -> Iterator[tuple[str, tuple[str, ...], Any, bool]]:
+def _walk(
+    value: Any, path: str, keys: tuple[str, ...], inside_secret: bool
+) -> Iterator[tuple[str, tuple[str, ...], Any, bool]]:
     """(path, mapping keys on the path, leaf, secret?) for every scalar leaf."""
     if rpc.is_rpc_secret(value):
         yield from _walk(rpc.unwrap_rpc_secret(value), path, keys, True)
@@ -97,7 +98,8 @@ def _multicluster_kubeconfig_stack() -> Program:
 PROGRAMS = {
     **{stack: (lambda s=stack: stack_program(s)) for stack in sorted(STACK_FILES)},
     "prod-gateway-api": lambda: evaluate_stack(
-        "prod", {"scenario": "gateway-api", "apis": [{**a, "auth": "jwt"} for a in stack_config("prod")["meshgate:apis"]]}
+        "prod",
+        {"scenario": "gateway-api", "apis": [{**a, "auth": "jwt"} for a in stack_config("prod")["meshgate:apis"]]},
     ),
     "multicluster-kubeconfig": _multicluster_kubeconfig_stack,
 }
@@ -139,5 +141,10 @@ def _leaky_program() -> None:
 def test_detector_finds_plaintext_credentials() -> None:
     program = evaluate({}, stack="leaky", program=_leaky_program)
     plaintext = sorted((c.where.split(" ")[1], c.path) for c in all_credentials(program) if not c.secret)
-    assert plaintext == [("leaky", "kubeconfig"), ("outputs", "leakedKey"), ("plain", "data.ca-key.pem"), ("plain", "data.kubeconfig")]
+    assert plaintext == [
+        ("leaky", "kubeconfig"),
+        ("outputs", "leakedKey"),
+        ("plain", "data.ca-key.pem"),
+        ("plain", "data.kubeconfig"),
+    ]
     assert [c.path for c in all_credentials(program) if c.secret and "wrapped" in c.where] == ["data.ca-key.pem"]

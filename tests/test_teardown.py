@@ -13,15 +13,14 @@ on to the network.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
+from harness import Program, Resource, evaluate_stack, stack_config, stack_program
+from policy_inputs import stack_resources
 
-from conftest import stack_program
-from harness import Program, Resource, evaluate_stack, stack_config
 from policy.checks import StackResource
 from policy.checks.teardown import NETWORK_PARTS, owns_load_balancer, teardown_gaps
-from test_policy import stack_resources
 
 CLUSTER_TYPES = ("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster")
 CLUSTER_COMPONENTS = ("meshgate:clusters:EksCluster", "meshgate:clusters:GkeCluster")
@@ -44,7 +43,8 @@ PROGRAMS: dict[str, Callable[[], Program]] = {
     "prod": lambda: stack_program("prod"),
     "prod-scenario-4": lambda: evaluate_stack("prod", {"scenario": "gateway-api", "apis": _jwt_everywhere("prod")}),
     "prod-scenario-2": lambda: evaluate_stack(
-        "prod", {"scenario": "in-cluster-gateway", "apis": [a for a in _jwt_everywhere("prod") if a["cluster"] == "aws-east"]}
+        "prod",
+        {"scenario": "in-cluster-gateway", "apis": [a for a in _jwt_everywhere("prod") if a["cluster"] == "aws-east"]},
     ),
 }
 
@@ -53,12 +53,14 @@ def load_balancer_owners(program: Program) -> list[Resource]:
     """Identified from the recorded inputs, independently of the policy's predicate."""
     owners: list[Resource] = []
     for r in program.resources:
-        if r.type in PROGRAM_OWNED:
-            owners.append(r)
-        elif r.type == "kubernetes:core/v1:Service" and r.get("spec.type") == "LoadBalancer":
+        if r.type in PROGRAM_OWNED or r.type == "kubernetes:core/v1:Service" and r.get("spec.type") == "LoadBalancer":
             owners.append(r)
         elif r.type == "kubernetes:helm.sh/v3:Release" and str(r.get("chart", "")).rsplit("/", 1)[-1] in GATEWAY_CHARTS:
-            service_types = {r.get("values.service.type"), r.get("values.proxy.type"), r.get("values.gateway.proxy.type")}
+            service_types = {
+                r.get("values.service.type"),
+                r.get("values.proxy.type"),
+                r.get("values.gateway.proxy.type"),
+            }
             if not service_types & {"ClusterIP", "NodePort"}:
                 owners.append(r)
         elif r.type.startswith("kubernetes:gateway.networking.k8s.io/") and r.type.endswith(":Gateway"):
@@ -104,9 +106,19 @@ def test_every_load_balancer_owner_is_deleted_before_its_network(name: str) -> N
         component = cluster_of(program, owner)
         network = cluster_network(program, component)
         assert {r.type for r in network} >= (
-            {"aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/internetGateway:InternetGateway"}
+            {
+                "aws:ec2/vpc:Vpc",
+                "aws:ec2/subnet:Subnet",
+                "aws:ec2/natGateway:NatGateway",
+                "aws:ec2/internetGateway:InternetGateway",
+            }
             if component.type == "meshgate:clusters:EksCluster"
-            else {"gcp:compute/network:Network", "gcp:compute/subnetwork:Subnetwork", "gcp:compute/router:Router", "gcp:compute/routerNat:RouterNat"}
+            else {
+                "gcp:compute/network:Network",
+                "gcp:compute/subnetwork:Subnetwork",
+                "gcp:compute/router:Router",
+                "gcp:compute/routerNat:RouterNat",
+            }
         )
         if owner.type in PROGRAM_OWNED:
             # Pulumi owns it: it sits in private subnets it references and needs the VPC gone after it.
@@ -147,7 +159,11 @@ def test_kubernetes_providers_depend_on_the_whole_cluster(name: str) -> None:
     for provider in program.of_type("pulumi:providers:kubernetes"):
         component = cluster_of(program, provider)
         network = cluster_network(program, component)
-        nodes = [r for r in under(program, component) if r.type in ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool")]
+        nodes = [
+            r
+            for r in under(program, component)
+            if r.type in ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool")
+        ]
         assert network and nodes
         missing = [r.name for r in [*network, *nodes] if not program.depends_on(provider, r)]
         assert missing == [], f"{provider.name} does not depend on {missing}"
@@ -173,7 +189,13 @@ def test_controller_owned_load_balancer_must_depend_on_the_whole_network() -> No
     gaps = teardown_gaps(_with(resources, stray))
     assert [v.urn for v in gaps] == ["urn:stray-lb"]
     assert "aws-east-igw" in gaps[0].message and "aws-east-nat-0" in gaps[0].message
-    cluster_ip = StackResource(urn="urn:svc", type="kubernetes:core/v1:Service", name="svc", props={"spec": {"type": "ClusterIP"}}, dependencies=(subnet.urn,))
+    cluster_ip = StackResource(
+        urn="urn:svc",
+        type="kubernetes:core/v1:Service",
+        name="svc",
+        props={"spec": {"type": "ClusterIP"}},
+        dependencies=(subnet.urn,),
+    )
     assert teardown_gaps(_with(resources, cluster_ip)) == []
 
 
@@ -181,7 +203,11 @@ def test_public_program_owned_load_balancer_must_outlive_the_internet_gateway() 
     resources = stack_resources(stack_program("staging"))
     nlb = next(r for r in resources if r.type == "aws:lb/loadBalancer:LoadBalancer")
     public = StackResource(
-        urn="urn:public-nlb", type=nlb.type, name="public-nlb", props={**nlb.props, "internal": False}, dependencies=nlb.dependencies
+        urn="urn:public-nlb",
+        type=nlb.type,
+        name="public-nlb",
+        props={**nlb.props, "internal": False},
+        dependencies=nlb.dependencies,
     )
     gaps = teardown_gaps(_with(resources, public))
     assert [v.urn for v in gaps] == ["urn:public-nlb"] and "aws-east-igw" in gaps[0].message

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import stack_program
+from harness import stack_program
 
 
 def test_every_listener_and_target_group_is_used() -> None:
@@ -19,7 +19,7 @@ def test_every_listener_and_target_group_is_used() -> None:
     assert groups and listeners and integrations
     forwarded = json.dumps([l.get("defaultActions") for l in listeners])
     for group in groups:
-        assert f":{group.name}\"" in forwarded, f"target group {group.name} is no listener's target"
+        assert f':{group.name}"' in forwarded, f"target group {group.name} is no listener's target"
     uris = {i.get("integrationUri") for i in integrations}
     for listener in listeners:
         assert any(uri and uri.endswith(f":{listener.name}") for uri in uris), f"listener {listener.name} is unused"

@@ -6,8 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import yaml
-
 from schemas import K8S_VERSION
+
 from stacks import config, versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,8 @@ def test_default_gateway_api_is_at_least_what_istio_is_built_against() -> None:
         return tuple(int(p) for p in v.lstrip("v").split("."))
 
     assert key(config.DEFAULT_GATEWAY_API_VERSION) >= key(release.gateway_api)
-    assert config.DEFAULT_GATEWAY_API_VERSION == versions.GATEWAY_API.pinned
-    assert config.DEFAULT_KONG_CHART_VERSION == versions.KONG_CHART.pinned
+    assert versions.GATEWAY_API.pinned == config.DEFAULT_GATEWAY_API_VERSION
+    assert versions.KONG_CHART.pinned == config.DEFAULT_KONG_CHART_VERSION
 
 
 def test_istio_chart_repository_publishes_the_default_version() -> None:
@@ -72,7 +72,7 @@ def test_shipped_stacks_use_versions_inside_the_matrix() -> None:
 
 
 def test_schema_version_of_the_tests_is_the_eks_default() -> None:
-    assert K8S_VERSION == versions.KUBERNETES_SCHEMAS.pinned
+    assert versions.KUBERNETES_SCHEMAS.pinned == K8S_VERSION
     assert versions.minor_of(K8S_VERSION) == config.DEFAULT_EKS_KUBERNETES_VERSION
 
 

@@ -80,11 +80,20 @@ def test_deployments_wait_for_istiod_and_their_namespace(dev: Program) -> None:
 def test_replicas_and_image_follow_the_config() -> None:
     config = single("in-cluster-gateway-mesh")
     config["meshgate:services"] = [
-        {"name": "orders", "namespace": "shop", "cluster": "local", "port": 9090, "replicas": 3,
-         "image": "ghcr.io/mccutchen/go-httpbin@sha256:" + "a" * 64},
+        {
+            "name": "orders",
+            "namespace": "shop",
+            "cluster": "local",
+            "port": 9090,
+            "replicas": 3,
+            "image": "ghcr.io/mccutchen/go-httpbin@sha256:" + "a" * 64,
+        },
         {"name": "payments", "namespace": "pay", "cluster": "local"},
     ]
-    config["meshgate:apis"][0]["service"] = {**config["meshgate:apis"][0]["service"], "port": 9090}  # the API calls that port
+    config["meshgate:apis"][0]["service"] = {
+        **config["meshgate:apis"][0]["service"],
+        "port": 9090,
+    }  # the API calls that port
     program = run(config)
     orders = program.named("local-apps-shop-orders-deployment")
     assert orders.get("spec.replicas") == 3

@@ -16,7 +16,8 @@ Grants stay possible only when an AWS service creates them on a principal's beha
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 

@@ -12,8 +12,8 @@ Adding a third AZ later never moves the subnets of the first two.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -21,8 +21,8 @@ from components.clusters.aws_flow_logs import FlowLogSettings, vpc_flow_logs
 from components.clusters.aws_kms import logs_key_policy, secrets_key_policy
 from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
 from components.clusters.aws_tags import aws_tags
-from components.clusters.eks_iam import VPC_CNI_SERVICE_ACCOUNT, cluster_role, kms_use_policy, node_role, vpc_cni_role
 from components.clusters.egress import DEPLOYER_TAG, INSIDE_NETWORK
+from components.clusters.eks_iam import VPC_CNI_SERVICE_ACCOUNT, cluster_role, kms_use_policy, node_role, vpc_cni_role
 from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 from stacks.config import ENVIRONMENT_DEFAULTS, EksClusterSpec, EnvironmentDefaults
@@ -160,7 +160,9 @@ class EksCluster(pulumi.ComponentResource):
             tags=aws_tags(name, f"{name}-secrets-key"),
             opts=protected,
         )
-        aws.kms.Alias(f"{name}-secrets-key-alias", name=f"alias/meshgate/{name}/eks-secrets", target_key_id=key.key_id, opts=child)
+        aws.kms.Alias(
+            f"{name}-secrets-key-alias", name=f"alias/meshgate/{name}/eks-secrets", target_key_id=key.key_id, opts=child
+        )
         logs_key = aws.kms.Key(
             f"{name}-logs-key",
             description=f"meshgate: CloudWatch log groups of EKS cluster {name} (control plane, flow logs, API access logs)",
@@ -172,7 +174,9 @@ class EksCluster(pulumi.ComponentResource):
             tags=aws_tags(name, f"{name}-logs-key"),
             opts=protected,
         )
-        aws.kms.Alias(f"{name}-logs-key-alias", name=f"alias/meshgate/{name}/logs", target_key_id=logs_key.key_id, opts=child)
+        aws.kms.Alias(
+            f"{name}-logs-key-alias", name=f"alias/meshgate/{name}/logs", target_key_id=logs_key.key_id, opts=child
+        )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{name}/cluster",
@@ -269,7 +273,11 @@ class EksCluster(pulumi.ComponentResource):
         cni_role = vpc_cni_role(name, partition, account, self)
         identities: dict[str, tuple[list[aws.eks.AddonPodIdentityAssociationArgs], list[pulumi.Resource]]] = {
             "vpc-cni": (
-                [aws.eks.AddonPodIdentityAssociationArgs(role_arn=cni_role.role.arn, service_account=VPC_CNI_SERVICE_ACCOUNT)],
+                [
+                    aws.eks.AddonPodIdentityAssociationArgs(
+                        role_arn=cni_role.role.arn, service_account=VPC_CNI_SERVICE_ACCOUNT
+                    )
+                ],
                 list(cni_role.attachments),
             ),
         }

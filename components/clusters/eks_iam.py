@@ -7,8 +7,9 @@ preview and never diff. Managed-policy ARNs use the account's partition (aws, aw
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -91,7 +92,9 @@ def node_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resourc
     return service_role(cluster, "node", trust, NODE_POLICIES, partition, parent)
 
 
-def vpc_cni_role(cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource) -> ServiceRole:
+def vpc_cni_role(
+    cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource
+) -> ServiceRole:
     """The VPC CNI's role (AmazonEKS_CNI_Policy), assumable through EKS Pod Identity by kube-system/aws-node of this cluster.
 
     Trust as the EKS Pod Identity guide gives it (`pods.eks.amazonaws.com`, AssumeRole and

@@ -15,8 +15,8 @@ only the static addresses reserved before the cluster (`MANUAL_ONLY`, see
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -240,9 +240,7 @@ class GkeCluster(pulumi.ComponentResource):
             datapath_provider="ADVANCED_DATAPATH",
             enable_legacy_abac=False,
             enable_shielded_nodes=True,
-            logging_config=gcp.container.ClusterLoggingConfigArgs(
-                enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]
-            ),
+            logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]),
             # Workload metrics come from Managed Service for Prometheus (monitoring's
             # WORKLOADS component is deprecated); Istio's metrics are scraped the same way.
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
@@ -273,7 +271,9 @@ class GkeCluster(pulumi.ComponentResource):
                 location_policy="BALANCED",
             ),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
-            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=1, max_unavailable=0),
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
+                strategy="SURGE", max_surge=1, max_unavailable=0
+            ),
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=spec.nodes.machine_type,
                 disk_size_gb=spec.nodes.disk_size_gb,
@@ -281,7 +281,9 @@ class GkeCluster(pulumi.ComponentResource):
                 image_type="COS_CONTAINERD",
                 service_account=account.email,
                 oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"
+                ),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),

@@ -30,8 +30,6 @@ class ClusterHandle:
     provider: k8s.Provider
     rendered: bool = False
 
-    def opts(
-        self, parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None
-    ) -> pulumi.ResourceOptions:
+    def opts(self, parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         """Options for a Kubernetes child of `parent` in this cluster."""
         return pulumi.ResourceOptions(parent=parent, provider=self.provider, depends_on=depends_on)

@@ -10,8 +10,8 @@ the mesh: Istio's mTLS starts at the ingress gateway.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -64,7 +64,9 @@ class AwsHttpApiArgs:
     listener_arn: pulumi.Input[str]
     gateway_secret: pulumi.Output[str]
     """Written into header GATEWAY_HEADER of every request; the ingress admits only requests carrying it."""
-    logs_kms_key_arn: pulumi.Input[str] | None = None  # KMS key of the access-log group (the VPC-link cluster's logs key)
+    logs_kms_key_arn: pulumi.Input[str] | None = (
+        None  # KMS key of the access-log group (the VPC-link cluster's logs key)
+    )
 
 
 class AwsHttpApi(pulumi.ComponentResource):

@@ -12,8 +12,8 @@ on the cluster's subnets, so it is deleted before the VPC.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws

@@ -88,4 +88,3 @@ def routes(config: StackConfig) -> list[Route]:
 def clusters_hosting(all_routes: list[Route]) -> list[str]:
     """Clusters that run at least one backend, in catalogue order."""
     return list(dict.fromkeys(r.cluster for r in all_routes))
-

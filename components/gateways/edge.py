@@ -8,6 +8,7 @@ nothing. It lists only the connections a request makes; `diagram` draws the same
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import pulumi
 
 from components.gateways.catalogue import Route
@@ -30,7 +31,13 @@ class Hop:
     via: str | None = None  # a passthrough on the way that does not terminate the connection
 
     def as_output(self) -> dict[str, object]:
-        out: dict[str, object] = {"from": self.source, "to": self.target, "mtls": self.mtls, "tls": self.tls or self.mtls, "note": self.note}
+        out: dict[str, object] = {
+            "from": self.source,
+            "to": self.target,
+            "mtls": self.mtls,
+            "tls": self.tls or self.mtls,
+            "note": self.note,
+        }
         if self.via is not None:
             out["via"] = self.via
         return out

@@ -27,7 +27,6 @@ from components.gateways.istio_ingress import (
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
 
-
 EXTERNAL_GATEWAY_NAMES = {"aws-http-api": "AWS API Gateway (HTTP API)", "gcp-api-gateway": "GCP API Gateway"}
 
 
@@ -183,7 +182,9 @@ class ExternalGateway(pulumi.ComponentResource):
         )
         return api.endpoint
 
-    def _gcp(self, args: ExternalGatewayArgs, hostnames: dict[str, str], account: pulumi.Output[str]) -> pulumi.Output[str]:
+    def _gcp(
+        self, args: ExternalGatewayArgs, hostnames: dict[str, str], account: pulumi.Output[str]
+    ) -> pulumi.Output[str]:
         from components.gateways.gcp_api_gateway import GcpApiGateway, GcpApiGatewayArgs
 
         assert args.external.project is not None

@@ -7,15 +7,16 @@ local rate limits enforced there) -> backend over STRICT mTLS (ALLOW only the ga
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
-from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.objects import (
     custom_resource,
     gateway_namespace,
@@ -95,7 +96,12 @@ def gateway_spec(route_namespaces: list[str], annotations: Mapping[str, str]) ->
 
 
 def _parent(gateway_ns: str, listener: str | None) -> dict[str, Any]:
-    parent: dict[str, Any] = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": GATEWAY_NAME, "namespace": gateway_ns}
+    parent: dict[str, Any] = {
+        "group": "gateway.networking.k8s.io",
+        "kind": "Gateway",
+        "name": GATEWAY_NAME,
+        "namespace": gateway_ns,
+    }
     if listener is not None:
         parent["sectionName"] = listener
     return parent
@@ -113,7 +119,10 @@ def http_route_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
             {
                 "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
                 "filters": [
-                    {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+                    {
+                        "type": "URLRewrite",
+                        "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}},
+                    }
                 ],
                 "backendRefs": [{"group": "", "kind": "Service", "name": route.service, "port": route.port}],
             }
@@ -244,7 +253,10 @@ def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
                                     "fill_interval": "1s",
                                 },
                                 "filter_enabled": {"runtime_key": "local_rate_limit_enabled", "default_value": percent},
-                                "filter_enforced": {"runtime_key": "local_rate_limit_enforced", "default_value": percent},
+                                "filter_enforced": {
+                                    "runtime_key": "local_rate_limit_enforced",
+                                    "default_value": percent,
+                                },
                                 "response_headers_to_add": [
                                     {
                                         "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
@@ -272,7 +284,13 @@ GATEWAY_NODE = "Istio gateway (Gateway API)"
 
 def hops(remote_clusters: list[str]) -> list[Hop]:
     return [
-        Hop("client", GATEWAY_NODE, mtls=False, tls=True, note="HTTPS terminated at the gateway; JWT, authz and rate limits there"),
+        Hop(
+            "client",
+            GATEWAY_NODE,
+            mtls=False,
+            tls=True,
+            note="HTTPS terminated at the gateway; JWT, authz and rate limits there",
+        ),
         *into_mesh(
             GATEWAY_NODE, remote_clusters, "STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"
         ),
@@ -403,11 +421,19 @@ class GatewayApiGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         address = load_balancer_address(
-            f"{name}-service", spec.namespace, deployed_name(GATEWAY_NAME), cluster=cluster, parent=self, after=gateway.id
+            f"{name}-service",
+            spec.namespace,
+            deployed_name(GATEWAY_NAME),
+            cluster=cluster,
+            parent=self,
+            after=gateway.id,
         )
         url = https_url(address)
         remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.cluster))
         self.edge = Edge(
-            endpoints={"gateway-api": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(remote), insecure_tls=True
+            endpoints={"gateway-api": url},
+            route_urls=same_url_for_all(args.routes, url),
+            hops=hops(remote),
+            insecure_tls=True,
         )
         self.register_outputs({"endpoint": url, "principal": principal})

@@ -88,7 +88,12 @@ def openapi_document(title: str, routes: list[Route], hostnames: dict[str, str])
             security["api_key"] = {"type": "apiKey", "name": API_KEY_HEADER, "in": "header"}
             if route.rate_limit_per_minute is not None:
                 metrics.append(
-                    {"name": _metric(route), "displayName": f"{route.name} requests", "valueType": "INT64", "metricKind": "DELTA"}
+                    {
+                        "name": _metric(route),
+                        "displayName": f"{route.name} requests",
+                        "valueType": "INT64",
+                        "metricKind": "DELTA",
+                    }
                 )
                 limits.append(
                     {

@@ -8,15 +8,21 @@ from __future__ import annotations
 import pulumi
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.edge import BACKENDS, Edge, Hop, https_url, same_url_for_all
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 
 
 def hops() -> list[Hop]:
     return [
-        Hop("client", "Kong", mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 only for APIs without credentials"),
+        Hop(
+            "client",
+            "Kong",
+            mtls=False,
+            tls=True,
+            note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 only for APIs without credentials",
+        ),
         Hop(
             "Kong",
             BACKENDS,

@@ -10,8 +10,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all
+from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 
@@ -23,7 +23,13 @@ KONG_NODE = "Kong + Envoy sidecar"
 
 def hops(remote_clusters: list[str]) -> list[Hop]:
     return [
-        Hop("client", KONG_NODE, mtls=False, tls=True, note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound"),
+        Hop(
+            "client",
+            KONG_NODE,
+            mtls=False,
+            tls=True,
+            note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound",
+        ),
         *into_mesh(
             KONG_NODE,
             remote_clusters,

@@ -174,7 +174,9 @@ class IstioIngress(pulumi.ComponentResource):
                 "VirtualService",
                 route.name,
                 args.namespace,
-                virtual_service_spec(route, args.hostname, [GATEWAY_HEADER] if args.proof.header_secret is not None else None),
+                virtual_service_spec(
+                    route, args.hostname, [GATEWAY_HEADER] if args.proof.header_secret is not None else None
+                ),
                 mesh=mesh,
                 parent=self,
                 depends_on=[gateway],

@@ -117,7 +117,12 @@ def kong_values(
             "type": "ClusterIP",
             "clusterIP": "None",
             "http": {"enabled": False},
-            "tls": {"enabled": True, "containerPort": ADMIN_PORT, "servicePort": ADMIN_PORT, "client": {"caBundle": admin.ca_bundle}},
+            "tls": {
+                "enabled": True,
+                "containerPort": ADMIN_PORT,
+                "servicePort": ADMIN_PORT,
+                "client": {"caBundle": admin.ca_bundle},
+            },
         },
         "manager": {"enabled": False},
         "portal": {"enabled": False},
@@ -193,11 +198,20 @@ class KongGateway(pulumi.ComponentResource):
         access = KongAdminAccess(
             f"{name}-admin",
             KongAdminAccessArgs(
-                cluster=cluster, namespace=args.namespace, namespace_resource=ns, release=RELEASE_NAME, in_mesh=args.in_mesh
+                cluster=cluster,
+                namespace=args.namespace,
+                namespace_resource=ns,
+                release=RELEASE_NAME,
+                in_mesh=args.in_mesh,
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        after: list[pulumi.Resource] = [ns, access.secret, access.network_policy, *(args.mesh.ready if args.in_mesh else [])]
+        after: list[pulumi.Resource] = [
+            ns,
+            access.secret,
+            access.network_policy,
+            *(args.mesh.ready if args.in_mesh else []),
+        ]
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
@@ -225,5 +239,10 @@ class KongGateway(pulumi.ComponentResource):
             f"{name}-proxy", args.namespace, self.service_name, cluster=cluster, parent=self, after=self.release.status
         )
         self.register_outputs(
-            {"namespace": self.namespace, "service": self.service_name, "principal": self.principal, "address": self.address}
+            {
+                "namespace": self.namespace,
+                "service": self.service_name,
+                "principal": self.principal,
+                "address": self.address,
+            }
         )

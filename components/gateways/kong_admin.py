@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
@@ -43,7 +44,11 @@ CERT_ANNOTATION = "meshgate.io/admin-client-cert"
 
 def chart_pod_labels(release: str, component: str) -> dict[str, str]:
     """Selector labels the `kong/ingress` chart gives its pods (`component`: `gateway` or `controller`)."""
-    return {"app.kubernetes.io/name": component, "app.kubernetes.io/instance": release, "app.kubernetes.io/component": "app"}
+    return {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/instance": release,
+        "app.kubernetes.io/component": "app",
+    }
 
 
 def network_policy_spec(release: str, in_mesh: bool) -> k8s.networking.v1.NetworkPolicySpecArgs:
@@ -96,7 +101,9 @@ class KongAdminAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: KongAdminAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:KongAdminAccess", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ca_key = tls.PrivateKey(f"{name}-ca-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE), child)
+        ca_key = tls.PrivateKey(
+            f"{name}-ca-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE), child
+        )
         ca = tls.SelfSignedCert(
             f"{name}-ca",
             tls.SelfSignedCertArgs(
@@ -104,11 +111,15 @@ class KongAdminAccess(pulumi.ComponentResource):
                 is_ca_certificate=True,
                 validity_period_hours=CA_VALIDITY_HOURS,
                 allowed_uses=["cert_signing", "digital_signature"],
-                subject=tls.SelfSignedCertSubjectArgs(common_name="meshgate Kong admin API CA", organization="meshgate"),
+                subject=tls.SelfSignedCertSubjectArgs(
+                    common_name="meshgate Kong admin API CA", organization="meshgate"
+                ),
             ),
             child,
         )
-        key = tls.PrivateKey(f"{name}-client-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE), child)
+        key = tls.PrivateKey(
+            f"{name}-client-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE), child
+        )
         csr = tls.CertRequest(
             f"{name}-client-csr",
             tls.CertRequestArgs(
@@ -132,14 +143,18 @@ class KongAdminAccess(pulumi.ComponentResource):
         self.client_secret = CLIENT_SECRET
         self.secret = k8s.core.v1.Secret(
             f"{name}-client-secret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=CLIENT_SECRET, namespace=args.namespace, labels=dict(MANAGED_LABELS)),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=CLIENT_SECRET, namespace=args.namespace, labels=dict(MANAGED_LABELS)
+            ),
             type="kubernetes.io/tls",
             string_data={"tls.crt": cert.cert_pem, "tls.key": pulumi.Output.secret(key.private_key_pem)},
             opts=args.cluster.opts(self, [args.namespace_resource]),
         )
         self.network_policy = k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=NETWORK_POLICY, namespace=args.namespace, labels=dict(MANAGED_LABELS)),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=NETWORK_POLICY, namespace=args.namespace, labels=dict(MANAGED_LABELS)
+            ),
             spec=network_policy_spec(args.release, args.in_mesh),
             opts=args.cluster.opts(self, [args.namespace_resource]),
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -119,7 +120,9 @@ def load_balancer_address(
     if cluster.rendered:
         return pulumi.Output.from_input("")
     service_id = pulumi.Output.all(after, namespace, service).apply(lambda v: f"{v[1]}/{v[2]}")
-    read = k8s.core.v1.Service.get(resource_name, service_id, opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider))
+    read = k8s.core.v1.Service.get(
+        resource_name, service_id, opts=pulumi.ResourceOptions(parent=parent, provider=cluster.provider)
+    )
 
     def first(status: Any) -> str:
         ingress = (getattr(getattr(status, "load_balancer", None), "ingress", None) or []) if status else []

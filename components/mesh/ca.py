@@ -72,7 +72,9 @@ class MeshCertificateAuthority(pulumi.ComponentResource):
     ) -> None:
         super().__init__("meshgate:mesh:MeshCertificateAuthority", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        root_key = tls.PrivateKey(f"{name}-root-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, rsa_bits=KEY_BITS), child)
+        root_key = tls.PrivateKey(
+            f"{name}-root-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, rsa_bits=KEY_BITS), child
+        )
         root = tls.SelfSignedCert(
             f"{name}-root",
             tls.SelfSignedCertArgs(
@@ -81,9 +83,7 @@ class MeshCertificateAuthority(pulumi.ComponentResource):
                 set_subject_key_id=True,
                 validity_period_hours=ROOT_VALIDITY_HOURS,
                 allowed_uses=CA_USES,
-                subject=tls.SelfSignedCertSubjectArgs(
-                    common_name=f"{args.mesh_id} root CA", organization=ORGANIZATION
-                ),
+                subject=tls.SelfSignedCertSubjectArgs(common_name=f"{args.mesh_id} root CA", organization=ORGANIZATION),
             ),
             child,
         )

@@ -13,8 +13,9 @@ service, istiod patches its `caBundle`, and Pulumi never sets that field.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -142,7 +143,12 @@ def revision_tag_webhooks(tag: str, revision: str) -> list[k8s.admissionregistra
 def revision_tag_labels(tag: str, revision: str) -> dict[str, str]:
     """`istio.io/rev` makes that revision's istiod patch the webhooks' caBundle (and ignore them
     otherwise); `istio.io/tag` is how istiod maps tags to revisions."""
-    return {"istio.io/tag": tag, "istio.io/rev": revision, "app": "sidecar-injector", "app.kubernetes.io/part-of": "meshgate"}
+    return {
+        "istio.io/tag": tag,
+        "istio.io/rev": revision,
+        "app": "sidecar-injector",
+        "app.kubernetes.io/part-of": "meshgate",
+    }
 
 
 def zipkin_provider(address: str) -> dict[str, Any]:

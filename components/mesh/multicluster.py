@@ -9,8 +9,8 @@ static token. istiod cannot run exec auth plugins, hence a static token.
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s

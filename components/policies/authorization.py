@@ -6,7 +6,7 @@ Only positive matches are produced (`principals`, `paths`, `ports`); negative on
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,7 +20,14 @@ def allow_nothing(
 ) -> k8s.apiextensions.CustomResource:
     """`AuthorizationPolicy` `allow-nothing` (empty spec): deny every request in `namespace` unless allowed."""
     return istio_resource(
-        SECURITY_API, "AuthorizationPolicy", "allow-nothing", namespace, {}, mesh=mesh, parent=parent, depends_on=depends_on
+        SECURITY_API,
+        "AuthorizationPolicy",
+        "allow-nothing",
+        namespace,
+        {},
+        mesh=mesh,
+        parent=parent,
+        depends_on=depends_on,
     )
 
 
@@ -42,7 +49,9 @@ def allow_from(
     optionally only to `paths`/`ports` of the workloads matching `selector`.
     """
     if not principals and not request_principals:
-        raise ValueError(f"AuthorizationPolicy {namespace}/{name}: an ALLOW rule needs principals or request_principals")
+        raise ValueError(
+            f"AuthorizationPolicy {namespace}/{name}: an ALLOW rule needs principals or request_principals"
+        )
     source: dict[str, object] = {}
     if principals:
         source["principals"] = list(principals)

@@ -52,7 +52,9 @@ class ClusterApps(pulumi.ComponentResource):
         self.namespaces = {
             ns: k8s.core.v1.Namespace(
                 f"{name}-{ns}",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=ns, labels={**args.mesh.injection_labels_for(ns), **MANAGED_BY}),
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=ns, labels={**args.mesh.injection_labels_for(ns), **MANAGED_BY}
+                ),
                 opts=cluster.opts(self),
             )
             for ns in args.namespaces

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -27,7 +27,9 @@ def image_version(image: str) -> str:
 def service_ports(port: int, target_port: int) -> list[k8s.core.v1.ServicePortArgs]:
     """One port named `http` so Istio selects the HTTP protocol (and mTLS-aware routing) for it."""
     return [
-        k8s.core.v1.ServicePortArgs(name="http", port=port, target_port=target_port, protocol="TCP", app_protocol="http")
+        k8s.core.v1.ServicePortArgs(
+            name="http", port=port, target_port=target_port, protocol="TCP", app_protocol="http"
+        )
     ]
 
 
@@ -46,7 +48,9 @@ def backend_service(
     return k8s.core.v1.Service(
         resource_name,
         metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels={**labels, **MANAGED_BY}),
-        spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", selector={"app": name}, ports=service_ports(port, target_port)),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP", selector={"app": name}, ports=service_ports(port, target_port)
+        ),
         opts=opts,
     )
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .model import (
     Check,
@@ -58,7 +58,9 @@ def _eks_secrets_kms(_: str, props: Mapping[str, Any]) -> list[str]:
     for entry in configs:
         if "secrets" in items(get(entry, "resources")) and get(entry, "provider.keyArn"):
             return []
-    return ["Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig.resources=[secrets], provider.keyArn)"]
+    return [
+        "Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig.resources=[secrets], provider.keyArn)"
+    ]
 
 
 def _eks_endpoint(_: str, props: Mapping[str, Any]) -> list[str]:
@@ -85,7 +87,9 @@ def _eks_api_auth(_: str, props: Mapping[str, Any]) -> list[str]:
     mode = get(props, "accessConfig.authenticationMode")
     if mode == "API":
         return []
-    return [f"authenticationMode is {mode or 'unset (CONFIG_MAP)'}; use API (EKS access entries) instead of the aws-auth ConfigMap"]
+    return [
+        f"authenticationMode is {mode or 'unset (CONFIG_MAP)'}; use API (EKS access entries) instead of the aws-auth ConfigMap"
+    ]
 
 
 def _eks_no_bootstrap_admin(_: str, props: Mapping[str, Any]) -> list[str]:
@@ -120,7 +124,9 @@ def eks_admin_entry_gaps(resources: Sequence[StackResource]) -> list[Violation]:
             e
             for e in entries
             if _belongs_to(e, cluster)
-            and any(e.urn in a.dependencies or a.props.get("principalArn") == e.props.get("principalArn") for a in admins)
+            and any(
+                e.urn in a.dependencies or a.props.get("principalArn") == e.props.get("principalArn") for a in admins
+            )
         ]
         if not bound:
             out.append(
@@ -164,7 +170,9 @@ def cni_role_gaps(resources: Sequence[StackResource]) -> list[Violation]:
                     )
                 )
     for addon in (r for r in resources if r.type == ADDON and r.props.get("addonName") == "vpc-cni"):
-        associations = [a for a in items(addon.props.get("podIdentityAssociations")) if get(a, "serviceAccount") == "aws-node"]
+        associations = [
+            a for a in items(addon.props.get("podIdentityAssociations")) if get(a, "serviceAccount") == "aws-node"
+        ]
         if not associations and not addon.props.get("serviceAccountRoleArn"):
             out.append(
                 Violation(
@@ -191,15 +199,23 @@ def _imds_hop_limit(_: str, props: Mapping[str, Any]) -> list[str]:
         return []
     hops = number(options.get("httpPutResponseHopLimit"))
     if hops is None or hops > 1:
-        return [f"metadata response hop limit is {int(hops) if hops else 'unset'}; 1 keeps pods from reaching the node role's credentials"]
+        return [
+            f"metadata response hop limit is {int(hops) if hops else 'unset'}; 1 keeps pods from reaching the node role's credentials"
+        ]
     return []
 
 
 def _ebs_encrypted(_: str, props: Mapping[str, Any]) -> list[str]:
     mappings = items(props.get("blockDeviceMappings"))
     if not mappings:
-        return ["launch template declares no root volume, so its encryption is left to the account default; declare it encrypted"]
-    bad = [str(get(m, "deviceName", "?")) for m in mappings if get(m, "ebs") is not None and not is_true(get(m, "ebs.encrypted"))]
+        return [
+            "launch template declares no root volume, so its encryption is left to the account default; declare it encrypted"
+        ]
+    bad = [
+        str(get(m, "deviceName", "?"))
+        for m in mappings
+        if get(m, "ebs") is not None and not is_true(get(m, "ebs.encrypted"))
+    ]
     return [f"EBS volume {d} is not encrypted" for d in bad]
 
 
@@ -241,7 +257,9 @@ def _no_admin_ingress_from_world(resource_type: str, props: Mapping[str, Any]) -
 
 def _node_group_no_remote_access(_: str, props: Mapping[str, Any]) -> list[str]:
     if props.get("remoteAccess"):
-        return ["remoteAccess opens SSH to the nodes (from 0.0.0.0/0 unless sourceSecurityGroupIds is set); use SSM Session Manager"]
+        return [
+            "remoteAccess opens SSH to the nodes (from 0.0.0.0/0 unless sourceSecurityGroupIds is set); use SSM Session Manager"
+        ]
     return []
 
 
@@ -254,7 +272,9 @@ def _kms_rotation(_: str, props: Mapping[str, Any]) -> list[str]:
 def _kms_key_policy(_: str, props: Mapping[str, Any]) -> list[str]:
     document = props.get("policy")
     if not isinstance(document, str) or not document.strip():
-        return ["no key policy: KMS applies its default (the account root may do kms:*, so any IAM policy can grant decrypt)"]
+        return [
+            "no key policy: KMS applies its default (the account root may do kms:*, so any IAM policy can grant decrypt)"
+        ]
     try:
         statements = json.loads(document).get("Statement", [])
     except (ValueError, AttributeError):
@@ -293,7 +313,9 @@ def _log_retention(_: str, props: Mapping[str, Any]) -> list[str]:
 def _internal_load_balancer(_: str, props: Mapping[str, Any]) -> list[str]:
     if is_true(props.get("internal")):
         return []
-    return ["load balancer is internet-facing; the external API gateway reaches the Istio ingress through an internal NLB (VPC link)"]
+    return [
+        "load balancer is internet-facing; the external API gateway reaches the Istio ingress through an internal NLB (VPC link)"
+    ]
 
 
 def _stage_access_logs(_: str, props: Mapping[str, Any]) -> list[str]:

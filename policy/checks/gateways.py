@@ -68,7 +68,17 @@ def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- credentials over HTTPS only
 
 AUTH_PLUGINS = frozenset(
-    {"key-auth", "key-auth-enc", "jwt", "basic-auth", "hmac-auth", "oauth2", "ldap-auth", "ldap-auth-advanced", "openid-connect"}
+    {
+        "key-auth",
+        "key-auth-enc",
+        "jwt",
+        "basic-auth",
+        "hmac-auth",
+        "oauth2",
+        "ldap-auth",
+        "ldap-auth-advanced",
+        "openid-connect",
+    }
 )
 PLAINTEXT_PROTOCOLS = frozenset({"http", "grpc", "ws"})
 KONG_DEFAULT_PROTOCOLS = "http,https"

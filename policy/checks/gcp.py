@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .model import Check, Level, get, is_false, is_true, items, mapping, number, of_types, open_to_world
 
@@ -51,7 +52,9 @@ def _workload_identity(resource_type: str, props: Mapping[str, Any]) -> list[str
     if resource_type == GKE_CLUSTER:
         if get(props, "workloadIdentityConfig.workloadPool"):
             return []
-        return ["Workload Identity is off (workloadIdentityConfig.workloadPool unset): pods would use the node's identity"]
+        return [
+            "Workload Identity is off (workloadIdentityConfig.workloadPool unset): pods would use the node's identity"
+        ]
     config = _node_config(resource_type, props)
     if config is not None and get(config, "workloadMetadataConfig.mode") != "GKE_METADATA":
         return ["node pool does not run the GKE metadata server (workloadMetadataConfig.mode GKE_METADATA)"]
@@ -61,7 +64,11 @@ def _workload_identity(resource_type: str, props: Mapping[str, Any]) -> list[str
 def _shielded_nodes(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     if resource_type == GKE_CLUSTER:
         # Shielded nodes default to on since GKE 1.18; only an explicit false is a violation.
-        return ["shielded GKE nodes are disabled (enableShieldedNodes: false)"] if is_false(props.get("enableShieldedNodes")) else []
+        return (
+            ["shielded GKE nodes are disabled (enableShieldedNodes: false)"]
+            if is_false(props.get("enableShieldedNodes"))
+            else []
+        )
     config = _node_config(resource_type, props)
     if config is None:
         return []

@@ -8,8 +8,8 @@ Kubernetes provider, i.e. by cluster.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .graph import Graph
 from .model import (
@@ -25,7 +25,6 @@ from .model import (
     kubernetes_kind,
     mapping,
     of_kinds,
-    of_types,
     walk_strings,
 )
 
@@ -103,7 +102,9 @@ def _permissive_is_scoped(_: str, props: Mapping[str, Any]) -> list[str]:
         out.append(f"{scope} mtls.mode {mode}: plaintext must be allowed per workload (selector) or per port only")
     for port, setting in mapping(spec.get("portLevelMtls")).items():
         if get(setting, "mode") == "DISABLE":
-            out.append(f"portLevelMtls[{port}] DISABLE turns mTLS off; use PERMISSIVE for the ports a non-mesh caller needs")
+            out.append(
+                f"portLevelMtls[{port}] DISABLE turns mTLS off; use PERMISSIVE for the ports a non-mesh caller needs"
+            )
     return out
 
 
@@ -212,12 +213,12 @@ def _crd_sources(objects: Sequence[StackResource], group: str) -> list[StackReso
         if kubernetes_kind(r.type) == "CustomResourceDefinition" and get(r.props, "spec.group") == group:
             sources.append(r)
         elif r.type == HELM_RELEASE:
-            if group.endswith(".istio.io") and is_istio_chart(r.props, "base"):
+            if group.endswith(".istio.io") and is_istio_chart(r.props, "base") or group == KONG and is_kong_chart(r.props):
                 sources.append(r)
-            elif group == KONG and is_kong_chart(r.props):
-                sources.append(r)
-        elif group == GATEWAY_API and r.type.startswith("kubernetes:yaml") and any(
-            "gateway-api" in text for _, text in walk_strings(r.props)
+        elif (
+            group == GATEWAY_API
+            and r.type.startswith("kubernetes:yaml")
+            and any("gateway-api" in text for _, text in walk_strings(r.props))
         ):
             sources.append(r)
     return sources
@@ -228,7 +229,11 @@ _BUILTIN_GROUPS = ("", "core", "apps", "batch", "policy", "autoscaling", "helm.s
 
 def _custom_group(r: StackResource) -> str | None:
     group = api_group(r.type)
-    if r.type.startswith("kubernetes:yaml") or group in _BUILTIN_GROUPS or (group.endswith(".k8s.io") and group != GATEWAY_API):
+    if (
+        r.type.startswith("kubernetes:yaml")
+        or group in _BUILTIN_GROUPS
+        or (group.endswith(".k8s.io") and group != GATEWAY_API)
+    ):
         return None
     return group
 
@@ -264,13 +269,17 @@ def _default_deny(resources: Sequence[StackResource]) -> list[Violation]:
         allows = {
             namespace_of(r.props, r.type)
             for r in objects
-            if kubernetes_kind(r.type) == "AuthorizationPolicy" and api_group(r.type) == SECURITY and get(r.props, "spec.rules")
+            if kubernetes_kind(r.type) == "AuthorizationPolicy"
+            and api_group(r.type) == SECURITY
+            and get(r.props, "spec.rules")
             and get(r.props, "spec.action", "ALLOW") == "ALLOW"
         }
         baselines = {namespace_of(r.props, r.type) for r in objects if _is_allow_nothing(r)}
         for namespace in sorted(allows - baselines - {ROOT_NAMESPACE}):
             out.append(
-                Violation(f"namespace {namespace} (provider {provider}) has ALLOW policies but no allow-nothing baseline")
+                Violation(
+                    f"namespace {namespace} (provider {provider}) has ALLOW policies but no allow-nothing baseline"
+                )
             )
     return out
 

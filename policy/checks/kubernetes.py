@@ -11,7 +11,8 @@ values carry no credentials and no `latest` image tag.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .model import (
     HELM_RELEASE,
@@ -82,8 +83,14 @@ def _no_privilege_escalation(resource_type: str, props: Mapping[str, Any]) -> li
 
 def _not_privileged(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     spec = pod_spec(resource_type, props)
-    out = [f"container {_name(c)} is privileged" for c in containers(spec) if is_true(get(c, "securityContext.privileged"))]
-    out += [f"pod shares the host's {ns[4:]} namespace ({ns})" for ns in ("hostNetwork", "hostPID", "hostIPC") if is_true(spec.get(ns))]
+    out = [
+        f"container {_name(c)} is privileged" for c in containers(spec) if is_true(get(c, "securityContext.privileged"))
+    ]
+    out += [
+        f"pod shares the host's {ns[4:]} namespace ({ns})"
+        for ns in ("hostNetwork", "hostPID", "hostIPC")
+        if is_true(spec.get(ns))
+    ]
     return out
 
 

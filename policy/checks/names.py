@@ -12,8 +12,9 @@ every resource of the longest configuration the config accepts.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from .model import Check, Level
 
@@ -50,7 +51,9 @@ NAME_RULES: dict[str, NameRule] = {
     "aws:ec2/securityGroup:SecurityGroup": NameRule("name", 255, AWS_ANY, "namePrefix"),
     "aws:ec2/launchTemplate:LaunchTemplate": NameRule("name", 128, AWS_ANY, "namePrefix"),
     "aws:eks/cluster:Cluster": NameRule("name", 100, re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$")),
-    "aws:eks/nodeGroup:NodeGroup": NameRule("nodeGroupName", 63, re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$"), "nodeGroupNamePrefix"),
+    "aws:eks/nodeGroup:NodeGroup": NameRule(
+        "nodeGroupName", 63, re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]*$"), "nodeGroupNamePrefix"
+    ),
     "aws:cloudwatch/logGroup:LogGroup": NameRule("name", 512, re.compile(r"^[\w\-/.#]+$"), "namePrefix"),
     "aws:kms/alias:Alias": NameRule("name", 256, re.compile(r"^alias/[\w/\-]+$"), "namePrefix"),
     "aws:apigatewayv2/api:Api": NameRule("name", 128, AWS_ANY),

@@ -9,11 +9,24 @@ compare addresses when their values are known.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .graph import Graph
-from .model import HELM_RELEASE, Check, Level, StackCheck, StackResource, Violation, get, is_true, items, mapping, of_types, open_to_world
+from .model import (
+    HELM_RELEASE,
+    Check,
+    Level,
+    StackCheck,
+    StackResource,
+    Violation,
+    get,
+    is_true,
+    items,
+    mapping,
+    of_types,
+    open_to_world,
+)
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 GKE_CLUSTER = "gcp:container/cluster:Cluster"
@@ -32,7 +45,9 @@ def allowlist(resource: StackResource) -> list[Any]:
     """The CIDRs an API server's public endpoint admits (None entries when still unknown)."""
     if resource.type == EKS_CLUSTER:
         return items(get(resource.props, "vpcConfig.publicAccessCidrs"))
-    return [get(block, "cidrBlock") for block in items(get(resource.props, "masterAuthorizedNetworksConfig.cidrBlocks"))]
+    return [
+        get(block, "cidrBlock") for block in items(get(resource.props, "masterAuthorizedNetworksConfig.cidrBlocks"))
+    ]
 
 
 def public_endpoint(resource: StackResource) -> bool:
@@ -81,7 +96,8 @@ class _Egress:
 
 def _multicluster(resources: Sequence[StackResource]) -> bool:
     return any(
-        r.type.startswith("kubernetes:") and r.type.endswith(":Secret")
+        r.type.startswith("kubernetes:")
+        and r.type.endswith(":Secret")
         and str(get(r.props, f"metadata.labels.{REMOTE_SECRET_LABEL}", "")).lower() == "true"
         for r in resources
     )
@@ -98,14 +114,21 @@ def _from_peers(resources: Sequence[StackResource]) -> list[Violation]:
             peer = egress.by_urn[address]
             cidr = address_cidr(peer)
             if address not in server.dependencies or (cidr is not None and listed and cidr not in listed):
-                out.append(Violation(
-                    f"API server {server.name} does not admit peer egress address {peer.name}"
-                    f"{f' ({cidr})' if cidr else ''}: the peer's istiod cannot read its endpoints "
-                    "(add every peer's egress addresses to the allowlist)",
-                    server.urn,
-                ))
+                out.append(
+                    Violation(
+                        f"API server {server.name} does not admit peer egress address {peer.name}"
+                        f"{f' ({cidr})' if cidr else ''}: the peer's istiod cannot read its endpoints "
+                        "(add every peer's egress addresses to the allowlist)",
+                        server.urn,
+                    )
+                )
             elif not public_endpoint(server):
-                out.append(Violation(f"API server {server.name} has no public endpoint: peers in other networks cannot reach it", server.urn))
+                out.append(
+                    Violation(
+                        f"API server {server.name} has no public endpoint: peers in other networks cannot reach it",
+                        server.urn,
+                    )
+                )
     return out
 
 
@@ -115,17 +138,24 @@ def _from_deployer(resources: Sequence[StackResource]) -> list[Violation]:
     for server in (r for r in resources if r.type in API_SERVERS):
         if deployer_inside(server):
             if server.type == EKS_CLUSTER and not is_true(get(server.props, "vpcConfig.endpointPrivateAccess")):
-                out.append(Violation(f"API server {server.name}: the deployer runs inside the network but the private endpoint is off", server.urn))
+                out.append(
+                    Violation(
+                        f"API server {server.name}: the deployer runs inside the network but the private endpoint is off",
+                        server.urn,
+                    )
+                )
             continue
         peers = len(egress.peer_addresses(server)) if egress else 0
         entries = allowlist(server)
         if not public_endpoint(server) or len(entries) <= peers:
             allowed = "only the peers' egress addresses" if entries and public_endpoint(server) else "nobody"
-            out.append(Violation(
-                f"API server {server.name} admits no deployer: its public endpoint allows {allowed}; "
-                "add meshgate:deployerCidrs or declare meshgate:deployerInsideNetwork: true",
-                server.urn,
-            ))
+            out.append(
+                Violation(
+                    f"API server {server.name} admits no deployer: its public endpoint allows {allowed}; "
+                    "add meshgate:deployerCidrs or declare meshgate:deployerInsideNetwork: true",
+                    server.urn,
+                )
+            )
     return out
 
 
@@ -149,15 +179,21 @@ def _eastwest_restricted(_: str, props: Mapping[str, Any]) -> list[str]:
     service = mapping(values.get("service"))
     out: list[str] = []
     if values.get("networkGateway"):
-        out.append("networkGateway makes the chart expose 15012 (istiod xDS) and 15017 (webhooks), which multi-primary does not use")
+        out.append(
+            "networkGateway makes the chart expose 15012 (istiod xDS) and 15017 (webhooks), which multi-primary does not use"
+        )
     ports = {int(p) for p in (get(port, "port") for port in items(service.get("ports"))) if isinstance(p, (int, float))}
     extra = sorted(ports - MULTI_PRIMARY_PORTS)
     if extra:
-        out.append(f"east-west gateway exposes ports {extra}; multi-primary needs only 15443 (and 15021 for health checks)")
+        out.append(
+            f"east-west gateway exposes ports {extra}; multi-primary needs only 15443 (and 15021 for health checks)"
+        )
     if service.get("type", "LoadBalancer") == "LoadBalancer":
         ranges = items(service.get("loadBalancerSourceRanges"))
         if not ranges or open_to_world(ranges):
-            out.append("east-west load balancer admits every source; restrict loadBalancerSourceRanges to the peers' egress addresses")
+            out.append(
+                "east-west load balancer admits every source; restrict loadBalancerSourceRanges to the peers' egress addresses"
+            )
     return out
 
 

@@ -17,12 +17,23 @@ dependency graph:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .graph import Graph
-from .model import HELM_RELEASE, Level, StackCheck, StackResource, Violation, api_group, get, is_true, kubernetes_kind, mapping
 from .istio import GATEWAY_API, is_gateway_release
+from .model import (
+    HELM_RELEASE,
+    Level,
+    StackCheck,
+    StackResource,
+    Violation,
+    api_group,
+    get,
+    is_true,
+    kubernetes_kind,
+    mapping,
+)
 
 NETWORK_ROOTS = ("aws:ec2/vpc:Vpc", "gcp:compute/network:Network")
 NETWORK_PARTS = NETWORK_ROOTS + (
@@ -60,9 +71,11 @@ def owns_load_balancer(r: StackResource) -> bool:
 
 def internet_facing(r: StackResource) -> bool:
     """A program-owned AWS load balancer with public addresses (internal unset means internet-facing)."""
-    return r.type in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer") and not is_true(
-        r.props.get("internal")
-    )
+    return r.type in (
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:alb/loadBalancer:LoadBalancer",
+        "aws:elb/loadBalancer:LoadBalancer",
+    ) and not is_true(r.props.get("internal"))
 
 
 def controller_owns_load_balancer(r: StackResource) -> bool:

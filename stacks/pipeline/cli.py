@@ -13,9 +13,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping, Sequence
+from typing import IO, Any
 
 from rich.console import Console
 from rich.prompt import Confirm
@@ -111,7 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_text: str, *, stack_required: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(
-            name, help=help_text, description=help_text, epilog=EXIT_CODES_HELP,
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXIT_CODES_HELP,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         p.add_argument("--stack", "-s", required=stack_required, help="stack name (Pulumi.<stack>.yaml)")
@@ -122,27 +126,40 @@ def build_parser() -> argparse.ArgumentParser:
     def engine_options(p: argparse.ArgumentParser, *, yes: bool, expect: bool, policy: bool) -> None:
         if yes:  # the commands that change the state: up, refresh, destroy
             p.add_argument(
-                "--checkpoints", choices=[c.value for c in Checkpoints], default=Checkpoints.AUTO.value,
+                "--checkpoints",
+                choices=[c.value for c in Checkpoints],
+                default=Checkpoints.AUTO.value,
                 help="save the state after every step, or only at the end (faster for large changes; see "
                 "docs/pipeline.md#checkpoints); auto: end for kubeconfig-only stacks of "
                 f">= {engine.AUTO_END_AT_RESOURCES} resources",
             )
         if yes:
-            p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)")
+            p.add_argument(
+                "--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)"
+            )
         if expect:
             p.add_argument(
-                "--expect-no-changes", action="store_true", help="exit 3 if there are changes against the recorded state (a drift check only with preview --refresh)"
+                "--expect-no-changes",
+                action="store_true",
+                help="exit 3 if there are changes against the recorded state (a drift check only with preview --refresh)",
             )
         if policy:
             p.add_argument(
-                "--policy-pack", action="append", default=[], metavar="DIR", help="run this CrossGuard policy pack (repeatable)"
+                "--policy-pack",
+                action="append",
+                default=[],
+                metavar="DIR",
+                help="run this CrossGuard policy pack (repeatable)",
             )
-        p.add_argument("--target", "-t", action="append", default=[], metavar="URN", help="only this resource (repeatable)")
+        p.add_argument(
+            "--target", "-t", action="append", default=[], metavar="URN", help="only this resource (repeatable)"
+        )
 
     preview = command("preview", "show what `up` would change")
     engine_options(preview, yes=False, expect=True, policy=True)
     preview.add_argument(
-        "--refresh", action="store_true",
+        "--refresh",
+        action="store_true",
         help="read the real state of every resource first (not saved): with --expect-no-changes, a drift check",
     )
     up = command("up", "create or update the stack's resources")
@@ -151,20 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
     refresh = command("refresh", "read the real state of the stack's resources")
     engine_options(refresh, yes=True, expect=True, policy=False)
     refresh.add_argument(
-        "--clear-pending-creates", action="store_true",
+        "--clear-pending-creates",
+        action="store_true",
         help="drop the creates a killed run left pending from the state (check the cloud first: docs/pipeline.md)",
     )
     destroy = command("destroy", "delete the stack's resources: gateway layer first, then the rest")
     engine_options(destroy, yes=True, expect=False, policy=False)
     destroy.add_argument("--continue-on-error", action="store_true", help=CONTINUE_HELP)
     cancel = command("cancel", "remove the lock a killed run left on the stack (pulumi cancel)")
-    cancel.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)")
+    cancel.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask for confirmation (required without a terminal)"
+    )
     command("outputs", "print the stack outputs (secrets masked)")
     d = command("diagram", "draw the stack's traffic paths from its config (no engine)", stack_required=False)
     d.add_argument("--format", "-f", choices=["mermaid", "dot", "svg", "png"], default="mermaid")
     d.add_argument("--output", "-o", metavar="PATH", help="write here instead of stdout (with --all: a directory)")
     d.add_argument(
-        "--all", action="store_true",
+        "--all",
+        action="store_true",
         help=f"write {DOCS_DIAGRAMS.relative_to(ROOT)}/<scenario>.md for the four scenarios from the documented examples",
     )
     return parser
@@ -312,22 +333,29 @@ class _Runner:
         name = self.args.stack
         if err.busy:
             self.report.fail(
-                ExitCode.BUSY, "busy",
+                ExitCode.BUSY,
+                "busy",
                 f"another run is changing stack {name} right now (pulumi {who}); nothing was run. "
                 "Wait for it to end, then run this command again.",
             )
             return
         pending = self._pending()
-        steps = self._recovery(True, pending) + [self._command(str(self.args.command)) + (" --yes" if self.args.command in ("up", "destroy", "refresh") else "")]
+        steps = self._recovery(True, pending) + [
+            self._command(str(self.args.command))
+            + (" --yes" if self.args.command in ("up", "destroy", "refresh") else "")
+        ]
         self.report.extra["pendingOperations"] = pending
         self.report.extra["recovery"] = steps
         if all(h.alive is False for h in holders) and holders:
             why = f"by a run that is no longer running ({who}): it was killed before it could release the lock"
         else:
-            why = (f"by {who}, which cannot be checked from this host: if that run is still going, wait for it; "
-                   "if it was killed")
+            why = (
+                f"by {who}, which cannot be checked from this host: if that run is still going, wait for it; "
+                "if it was killed"
+            )
         self.report.fail(
-            ExitCode.USAGE, "locked",
+            ExitCode.USAGE,
+            "locked",
             f"stack {name} is locked {why}; nothing was run. Recover with: " + " && ".join(steps),
         )
 
@@ -351,13 +379,16 @@ class _Runner:
         done = self.state.completed
         summary = ", ".join(f"{op_} {n}" for op_, n in sorted(done.items())) or "nothing"
         if sup.forced:
-            what = (f"interrupted by {signals[0]}, then stopped at once by {signals[1] if len(signals) > 1 else signals[0]}: "
-                    "the engine and its plugins were killed")
+            what = (
+                f"interrupted by {signals[0]}, then stopped at once by {signals[1] if len(signals) > 1 else signals[0]}: "
+                "the engine and its plugins were killed"
+            )
         elif op == "preview":
             what = f"interrupted by {signals[0]}: the preview stopped (a preview changes nothing)"
         else:
-            what = (f"interrupted by {signals[0]}: the engine finished the operations in flight, saved the state"
-                    + (" and released the lock" if not lock_left else ""))
+            what = f"interrupted by {signals[0]}: the engine finished the operations in flight, saved the state" + (
+                " and released the lock" if not lock_left else ""
+            )
         text = f"{what}. Done: {summary}."
         if pending:
             text += f" {len(pending)} operation(s) were left pending in the state."
@@ -393,7 +424,9 @@ class _Runner:
         if not stack_file(name).is_file():
             raise StackFileError(f"Pulumi.{name.rsplit('/', 1)[-1]}.yaml not found")
         if not self.args.yes and (self.json or self.confirm is None):
-            raise UsageError("cancel removes the stack's lock: pass --yes (there is no prompt in --json mode or without a terminal)")
+            raise UsageError(
+                "cancel removes the stack's lock: pass --yes (there is no prompt in --json mode or without a terminal)"
+            )
         self.env = engine.engine_environment(self.environ)
         holders = self._lock_holders()
         if holders is not None:
@@ -412,7 +445,9 @@ class _Runner:
         if not self.args.yes:
             assert self.confirm is not None
             who = "; ".join(h.describe() for h in holders or []) or "whatever run holds it"
-            if not self.confirm(f"Remove the lock of stack {name} held by {who}? Only if that run is no longer running."):
+            if not self.confirm(
+                f"Remove the lock of stack {name} held by {who}? Only if that run is no longer running."
+            ):
                 raise EngineError("cancel declined: the lock is kept")
         engine.cancel(stack)
         self.report.extra["removed"] = True
@@ -428,9 +463,13 @@ class _Runner:
         if not self.json:
             self.console.print(what, highlight=False, markup=False)
             for op in pending or []:
-                self.console.print(f"  pending: {op['type']} {op['urn']}", highlight=False, markup=False, soft_wrap=True)
+                self.console.print(
+                    f"  pending: {op['type']} {op['urn']}", highlight=False, markup=False, soft_wrap=True
+                )
             if steps:
-                self.console.print("next (check the cloud for these resources first: docs/pipeline.md):", highlight=False)
+                self.console.print(
+                    "next (check the cloud for these resources first: docs/pipeline.md):", highlight=False
+                )
 
     # ------------------------------------------------------------------ engine commands
 
@@ -446,7 +485,9 @@ class _Runner:
         )
         needs_yes = op in (Op.UP, Op.REFRESH, Op.DESTROY) and not args.yes
         if needs_yes and (self.json or self.confirm is None):
-            raise UsageError(f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)")
+            raise UsageError(
+                f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)"
+            )
         env = engine.engine_environment(self.environ, op)
         self.env = env
         self.supervisor.reset()
@@ -581,7 +622,9 @@ class _Runner:
         args = self.args
         if args.all:
             if args.stack or overrides or args.format != "mermaid":
-                raise UsageError("diagram --all draws the documented examples as Mermaid; drop --stack/--config/--format")
+                raise UsageError(
+                    "diagram --all draws the documented examples as Mermaid; drop --stack/--config/--format"
+                )
             self._diagram_all(Path(args.output) if args.output else DOCS_DIAGRAMS)
             return
         if not args.stack:
@@ -623,4 +666,3 @@ class _Runner:
         if not self.json:
             for path in written:
                 self.console.print(f"wrote {path}", highlight=False)
-

@@ -19,8 +19,9 @@ dicts (`stack.export_stack().deployment["resources"]`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from policy.checks.graph import Graph
 from policy.checks.model import StackResource

@@ -180,7 +180,9 @@ class _Builder:
             ports = f"HTTPS NodePort {NODE_PORTS[443]}<br/>behind the internal NLB"
         else:
             ports = "HTTPS 443, LoadBalancer"
-        return self.node(Node(_id("ingress", cluster), f"Istio ingress gateway<br/>{ports}", "ingress-gateway", cluster))
+        return self.node(
+            Node(_id("ingress", cluster), f"Istio ingress gateway<br/>{ports}", "ingress-gateway", cluster)
+        )
 
     def source(self, name: str) -> tuple[str, str | None]:
         """(node id, cluster) of a hop's source; the cluster is where its plain "backends" live."""
@@ -190,7 +192,9 @@ class _Builder:
             return self.node(Node("external_gateway", name, "external-gateway")), None
         cluster = self.gateway_cluster
         if name == "Kong":
-            return self.node(Node("kong", "Kong API gateway<br/>(no sidecar, outside mesh)", "api-gateway", cluster)), cluster
+            return self.node(
+                Node("kong", "Kong API gateway<br/>(no sidecar, outside mesh)", "api-gateway", cluster)
+            ), cluster
         if name == KONG_NODE:  # Kong and its sidecar: a request leaves through the sidecar
             self.node(Node("kong", "Kong API gateway", "api-gateway", cluster))
             return self.node(Node("kong_sidecar", "Envoy sidecar (Kong)", "sidecar", cluster)), cluster
@@ -227,7 +231,9 @@ class _Builder:
         via = None
         if hop.via is not None:
             cluster = next(c.name for c in self.config.clusters if east_west(c.name) == hop.via)
-            via = self.node(Node(_id("ew", cluster), "East-west gateway<br/>:15443 AUTO_PASSTHROUGH", "eastwest-gateway", cluster))
+            via = self.node(
+                Node(_id("ew", cluster), "East-west gateway<br/>:15443 AUTO_PASSTHROUGH", "eastwest-gateway", cluster)
+            )
         for svc in reached:
             self.edge(Edge(source, svc.sidecar, hop.mtls, _label(hop), via))
 
@@ -379,7 +385,7 @@ LEGEND = (
     "Solid green arrows are protected by Istio mutual TLS (`mTLS`); dotted red arrows are not "
     "(`plaintext`, or one-way `TLS (outside mesh)`). The arrows are the `hops` stack output of "
     "the scenario: the connections a request through the gateway makes. An arrow into an "
-    "east-west gateway continues as \"SNI passthrough, same connection\": one mTLS connection "
+    'east-west gateway continues as "SNI passthrough, same connection": one mTLS connection '
     "from the caller's proxy to the remote sidecar. Calls between services are not drawn (the "
     "config does not say which services call which); the mesh-wide STRICT PeerAuthentication "
     "makes any of them mTLS."

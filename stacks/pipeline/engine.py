@@ -9,10 +9,11 @@ need the passphrase from `PULUMI_CONFIG_PASSPHRASE` or `PULUMI_CONFIG_PASSPHRASE
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from pulumi import automation as auto
 from pulumi.automation import ConfigValue, Deployment, EngineEvent
@@ -199,7 +200,7 @@ def open_stack(stack_name: str, env: Mapping[str, str], create: bool) -> StackOp
         return auto.select_stack(stack_name, work_dir=str(ROOT), opts=opts)
     except FileNotFoundError as err:
         raise SetupError(
-            f"the Pulumi CLI was not found ({err.filename or 'pulumi'}); run `eval \"$(bash scripts/env.sh)\"` "
+            f'the Pulumi CLI was not found ({err.filename or "pulumi"}); run `eval "$(bash scripts/env.sh)"` '
             "(puts the engine on PATH, building it once if needed) or install the Pulumi CLI"
         ) from None
     except auto.StackNotFoundError:
@@ -418,7 +419,9 @@ def run(
                     on_event=collect,
                 )
             )
-            outcome.phases.append(Phase("up", op_counts(result.summary.resource_changes), None, _duration(result.summary)))
+            outcome.phases.append(
+                Phase("up", op_counts(result.summary.resource_changes), None, _duration(result.summary))
+            )
         except ChangesRefused:
             refused("up")
     elif op is Op.REFRESH:
@@ -432,7 +435,9 @@ def run(
                     on_event=collect,
                 )
             )
-            outcome.phases.append(Phase("refresh", op_counts(result.summary.resource_changes), None, _duration(result.summary)))
+            outcome.phases.append(
+                Phase("refresh", op_counts(result.summary.resource_changes), None, _duration(result.summary))
+            )
         except ChangesRefused:
             refused("refresh")
     elif op is Op.DESTROY:
@@ -456,7 +461,9 @@ def _destroy(
             )
         )
         outcome.phases.append(
-            Phase("destroy --target", op_counts(result.summary.resource_changes), len(targets), _duration(result.summary))
+            Phase(
+                "destroy --target", op_counts(result.summary.resource_changes), len(targets), _duration(result.summary)
+            )
         )
         return
     plan = outcome.plan or plan_for(stack)

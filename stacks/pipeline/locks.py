@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 LOCKED_MARKER = "the stack is currently locked"
-_HOLDER = re.compile(r"^\s*(?P<url>\S+): created by (?P<user>.*?)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<since>\S+)\s*$")
+_HOLDER = re.compile(
+    r"^\s*(?P<url>\S+): created by (?P<user>.*?)@(?P<host>\S+) \(pid (?P<pid>\d+)\) at (?P<since>\S+)\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ def pulumi_process_alive(pid: int) -> bool:
         return False
     if stat[stat.rfind(")") + 2 :].startswith("Z"):
         return False
-    return any(Path(arg.decode(errors="replace")).name == "pulumi" for arg in cmdline[:2])  # binary, or a script's interpreter
+    return any(
+        Path(arg.decode(errors="replace")).name == "pulumi" for arg in cmdline[:2]
+    )  # binary, or a script's interpreter
 
 
 def is_locked_error(text: str) -> bool:
@@ -79,9 +84,7 @@ def holders_in_error(text: str) -> list[LockHolder]:
     for line in text.splitlines():
         match = _HOLDER.match(line)
         if match:
-            holders.append(
-                LockHolder(match["url"], match["user"], match["host"], int(match["pid"]), match["since"])
-            )
+            holders.append(LockHolder(match["url"], match["user"], match["host"], int(match["pid"]), match["since"]))
     return holders
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from stacks.config import NAMESPACE
 
@@ -81,7 +82,7 @@ def parse_path(text: str) -> tuple[Segment, ...]:
                 segments.append(int(text[i + 1 : close]))
                 i = close + 1
             else:
-                raise OverrideError(f"invalid index in {text!r}: use [0] or [\"name\"]")
+                raise OverrideError(f'invalid index in {text!r}: use [0] or ["name"]')
             expect_name = False
             continue
         if ch == ".":

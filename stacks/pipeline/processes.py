@@ -29,10 +29,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any
 
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult, OnOutput
@@ -184,7 +185,7 @@ class Supervisor:
     forced: bool = False
     force_refused: bool = False
     orphans_stopped: int = 0
-    _process: Optional[subprocess.Popen[str]] = None
+    _process: subprocess.Popen[str] | None = None
     _starting: bool = False  # between the decision to start a CLI and its registration
     _starting_engine: bool = False
     tag: str = field(default_factory=lambda: uuid.uuid4().hex)  # RUN_MARKER's value for this pipeline
@@ -316,7 +317,7 @@ SUPERVISOR = Supervisor()
 class SupervisedPulumiCommand(auto.PulumiCommand):
     """`pulumi.automation.PulumiCommand` whose CLI runs in its own process group under a `Supervisor`."""
 
-    def __init__(self, supervisor: Supervisor = SUPERVISOR, root: Optional[str] = None) -> None:
+    def __init__(self, supervisor: Supervisor = SUPERVISOR, root: str | None = None) -> None:
         super().__init__(root=root)
         self.supervisor = supervisor
         enable_subreaper()
@@ -326,8 +327,8 @@ class SupervisedPulumiCommand(auto.PulumiCommand):
         args: list[str],
         cwd: str,
         additional_env: Mapping[str, str],
-        on_output: Optional[OnOutput] = None,
-        on_error: Optional[OnOutput] = None,
+        on_output: OnOutput | None = None,
+        on_error: OnOutput | None = None,
     ) -> CommandResult:
         """The CLI command, as `PulumiCommand.run` does it (non-interactive, Automation API env), supervised."""
         head = args[: args.index("--")] if "--" in args else args
@@ -381,7 +382,7 @@ def _is_engine_operation(args: list[str]) -> bool:
     return bool(words) and words[0] in ENGINE_OPERATIONS
 
 
-def _pump(stream: Any, callback: Optional[OnOutput], lines: list[str]) -> None:
+def _pump(stream: Any, callback: OnOutput | None, lines: list[str]) -> None:
     for line in iter(stream.readline, ""):
         text = line.rstrip()
         if callback is not None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pulumi.automation import EngineEvent
 from rich.console import Console, Group, RenderableType
@@ -199,7 +200,11 @@ def short_type(urn: str) -> str:
 
 def format_elapsed(seconds: float) -> str:
     seconds = int(seconds)
-    return f"{seconds // 60:02d}:{seconds % 60:02d}" if seconds < 3600 else f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return (
+        f"{seconds // 60:02d}:{seconds % 60:02d}"
+        if seconds < 3600
+        else f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    )
 
 
 def render(state: ProgressState, title: str, elapsed: float) -> RenderableType:
@@ -261,10 +266,14 @@ class ProgressDisplay:
             verb, operation = finished
             style = "red" if verb.startswith("FAILED") else None
             self.console.print(
-                f"{verb} {operation.type} {operation.name} ({count})", style=style, highlight=False, markup=False, soft_wrap=True
+                f"{verb} {operation.type} {operation.name} ({count})",
+                style=style,
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
             )
 
-    def __enter__(self) -> "ProgressDisplay":
+    def __enter__(self) -> ProgressDisplay:
         if self.console.is_terminal:
             self._live = Live(self, console=self.console, refresh_per_second=4, transient=True)
             self._live.__enter__()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Mapping
+from typing import Any
 
 from pulumi.automation import OutputValue
 from rich.console import Console
@@ -73,7 +74,7 @@ class Report:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def fail(self, code: ExitCode, kind: str, message: str) -> "Report":
+    def fail(self, code: ExitCode, kind: str, message: str) -> Report:
         self.exit_code, self.error_kind, self.error = code, kind, message
         return self
 
@@ -142,7 +143,10 @@ def render_resources(resources: Mapping[str, Any], console: Console) -> None:
         message = item["message"].splitlines()[0] if item["message"] else "(no message)"
         console.print(
             f"  failed to {item['operation']}: {_name(item['urn'])}: {message}",
-            style="red", highlight=False, markup=False, soft_wrap=True,
+            style="red",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
     for item in resources["inFlight"][:MAX_LISTED]:
         console.print(f"  in flight ({item['operation']}): {_name(item['urn'])}", highlight=False, markup=False)
@@ -151,7 +155,9 @@ def render_resources(resources: Mapping[str, Any], console: Console) -> None:
         more = len(resources["notAttempted"]) - MAX_LISTED
         console.print(
             f"  not attempted: {names}" + (f" and {more} more (--json lists all)" if more > 0 else ""),
-            highlight=False, markup=False, soft_wrap=True,
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
 
 

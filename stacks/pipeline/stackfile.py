@@ -4,8 +4,9 @@ validated by the same code as `__main__.py` (`stacks.config.parse_raw`) before t
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable, Sequence
 from pathlib import Path
-from typing import Any, Hashable, Sequence
+from typing import Any
 
 import yaml
 
@@ -35,9 +36,7 @@ def raw_config(stack: str, overrides: Sequence[Override] = (), root: Path = ROOT
     """The stack file's `config:` mapping (namespaced keys) with the overrides applied."""
     path = stack_file(stack, root)
     if not path.is_file():
-        raise StackFileError(
-            f"{path.name} not found in {root} (stacks: {', '.join(known_stacks(root)) or 'none'})"
-        )
+        raise StackFileError(f"{path.name} not found in {root} (stacks: {', '.join(known_stacks(root)) or 'none'})")
     document = read_yaml(path) or {}
     config = document.get("config") if isinstance(document, dict) else None
     if config is not None and not isinstance(config, dict):
@@ -56,7 +55,9 @@ def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = F
         line = key_node.start_mark.line + 1
         if isinstance(key, Hashable) and key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key]}; YAML would keep only the last)",
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {seen[key]}; YAML would keep only the last)",
                 key_node.start_mark,
             )
         if isinstance(key, Hashable):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -99,7 +100,9 @@ def targets(config: StackConfig, environ: Mapping[str, str]) -> list[Target]:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stacks.pipeline.targets", description="Which existing clusters a stack deploys onto.")
+    parser = argparse.ArgumentParser(
+        prog="python -m stacks.pipeline.targets", description="Which existing clusters a stack deploys onto."
+    )
     parser.add_argument("--stack", "-s", required=True)
     args = parser.parse_args(argv)
     try:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 import yaml
 from engine_project import Project, engine, render_project  # noqa: F401  (fixtures)
+from gateway_models import validate
 from harness import Program, evaluate_stack, secret_paths
 from pulumi import automation as auto
 from pulumi.runtime import rpc
 from schemas import SchemaError
-from test_gateway_schemas import validate
 
 pytestmark = pytest.mark.engine
 
@@ -130,9 +131,7 @@ def lifecycle(render_project: Project) -> Lifecycle:
     )
     policy = attempt(lambda: project.stack(STACK).preview(policy_packs=[str(project.dir / "policy")]))
     violation = attempt(
-        lambda: with_override(
-            project, ("preview", "--stack", STACK, "--policy-pack", "policy", "--config", VIOLATION)
-        )
+        lambda: with_override(project, ("preview", "--stack", STACK, "--policy-pack", "policy", "--config", VIOLATION))
     )
     stack_file_kept = project.stack_file(STACK).read_text() == stack_file
     destroy = attempt(lambda: project.pipeline("destroy", "--stack", STACK, "--yes"))
@@ -258,8 +257,18 @@ def test_up_renders_every_kubernetes_object_as_the_mocks_record_it(lifecycle: Li
     expected = expected_objects(mocked)
     assert set(rendered) == set(expected)
     kinds = {key[1] for key in rendered}
-    assert {"Deployment", "Service", "Gateway", "HTTPRoute", "AuthorizationPolicy", "RequestAuthentication",
-            "PeerAuthentication", "Telemetry", "EnvoyFilter", "Secret"} <= kinds
+    assert {
+        "Deployment",
+        "Service",
+        "Gateway",
+        "HTTPRoute",
+        "AuthorizationPolicy",
+        "RequestAuthentication",
+        "PeerAuthentication",
+        "Telemetry",
+        "EnvoyFilter",
+        "Secret",
+    } <= kinds
     for key, obj in rendered.items():
         if key != TLS_SECRET:  # its content comes from the TLS provider, below
             assert obj == expected[key], key
@@ -282,7 +291,9 @@ def test_the_tls_provider_issues_the_gateway_certificate(lifecycle: Lifecycle) -
     assert secret["type"] == "kubernetes.io/tls"
     data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
     assert set(data) == {"tls.crt", "tls.key"}
-    assert re.fullmatch(r"-----BEGIN (EC )?PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END (EC )?PRIVATE KEY-----\n", data["tls.key"])
+    assert re.fullmatch(
+        r"-----BEGIN (EC )?PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END (EC )?PRIVATE KEY-----\n", data["tls.key"]
+    )
     body = re.fullmatch(r"-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=\n]+)-----END CERTIFICATE-----\n", data["tls.crt"])
     assert body, data["tls.crt"]
     der = base64.b64decode(body.group(1))
@@ -344,7 +355,9 @@ def test_policy_pack_rejects_a_gateway_in_istio_system(lifecycle: Lifecycle) -> 
     violations = [d for d in document["diagnostics"] if d.get("policy") == VIOLATED_POLICY]
     assert violations, document["diagnostics"]
     assert {d["severity"] for d in violations} == {"mandatory"}
-    assert all(d["urn"].endswith("gateway.networking.k8s.io/v1:Gateway::render-istio-system-meshgate") for d in violations)
+    assert all(
+        d["urn"].endswith("gateway.networking.k8s.io/v1:Gateway::render-istio-system-meshgate") for d in violations
+    )
 
 
 # ------------------------------------------------------------------------------ teardown
