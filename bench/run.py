@@ -27,6 +27,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
 
+from bench import doc_tables  # noqa: E402
 from bench.critical_path import DURATIONS, analyse  # noqa: E402
 from tests.harness import STACK_FILES, evaluate_stack  # noqa: E402
 
@@ -409,6 +410,8 @@ def write_report(results: dict[str, Any]) -> None:
         for line in mocks.split("\n")
     )
     (BENCH / "RESULTS.md").write_text("# Benchmark results\n\n" + (engine_section(engine) if engine else "") + mocks)
+    if not results["quick"]:
+        doc_tables.update_docs(results)  # README and docs/performance.md quote these figures
 
 
 def main() -> None:

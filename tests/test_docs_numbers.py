@@ -13,6 +13,8 @@ import re
 import pytest
 from harness import ROOT, Program, evaluate_stack
 
+from bench import doc_tables
+
 README = (ROOT / "README.md").read_text()
 ENGINE_DOC = (ROOT / "docs" / "engine.md").read_text()
 SECURITY_DOC = (ROOT / "docs" / "security.md").read_text()
@@ -171,22 +173,22 @@ def test_bad_input_corpus_counts() -> None:
 
 # --------------------------------------------------------------------------- performance
 
-RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
+
+# --------------------------------------------------------------------------- benchmark figures
+
+BENCH_RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
 
 
-def _row(label: str) -> list[str]:
-    line = next(line for line in README.splitlines() if line.startswith(f"| {label} |"))
-    return [cell.strip() for cell in line.strip("|").split("|")][1:4]
+@pytest.mark.parametrize("name", sorted(doc_tables.BLOCKS))
+def test_quoted_benchmark_figures_are_the_committed_results(name: str) -> None:
+    """README and docs/performance.md hold exactly what bench/results.json says (rerun `python -m bench.run`)."""
+    path, render = doc_tables.BLOCKS[name]
+    assert doc_tables.block(path.read_text(), name) == render(BENCH_RESULTS), (
+        f"{path.name} bench:{name} differs from bench/results.json: rerun `python -m bench.run --only mocks`"
+    )
 
 
-@pytest.mark.parametrize(("index", "stack"), list(enumerate(["dev", "staging", "prod"])))
-def test_performance_table_is_bench_results_json(index: int, stack: str) -> None:
-    evaluation, path = RESULTS["evaluation"][stack], RESULTS["critical_path"][stack]
-    assert _row("resources")[index] == str(evaluation["resources"])
-    assert _row("cold evaluation (fresh process, median of 5)")[index] == f"{evaluation['cold_median_s']:.2f} s"
-    assert _row("warm evaluation")[index] == f"{evaluation['warm_median_s']:.2f} s"
-    estimate = _row("estimated `pulumi up` / lower bound")[index]
-    expected = f"{path['estimated_s'] / 60:.1f} / {path['lower_bound_s'] / 60:.1f} min"
-    if path["ratio"] > 1:
-        expected += f" ({path['ratio']:.3f})"
-    assert estimate == expected
+def test_a_changed_figure_is_noticed() -> None:
+    changed = json.loads(json.dumps(BENCH_RESULTS))
+    changed["evaluation"]["dev"]["cold_median_s"] += 0.5
+    assert doc_tables.evaluation_table(changed) != doc_tables.evaluation_table(BENCH_RESULTS)
