@@ -262,7 +262,7 @@ def analyse(program: Program) -> PathReport:
         if f and max(f.values()) > lb:
             lb, lb_cluster = max(f.values()), cluster
     suspicious: list[dict[str, str]] = []
-    for a, b in zip(path, path[1:]):
+    for a, b in zip(path, path[1:], strict=False):
         why = []
         if owner[a] and owner[b] and owner[a] != owner[b]:
             why.append(f"cross-cluster ({owner[a]} -> {owner[b]})")

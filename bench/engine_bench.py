@@ -425,7 +425,7 @@ def _pprof_shares(text: str) -> dict[str, Any]:
 
 def fit(xs: list[float], ys: list[float]) -> float | None:
     """Least-squares slope of log(y) on log(x)."""
-    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys) if x > 0 and y > 0]
+    pts = [(math.log(x), math.log(y)) for x, y in zip(xs, ys, strict=True) if x > 0 and y > 0]
     if len(pts) < 2:
         return None
     mx, my = statistics.fmean(p[0] for p in pts), statistics.fmean(p[1] for p in pts)

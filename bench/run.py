@@ -118,7 +118,7 @@ def _fit(xs: list[float], ys: list[float]) -> float | None:
     lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
     mx, my = statistics.fmean(lx), statistics.fmean(ly)
     den = sum((x - mx) ** 2 for x in lx)
-    return sum((x - mx) * (y - my) for x, y in zip(lx, ly)) / den if den else None
+    return sum((x - mx) * (y - my) for x, y in zip(lx, ly, strict=True)) / den if den else None
 
 
 def scaling(quick: bool) -> dict[str, Any]:
@@ -235,7 +235,7 @@ def plots(results: dict[str, Any]) -> list[str]:
     cp = {s: v for s, v in results["critical_path"].items() if v["lower_bound_s"] > 60}
     if cp:
         fig, ax = plt.subplots(figsize=(8, 3.2))
-        for i, (stack, v) in enumerate(cp.items()):
+        for i, v in enumerate(cp.values()):
             for step in v["critical_path"]:
                 if step["seconds"] >= 1:
                     ax.barh(i, step["seconds"], left=step["finish_s"] - step["seconds"], edgecolor="k")
@@ -286,7 +286,7 @@ def report(results: dict[str, Any]) -> str:
         t = targets.get(s)
         lines.append(
             f"| {s} | {v['resources']} | {v['cold_median_s']:.2f} | {v['warm_median_s']:.2f} | "
-            f"{'≤ %.0f s cold' % t if t else '-'} | {('yes' if v['cold_median_s'] <= t else '**no**') if t else '-'} |"
+            f"{f'≤ {t:.0f} s cold' if t else '-'} | {('yes' if v['cold_median_s'] <= t else '**no**') if t else '-'} |"
         )
     lines += [
         "",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import statistics
@@ -28,10 +29,8 @@ def _status_kb(field: str) -> int:
 
 def _reset_peak() -> None:
     """Reset the kernel's peak-RSS mark (VmHWM) so the peak covers evaluation, not the import spike."""
-    try:
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass
 
 
 def main(argv: list[str]) -> None:

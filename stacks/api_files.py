@@ -113,7 +113,7 @@ def _entries(node: yaml.Node | None, data: Any, shown: str) -> list[tuple[yaml.N
             )
         return _entries(extension, data[OPENAPI_EXTENSION], shown)
     if isinstance(node, yaml.SequenceNode) and isinstance(data, list):
-        return list(zip(node.value, data))
+        return list(zip(node.value, data, strict=True))
     if isinstance(node, yaml.MappingNode):
         return [(node, data)]
     raise ConfigError(f"{shown}:{_line(node)}:", f"must hold an API entry (a mapping) or a list of them ({KEY})")

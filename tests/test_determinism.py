@@ -40,7 +40,7 @@ def test_a_fresh_interpreter_with_another_hash_seed_agrees() -> None:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    line = next(l for l in reversed(done.stdout.splitlines()) if l.startswith("SNAPSHOTS "))
+    line = next(text for text in reversed(done.stdout.splitlines()) if text.startswith("SNAPSHOTS "))
     theirs = json.loads(line[len("SNAPSHOTS ") :])
     assert sorted(theirs) == sorted(STACK_FILES)
     for stack, text in theirs.items():

@@ -48,7 +48,7 @@ def test_gateway_class_listeners_and_namespace() -> None:
         assert gw.get("metadata.namespace") == "meshgate-gateway" != "istio-system"
         spec = gw.get("spec")
         assert spec["gatewayClassName"] == "istio"
-        assert [(l["name"], l["port"], l["protocol"]) for l in spec["listeners"]] == [
+        assert [(x["name"], x["port"], x["protocol"]) for x in spec["listeners"]] == [
             ("http", 80, "HTTP"),
             ("https", 443, "HTTPS"),
         ]

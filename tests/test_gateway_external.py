@@ -152,8 +152,8 @@ def test_pulumi_owns_an_internal_nlb_on_the_ingress_node_ports() -> None:
     for g in groups.values():
         assert g.get("targetType") == "instance" and g.get("protocol") == "TCP"
         assert g.get("healthCheck.port") == "30021" and g.get("healthCheck.path") == "/healthz/ready"
-    listeners = {l.get("port"): l for l in program.of_type("aws:lb/listener:Listener")}
-    assert set(listeners) == {443} and all(l.get("protocol") == "TCP" for l in listeners.values())
+    listeners = {x.get("port"): x for x in program.of_type("aws:lb/listener:Listener")}
+    assert set(listeners) == {443} and all(x.get("protocol") == "TCP" for x in listeners.values())
     attachments = program.of_type("aws:autoscaling/attachment:Attachment")
     assert sorted(a.get("autoscalingGroupName") for a in attachments) == ["aws-east-nodes-asg"]
 

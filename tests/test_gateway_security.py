@@ -143,7 +143,7 @@ def test_gateway_api_credentialed_routes_attach_to_the_https_listener() -> None:
     (listeners,) = [
         g.get("spec.listeners") for g in kind(program, "Gateway") if g.type.startswith("kubernetes:gateway")
     ]
-    assert {(l["name"], l["protocol"]) for l in listeners} == {("http", "HTTP"), ("https", "HTTPS")}
+    assert {(x["name"], x["protocol"]) for x in listeners} == {("http", "HTTP"), ("https", "HTTPS")}
     assert [p["sectionName"] for p in routes["orders"].get("spec.parentRefs")] == ["https"]
     assert all("sectionName" not in p for p in routes["payments"].get("spec.parentRefs"))  # both listeners
     redirect = routes["orders-https-redirect"]

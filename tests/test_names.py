@@ -112,7 +112,7 @@ def program(variant: str) -> Program:
 
 
 def test_the_configurations_really_are_the_longest_the_config_accepts() -> None:
-    from stacks.config import parse_raw
+    from stacks.config import ConfigError, parse_raw
 
     for config in VARIANTS.values():
         parsed: StackConfig = parse_raw(with_deployer_default(config))
@@ -120,7 +120,7 @@ def test_the_configurations_really_are_the_longest_the_config_accepts() -> None:
         assert len(parsed.istio.mesh_id) == LABEL_MAX
     too_long = longest("gateway-api")
     too_long["meshgate:clusters"][0]["name"] = "a" * (LABEL_MAX + 1)
-    with pytest.raises(Exception):
+    with pytest.raises(ConfigError, match=r"meshgate:clusters\[0\]\.name"):
         parse_raw(too_long)
 
 
@@ -144,9 +144,13 @@ def test_every_cloud_type_the_program_registers_has_a_name_rule_or_no_name() -> 
     unruled: set[str] = set()
     for variant in VARIANTS:
         for r in program(variant).resources:
-            if r.type.startswith(("aws:", "gcp:")) and r.type not in NAME_RULES:
-                if any(k in r.plain for k in ("name", "namePrefix")) and r.type not in UNLIMITED_NAMES:
-                    unruled.add(r.type)
+            if (
+                r.type.startswith(("aws:", "gcp:"))
+                and r.type not in NAME_RULES
+                and any(k in r.plain for k in ("name", "namePrefix"))
+                and r.type not in UNLIMITED_NAMES
+            ):
+                unruled.add(r.type)
     assert unruled == set()
 
 

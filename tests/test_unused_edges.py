@@ -17,7 +17,7 @@ def test_every_listener_and_target_group_is_used() -> None:
     listeners = program.of_type("aws:lb/listener:Listener")
     integrations = program.of_type("aws:apigatewayv2/integration:Integration")
     assert groups and listeners and integrations
-    forwarded = json.dumps([l.get("defaultActions") for l in listeners])
+    forwarded = json.dumps([x.get("defaultActions") for x in listeners])
     for group in groups:
         assert f':{group.name}"' in forwarded, f"target group {group.name} is no listener's target"
     uris = {i.get("integrationUri") for i in integrations}

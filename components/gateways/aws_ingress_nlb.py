@@ -122,5 +122,5 @@ class IngressNlb(pulumi.ComponentResource):
                 )
         self.dns_name = self.load_balancer.dns_name
         self.register_outputs(
-            {"dnsName": self.dns_name, "listenerArns": {str(p): l.arn for p, l in self.listeners.items()}}
+            {"dnsName": self.dns_name, "listenerArns": {str(p): listener.arn for p, listener in self.listeners.items()}}
         )

@@ -73,7 +73,10 @@ def curl_lines(routes: list[Route], edge: Edge) -> pulumi.Output[dict[str, str]]
     urls = [edge.route_urls[r.name] for r in routes]
 
     def render(values: list[str]) -> dict[str, str]:
-        return {name: curl_line(route, url, edge.insecure_tls) for name, route, url in zip(names, routes, values)}
+        return {
+            name: curl_line(route, url, edge.insecure_tls)
+            for name, route, url in zip(names, routes, values, strict=True)
+        }
 
     return pulumi.Output.all(*urls).apply(render)
 

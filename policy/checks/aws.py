@@ -285,9 +285,12 @@ def _kms_key_policy(_: str, props: Mapping[str, Any]) -> list[str]:
         principals = principal if isinstance(principal, list) else [principal]
         actions = get(statement, "Action")
         actions = actions if isinstance(actions, list) else [actions]
-        if get(statement, "Effect") == "Allow" and any(str(p).endswith(":root") or p == "*" for p in principals):
-            if any(a in ("kms:*", "*") for a in actions):
-                out.append("key policy lets the account root (any IAM policy) do kms:*; limit it to key administration")
+        if (
+            get(statement, "Effect") == "Allow"
+            and any(str(p).endswith(":root") or p == "*" for p in principals)
+            and any(a in ("kms:*", "*") for a in actions)
+        ):
+            out.append("key policy lets the account root (any IAM policy) do kms:*; limit it to key administration")
     return out
 
 

@@ -135,9 +135,10 @@ class _Cluster:
         """A RequestAuthentication selects the Service's pods (its selector, else meshgate's `app: <name>`)."""
         labels = self.selectors.get((namespace, service), {"app": service})
         for where, match in self.jwt_workloads:
-            if where == namespace or (where == ROOT_NAMESPACE and not match):
-                if all(labels.get(k) == v for k, v in match.items()):
-                    return True
+            if (where == namespace or (where == ROOT_NAMESPACE and not match)) and all(
+                labels.get(k) == v for k, v in match.items()
+            ):
+                return True
         return False
 
 

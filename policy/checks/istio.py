@@ -213,7 +213,9 @@ def _crd_sources(objects: Sequence[StackResource], group: str) -> list[StackReso
         if kubernetes_kind(r.type) == "CustomResourceDefinition" and get(r.props, "spec.group") == group:
             sources.append(r)
         elif r.type == HELM_RELEASE:
-            if group.endswith(".istio.io") and is_istio_chart(r.props, "base") or group == KONG and is_kong_chart(r.props):
+            if (group.endswith(".istio.io") and is_istio_chart(r.props, "base")) or (
+                group == KONG and is_kong_chart(r.props)
+            ):
                 sources.append(r)
         elif (
             group == GATEWAY_API

@@ -122,7 +122,7 @@ def teardown_gaps(resources: Sequence[StackResource]) -> list[Violation]:
         if not owns_load_balancer(owner):
             continue
         ancestors = graph.ancestors(owner.urn)
-        for root, members in sorted(groups.items()):
+        for _root, members in sorted(groups.items()):
             if not any(m.urn in ancestors for m in members):
                 continue
             missing = sorted(m.name for m in required(owner, members) if m.urn not in ancestors)

@@ -291,7 +291,7 @@ def op_counts(op_map: Mapping[Any, int] | None) -> dict[str, int]:
 def apply_overrides(stack: StackOps, overrides: Sequence[Override]) -> None:
     """`pulumi config set --path` for every `--config` override, in order."""
     for override in overrides:
-        _engine_call(lambda: stack.set_config(override.key, ConfigValue(value=override.raw), path=True))
+        _engine_call(lambda o=override: stack.set_config(o.key, ConfigValue(value=o.raw), path=True))
 
 
 def deployment_resources(stack: StackOps) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ run created, so the supervisor refuses and keeps waiting (docs/pipeline.md).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -121,20 +122,14 @@ def _signal_tree(pids: list[int], sig: int) -> None:
     own_group = os.getpgrp()
     groups: set[int] = set()
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             groups.add(os.getpgid(pid))
-        except OSError:
-            pass
     for group in groups - {own_group}:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(group, sig)
-        except OSError:
-            pass
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):
             os.kill(pid, sig)
-        except OSError:
-            pass
 
 
 def _zombie_children(pid: int) -> list[int]:
@@ -243,10 +238,8 @@ class Supervisor:
 
     @staticmethod
     def _send(process: subprocess.Popen[str], sig: int) -> None:
-        try:
+        with contextlib.suppress(OSError):
             process.send_signal(sig)
-        except OSError:
-            pass
 
     # -- called by the command runner ------------------------------------------------
 

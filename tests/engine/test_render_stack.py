@@ -14,18 +14,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pytest
 import yaml
-from engine_project import Project, engine, render_project  # noqa: F401  (fixtures)
 from gateway_models import validate
 from harness import Program, evaluate_stack, secret_paths
 from pulumi import automation as auto
 from pulumi.runtime import rpc
 from schemas import SchemaError
 
+if TYPE_CHECKING:
+    from engine_project import Project
+
 pytestmark = pytest.mark.engine
+# the `engine` and `render_project` fixtures
+pytest_plugins = ["engine_project"]
 
 STACK = "render"
 RENDER_DIR = "rendered"  # renderDirectory of Pulumi.render.yaml, relative to the project
