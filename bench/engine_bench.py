@@ -508,7 +508,8 @@ def run(
             if save is not None:
                 save(results)
             log(
-                f"  checkpoints at {apis} APIs: preview {c['preview_every-step']['seconds']:.1f}s -> {c['preview_end']['seconds']:.1f}s, "
+                f"  checkpoints at {apis} APIs: preview {c['preview_every-step']['seconds']:.1f}s "
+                f"-> {c['preview_end']['seconds']:.1f}s, "
                 f"up {c['up_every-step']['seconds']:.1f}s -> {c['up_end']['seconds']:.1f}s"
             )
         if ckpt_sizes:

@@ -47,7 +47,8 @@ def engine_section(results: dict[str, Any]) -> str:
         "`bench/engine_results.json`). Engine: " + f"{results['engine']} — `{results.get('pulumi_version', '?')}`; "
         f"total bench time {results['bench_seconds'] / 60:.0f} min.",
         "",
-        "Stack: the render stack's settings (scenario `gateway-api`, one `kubeconfig` cluster rendering to a directory, "
+        "Stack: the render stack's settings (scenario `gateway-api`, "
+        "one `kubeconfig` cluster rendering to a directory, "
         "preinstalled Istio and Gateway API CRDs), APIs from `meshgate:apiDirectory` (files of 50 entries; auth "
         "alternating jwt/none, every API rate-limited, each with its own backend Service, 10 namespaces, no demo "
         "workloads). Steps through the pipeline CLI (`python -m stacks.pipeline … --json`; preview skips checkpoints, "
@@ -57,27 +58,34 @@ def engine_section(results: dict[str, Any]) -> str:
         "ConfigMaps rendered by the same Kubernetes provider, run with the `pulumi` CLI and the same checkpoint "
         "setting in the same session — what the engine costs per resource without meshgate.",
         "",
-        "| APIs | resources | first preview (s) | up (s) | no-op preview (s) | change up (s) | floor: preview / up / no-op / change (s) | "
-        "up per resource (ms), meshgate / floor | state file (MB) | peak RSS engine / program / driver (MB) | checkpoints | passes |",
+        "| APIs | resources | first preview (s) | up (s) | no-op preview "
+        "(s) | change up (s) | floor: preview / up / no-op / change (s) | "
+        "up per resource (ms), meshgate / floor | state file (MB) | "
+        "peak RSS engine / program / driver (MB) | checkpoints | passes |",
         "|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---|",
     ]
     for p in points:
         s, f = p["steps"], p["floor"]
         ok, why = _row_ok(p)
         peak = {k: max(s[x]["peak_mb"][k] for x in STEPS) for k in ("engine", "program", "driver")}
-        per = f"{1000 * s['up']['seconds'] / p['resources']:.0f} / {1000 * f['up']['seconds'] / max(p['resources'], 1):.0f}"
+        per = (
+            f"{1000 * s['up']['seconds'] / p['resources']:.0f} / "
+            f"{1000 * f['up']['seconds'] / max(p['resources'], 1):.0f}"
+        )
         floor = " / ".join(_s(f[x]["seconds"]) for x in STEPS)
         state = "n/a" if p["state_bytes"] is None else f"{p['state_bytes'] / 1e6:.2f}"
         lines.append(
             f"| {p['apis']} | {p['resources']} | {_s(s['preview']['seconds'])} | {_s(s['up']['seconds'])} | "
             f"{_s(s['noop_preview']['seconds'])} | {_s(s['change_up']['seconds'])} | {floor} | {per} | {state} | "
-            f"{_mb(peak['engine'])} / {_mb(peak['program'])} / {_mb(peak['driver'])} | {s['up'].get('checkpoints') or '-'} | "
-            f"{'yes' if ok else '**no**: ' + '; '.join(why)} |"
+            f"{_mb(peak['engine'])} / {_mb(peak['program'])} / {_mb(peak['driver'])} | "
+            f"{s['up'].get('checkpoints') or '-'} | {'yes' if ok else '**no**: ' + '; '.join(why)} |"
         )
     lines += [
         "",
-        f"Goals: 1,000 APIs first preview ≤ {GOALS['preview_1000_s']:.0f} s and `up` ≤ {GOALS['up_1000_s']:.0f} s on 2 cores; "
-        f"growth exponent ≤ {GOALS['exponent']} from 100 to the largest size; every size previews and applies without error.",
+        f"Goals: 1,000 APIs first preview ≤ {GOALS['preview_1000_s']:.0f} "
+        f"s and `up` ≤ {GOALS['up_1000_s']:.0f} s on 2 cores; "
+        f"growth exponent ≤ {GOALS['exponent']} from 100 to the "
+        "largest size; every size previews and applies without error.",
         "",
         "Fitted growth exponents (log-log least squares, 100 APIs and up; floor: in resources):",
         "",
@@ -87,7 +95,8 @@ def engine_section(results: dict[str, Any]) -> str:
     for step in STEPS:
         e, fe = fits.get(step), fits.get(f"floor_{step}")
         lines.append(
-            f"| {LABELS[step]} | {_f(e)} | {_f(fe)} | {'n/a' if e is None else ('yes' if e <= GOALS['exponent'] else '**no**')} |"
+            f"| {LABELS[step]} | {_f(e)} | {_f(fe)} | "
+            f"{'n/a' if e is None else ('yes' if e <= GOALS['exponent'] else '**no**')} |"
         )
     lines += [
         "",
@@ -100,9 +109,10 @@ def engine_section(results: dict[str, Any]) -> str:
         lines += [
             "### Checkpoints: before and after",
             "",
-            "The same stack through the `pulumi` CLI on fresh stacks, with the engine's default (state saved after every "
-            "step: what the pipeline did before) and with `PULUMI_SKIP_CHECKPOINTS=true` (what `preview` now always uses, "
-            "and `up --checkpoints end`).",
+            "The same stack through the `pulumi` CLI on fresh stacks, "
+            "with the engine's default (state saved after every "
+            "step: what the pipeline did before) and with `PULUMI_SKIP_CHECKPOINTS=true` (what `preview` now always "
+            "uses, and `up --checkpoints end`).",
             "",
             "| APIs | first preview, every step (s) | skipped (s) | up, every step (s) | end only (s) | load |",
             "|---:|---:|---:|---:|---:|---:|",
@@ -110,7 +120,8 @@ def engine_section(results: dict[str, Any]) -> str:
         for c in ckpt:
             lines.append(
                 f"| {c['apis']} | {_s(c['preview_every-step']['seconds'])} | {_s(c['preview_end']['seconds'])} | "
-                f"{_s(c['up_every-step']['seconds'])} | {_s(c['up_end']['seconds'])} | {c['preview_every-step']['load_before']:.1f} |"
+                f"{_s(c['up_every-step']['seconds'])} | {_s(c['up_end']['seconds'])} "
+                f"| {c['preview_every-step']['load_before']:.1f} |"
             )
         lines.append("")
     prof = results.get("profile")
@@ -129,8 +140,8 @@ def engine_section(results: dict[str, Any]) -> str:
             lines.append(f"| `{key}` | {a.get(key, 0):.1f} % | {b.get(key, 0):.1f} % |")
         lines += [
             "",
-            f"Preview wall time in the profiled runs: {_s((prof.get('every-step') or {}).get('seconds'))} s with checkpoints, "
-            f"{_s((prof.get('end') or {}).get('seconds'))} s without.",
+            f"Preview wall time in the profiled runs: {_s((prof.get('every-step') or {}).get('seconds'))} s with "
+            f"checkpoints, {_s((prof.get('end') or {}).get('seconds'))} s without.",
             "",
         ]
     return "\n".join(lines) + "\n"
@@ -143,7 +154,8 @@ def _f(x: float | None) -> str:
 def summary_table(results: dict[str, Any]) -> str:
     """The short table docs/performance.md quotes (a test keeps the two identical)."""
     lines = [
-        "| APIs | resources | first preview | up | no-op preview | change (up) | up per resource (meshgate / floor) | state file | peak RSS engine / program | load |",
+        "| APIs | resources | first preview | up | no-op preview | change (up) | up per "
+        "resource (meshgate / floor) | state file | peak RSS engine / program | load |",
         "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|",
     ]
     for p in results["points"]:
@@ -153,7 +165,8 @@ def summary_table(results: dict[str, Any]) -> str:
         lines.append(
             f"| {p['apis']:,} | {p['resources']:,} | {_s(s['preview']['seconds'])} s | {_s(s['up']['seconds'])} s | "
             f"{_s(s['noop_preview']['seconds'])} s | {_s(s['change_up']['seconds'])} s | "
-            f"{1000 * s['up']['seconds'] / p['resources']:.0f} / {1000 * f['up']['seconds'] / max(p['resources'], 1):.0f} ms | "
+            f"{1000 * s['up']['seconds'] / p['resources']:.0f} / "
+            f"{1000 * f['up']['seconds'] / max(p['resources'], 1):.0f} ms | "
             f"{state} | {_mb(peak['engine'])} / {_mb(peak['program'])} MB | {s['preview']['load_before']:.1f} |"
         )
     fits = results.get("fits") or {}

@@ -275,8 +275,8 @@ def report(results: dict[str, Any]) -> str:
         "",
         "## Evaluation time per stack",
         "",
-        f"Median of {results['repeats']} runs. Cold = wall time of a fresh `python -c` that imports the harness and evaluates "
-        "the stack (interpreter start + imports + evaluation); warm = in-process repeat after a first run.",
+        f"Median of {results['repeats']} runs. Cold = wall time of a fresh `python -c` that imports the harness and "
+        "evaluates the stack (interpreter start + imports + evaluation); warm = in-process repeat after a first run.",
         "",
         "| stack | resources | cold median (s) | warm median (s) | target | met |",
         "|---|---:|---:|---:|---|---|",
@@ -298,8 +298,8 @@ def report(results: dict[str, Any]) -> str:
     for s, v in imp.items():
         top = ", ".join(f"{p} {t:.2f}" for p, t in list(v["self_time_s_by_package"].items())[:5])
         lines.append(
-            f"| {s} | {v['total_import_s']:.2f} | {', '.join(v['sdk_loaded'])} | {'loaded' if v['pulumi_aws_loaded'] else 'no'} | "
-            f"{'loaded' if v['pulumi_gcp_loaded'] else 'no'} | {top} |"
+            f"| {s} | {v['total_import_s']:.2f} | {', '.join(v['sdk_loaded'])} | "
+            f"{'loaded' if v['pulumi_aws_loaded'] else 'no'} | {'loaded' if v['pulumi_gcp_loaded'] else 'no'} | {top} |"
         )
     dev = imp.get("dev", {})
     ok = dev and not dev["pulumi_aws_loaded"] and not dev["pulumi_gcp_loaded"]
@@ -312,17 +312,20 @@ def report(results: dict[str, Any]) -> str:
     lines += [
         "## Scaling (synthetic configs)",
         "",
-        "Scenario in-cluster-gateway-mesh, `istio.multicluster` for >1 cluster, APIs round-robin over clusters, one demo "
+        "Scenario in-cluster-gateway-mesh, `istio.multicluster` "
+        "for >1 cluster, APIs round-robin over clusters, one demo "
         "service per API, auth cycling jwt/key/none. `kubeconfig` clusters isolate the mesh/gateway layers; `eks-gke` "
         "alternates EKS and GKE clusters. Time = median in-process evaluation (3 runs ≤100 APIs, 1 run at 1000); "
-        "memory = peak RSS (Linux `VmHWM`, reset after the harness import, so it covers evaluation and the SDK modules it loads lazily); growth = peak minus RSS before evaluation.",
+        "memory = peak RSS (Linux `VmHWM`, reset after the harness import, so it covers evaluation "
+        "and the SDK modules it loads lazily); growth = peak minus RSS before evaluation.",
         "",
         "| clusters | APIs | mix | resources | time (s) | peak RSS (MB) | RSS growth during evaluation (MB) |",
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
     for p in sc["points"]:
         lines.append(
-            f"| {p['clusters']} | {p['apis']} | {p['mix']} | {p['resources']} | {p['median_s']:.2f} | {p['peak_rss_mb']:.0f} | {p['eval_rss_mb']:.0f} |"
+            f"| {p['clusters']} | {p['apis']} | {p['mix']} | {p['resources']} | "
+            f"{p['median_s']:.2f} | {p['peak_rss_mb']:.0f} | {p['eval_rss_mb']:.0f} |"
         )
     lines += ["", "Fitted growth exponents (log-log least squares of time):", ""]
     lines += [
@@ -350,19 +353,25 @@ def report(results: dict[str, Any]) -> str:
         "## Deploy critical path (estimated `pulumi up`)",
         "",
         "Graph: every custom resource waits for its explicit dependencies, property dependencies and provider; "
-        "a dependency on a component means all its descendants (as `Program.ancestors`). Weights are the typical create "
-        "durations below (estimates, not measurements). Estimated wall clock = longest weighted path; serial = sum of all "
-        "durations. Lower bound = the slowest cluster on its own: only that cluster's and global resources, only required "
-        "edges (inputs, providers, explicit `dependsOn` judged required, plus nodes-before-workloads), cross-cluster edges dropped.",
+        "a dependency on a component means all its descendants "
+        "(as `Program.ancestors`). Weights are the typical create "
+        "durations below (estimates, not measurements). Estimated "
+        "wall clock = longest weighted path; serial = sum of all "
+        "durations. Lower bound = the slowest cluster on its own: "
+        "only that cluster's and global resources, only required "
+        "edges (inputs, providers, explicit `dependsOn` judged required, "
+        "plus nodes-before-workloads), cross-cluster edges dropped.",
         "",
-        "| stack | estimated (min) | serial sum (min) | lower bound (min) | slowest cluster | estimated / lower bound | target ≤ 1.05 |",
+        "| stack | estimated (min) | serial sum (min) | lower bound (min) "
+        "| slowest cluster | estimated / lower bound | target ≤ 1.05 |",
         "|---|---:|---:|---:|---|---:|---|",
     ]
     for s, v in cp.items():
         target = s in ("staging", "prod")
         lines.append(
             f"| {s} | {v['estimated_s'] / 60:.1f} | {v['serial_s'] / 60:.1f} | {v['lower_bound_s'] / 60:.1f} | "
-            f"{v['lower_bound_cluster'] or '-'} | {v['ratio']:.3f} | {('yes' if v['ratio'] <= 1.05 else '**no**') if target else '-'} |"
+            f"{v['lower_bound_cluster'] or '-'} | {v['ratio']:.3f} | "
+            f"{('yes' if v['ratio'] <= 1.05 else '**no**') if target else '-'} |"
         )
     for s in ("staging", "prod"):
         if s not in cp:
@@ -377,7 +386,8 @@ def report(results: dict[str, Any]) -> str:
         ]
         for i, step in enumerate(v["critical_path"], 1):
             lines.append(
-                f"| {i} | {step['name']} | `{step['type']}` | {step['cluster'] or 'global'} | {step['seconds']:g} | {step['finish_s']:.0f} |"
+                f"| {i} | {step['name']} | `{step['type']}` | {step['cluster'] or 'global'} "
+                f"| {step['seconds']:g} | {step['finish_s']:.0f} |"
             )
         lines += ["", f"Edges on the {s} critical path that are not required:", ""]
         lines += [f"- {e['from']} → {e['to']}: {e['why']}" for e in v["not_required_edges"]] or ["- none"]

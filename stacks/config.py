@@ -203,7 +203,9 @@ class IngressSpec(_Model):
         description="DNS name of the ingress; the external gateway connects to it and verifies the certificate"
     )
     tls_secret: DnsLabel = Field(
-        description="kubernetes.io/tls Secret in namespace istio-ingress with a publicly trusted certificate for hostname"
+        description=(
+            "kubernetes.io/tls Secret in namespace istio-ingress with a publicly trusted certificate for hostname"
+        )
     )
 
 
@@ -241,7 +243,9 @@ class EksClusterSpec(_ClusterBase):
     availability_zones: int = Field(default=2, ge=2, le=3)
     nat_gateways: Literal["single", "per-zone"] | None = Field(
         default=None,
-        description="NAT gateways: `per-zone` (an AZ outage keeps egress) or `single`; default per meshgate:environment",
+        description=(
+            "NAT gateways: `per-zone` (an AZ outage keeps egress) or `single`; default per meshgate:environment"
+        ),
     )
     nodes: EksNodes = EksNodes()
     endpoint_public_access_cidrs: list[Cidr] = Field(
@@ -396,8 +400,8 @@ class ExternalGatewaySpec(_Model):
     project: str | None = None
     cluster: DnsLabel | None = Field(
         default=None,
-        description="the cluster whose ingress the gateway calls (aws: the EKS cluster of the VPC link, default the first eks; "
-        "gcp: default the first gke); with istio.multicluster every API enters the mesh there",
+        description="the cluster whose ingress the gateway calls (aws: the EKS cluster of the VPC link, default the "
+        "first eks; gcp: default the first gke); with istio.multicluster every API enters the mesh there",
     )
 
 
@@ -460,7 +464,8 @@ class ServiceSpec(_Model):
 
 @dataclass(frozen=True)
 class EnvironmentDefaults:
-    """Cost-relevant defaults of one `meshgate:environment` (monthly estimates in docs/clusters-eks.md and docs/clusters-gke.md)."""
+    """Cost-relevant defaults of one `meshgate:environment` (monthly estimates in docs/clusters-eks.md and
+    docs/clusters-gke.md)."""
 
     nat_gateways: Literal["single", "per-zone"]
     kms_deletion_window_days: int  # AWS KMS keys and Cloud KMS key versions: 7-30 days
@@ -495,8 +500,8 @@ class StackConfig(_Model):
     api_directory: str | None = Field(
         default=None,
         min_length=1,
-        description="directory (relative to the project) of API files, `*.yaml`: each holds one `apis` entry or a list; "
-        "added after `meshgate:apis` (docs/performance.md#large-catalogues)",
+        description="directory (relative to the project) of API files, `*.yaml`: each holds one `apis` entry or a "
+        "list; added after `meshgate:apis` (docs/performance.md#large-catalogues)",
     )
     services: list[ServiceSpec] = Field(default_factory=list, description="optional demo workloads the APIs route to")
     jwt: JwtSpec | None = Field(default=None, description="default issuer/JWKS for APIs with auth: jwt")
@@ -504,7 +509,8 @@ class StackConfig(_Model):
     environment: Literal["dev", "staging", "prod"] = Field(
         default="dev",
         description="sizes the cost defaults: prod = a NAT gateway per zone, 30-day KMS deletion windows, all flow "
-        "logs; dev/staging = one NAT gateway, 7 days, rejected flows only (estimates: docs/clusters-eks.md, docs/clusters-gke.md)",
+        "logs; dev/staging = one NAT gateway, 7 days, rejected flows "
+        "only (estimates: docs/clusters-eks.md, docs/clusters-gke.md)",
     )
     deployer_cidrs: list[Cidr] = Field(
         default_factory=list,

@@ -250,10 +250,12 @@ def _deployer(config: StackConfig) -> None:
         raise ConfigError(
             f"{K}:deployerCidrs",
             f"is required for eks/gke clusters ({', '.join(cloud)}): their API servers admit only listed networks, and "
-            "this `pulumi up` applies Kubernetes objects to them. Either set meshgate:deployerCidrs to the public egress "
-            "address of the laptop or CI runner that runs Pulumi (e.g. the output of `curl -s https://checkip.amazonaws.com` "
-            "as /32), or set meshgate:deployerInsideNetwork: true if it runs inside the cluster networks (a runner in the "
-            "VPC, VPN or peering)",
+            "this `pulumi up` applies Kubernetes objects to them. "
+            "Either set meshgate:deployerCidrs to the public egress "
+            "address of the laptop or CI runner that runs Pulumi (e.g. "
+            "the output of `curl -s https://checkip.amazonaws.com` "
+            "as /32), or set meshgate:deployerInsideNetwork: true if it runs inside the cluster networks (a runner in "
+            "the VPC, VPN or peering)",
         )
 
 
@@ -387,8 +389,8 @@ def _gateway_capabilities(config: StackConfig) -> None:
             if not jwt.issuer.startswith("https://"):
                 raise ConfigError(
                     f"{key}.issuer",
-                    f"must be an https:// URL with externalGateway aws-http-api (got {jwt.issuer!r}): its JWT authorizer "
-                    "finds the signing keys by OIDC discovery at <issuer>/.well-known/openid-configuration",
+                    f"must be an https:// URL with externalGateway aws-http-api (got {jwt.issuer!r}): its JWT "
+                    "authorizer finds the signing keys by OIDC discovery at <issuer>/.well-known/openid-configuration",
                 )
 
 

@@ -13,7 +13,8 @@ from stacks.config import Scenario, StackConfig
 
 
 def vpc_link_cluster(config: StackConfig) -> str | None:
-    """aws-http-api: the EKS cluster whose VPC hosts the VPC link (the edge cluster: `externalGateway.cluster`, else the first EKS)."""
+    """aws-http-api: the EKS cluster whose VPC hosts the VPC link (the edge cluster: `externalGateway.cluster`,
+    else the first EKS)."""
     ext = config.external_gateway
     if config.scenario is not Scenario.EXTERNAL_GATEWAY or ext is None or ext.kind != "aws-http-api":
         return None

@@ -390,7 +390,8 @@ def render_markdown() -> str:
         "`global.multiCluster.clusterName`, `global.network`, `meshConfig.*`, `resources`, `podAnnotations`,",
         "`revision`, `revisionTags`; gateway `service.ports`, `networkGateway`, `labels`, `revision`).",
         "From 1.31 on, charts are published only at `https://blob.istio.io/istio-release/charts` (Helm) and",
-        f"`oci://ghcr.io/istio/release/charts` (OCI), not at `istio-release.storage.googleapis.com` {cite(ISTIO_131_NOTES)},",
+        "`oci://ghcr.io/istio/release/charts` (OCI), not at "
+        f"`istio-release.storage.googleapis.com` {cite(ISTIO_131_NOTES)},",
         "which is why the default chart repository changed; both forms work in `meshgate:istio.chartRepo`.",
         "",
         "## EKS standard support",
@@ -445,7 +446,8 @@ def render_markdown() -> str:
         "",
         f"The Kong chart `{defaults['kong']}` runs `{KONG_CHART_GATEWAY_DEFAULT}` by default "
         f"{cite(KONG_CHART_VALUES)}, out of support since",
-        f"2025-12-12. meshgate sets `gateway.image` to `{KONG_GATEWAY_IMAGE}:{KONG_GATEWAY_TAG}`, the 3.10 LTS: from 3.10 on",
+        "2025-12-12. meshgate sets `gateway.image` to "
+        f"`{KONG_GATEWAY_IMAGE}:{KONG_GATEWAY_TAG}`, the 3.10 LTS: from 3.10 on",
         f"Kong publishes no `kong` (OSS) image {cite(KONG_OSS_310)}, only `kong/kong-gateway`, which runs in free",
         f"mode without a license. One LTS a year, each supported three years {cite(KONG_GATEWAY_POLICY)}; the",
         "next step is 3.14 LTS. The controller keeps the chart's",

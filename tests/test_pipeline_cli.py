@@ -1,4 +1,5 @@
-"""The pipeline command end to end with a fake automation stack: parsing, exit codes, JSON shape, masking, destroy phases."""
+"""The pipeline command end to end with a fake automation stack: parsing, exit codes, JSON shape, masking,
+destroy phases."""
 
 from __future__ import annotations
 

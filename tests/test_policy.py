@@ -297,7 +297,8 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
         "aws:kms/key:Key",
         _set(
             "policy",
-            '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}',
+            '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": '
+            '"arn:aws:iam::123456789012:root"}, "Action": "kms:*", "Resource": "*"}]}',
         ),
     ),
     ("cloudwatch-log-group-kms", "aws:cloudwatch/logGroup:LogGroup", _set("kmsKeyId", _DELETE)),
@@ -477,7 +478,8 @@ def test_synthetic_baselines_pass_every_check(type_: str) -> None:
 
 
 def test_kong_admin_check_reads_both_kong_charts() -> None:
-    """kong/kong keeps the admin API on localhost unless `admin.enabled`; kong/ingress enables it (values.yaml 0.24.0)."""
+    """kong/kong keeps the admin API on localhost unless `admin.enabled`; kong/ingress enables it
+    (values.yaml 0.24.0)."""
     check = BY_ID["kong-admin-api-authenticated"]
     assert isinstance(check, Check)
     kong = {

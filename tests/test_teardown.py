@@ -83,7 +83,8 @@ def cluster_network(program: Program, cluster_component: Resource) -> list[Resou
 
 
 def cluster_of(program: Program, resource: Resource) -> Resource:
-    """The cluster component a resource lives in: its Kubernetes provider's cluster, or the cluster whose network it uses."""
+    """The cluster component a resource lives in: its Kubernetes provider's cluster, or the cluster whose
+    network it uses."""
     provider = program.by_urn().get(resource.provider)
     target = provider if provider is not None and provider.type == "pulumi:providers:kubernetes" else resource
     ancestors = program.ancestors(target.urn)

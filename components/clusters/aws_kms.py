@@ -107,7 +107,8 @@ def log_group_arn_patterns(partition: str, region: str, account: str, prefixes: 
 def logs_key_policy(
     partition: pulumi.Input[str], account: pulumi.Input[str], region: str, log_group_prefixes: Sequence[str]
 ) -> pulumi.Output[str]:
-    """Key policy of a log-group key: account IAM administers it, CloudWatch Logs uses it for the listed log groups only."""
+    """Key policy of a log-group key: account IAM administers it, CloudWatch Logs uses it for the listed log
+    groups only."""
     return pulumi.Output.all(partition, account).apply(
         lambda v: json.dumps(
             {

@@ -79,7 +79,8 @@ def _zone(names: list[str], index: int, wanted: int) -> str:
 
 
 class AwsNetwork(pulumi.ComponentResource):
-    """A VPC over N AZs: public subnets (IGW, one NAT gateway per AZ on a given static EIP) and private subnets routed through their AZ's NAT.
+    """A VPC over N AZs: public subnets (IGW, one NAT gateway per AZ on a given static EIP) and private subnets
+    routed through their AZ's NAT.
 
     The default security group is emptied, DNS support and hostnames are on (required by the
     EKS private endpoint). Subnets carry the Kubernetes load-balancer discovery tags.

@@ -53,8 +53,9 @@ class EksClusterArgs:
     """The validated `meshgate:clusters[i]` entry and whether to protect the long-lived resources.
 
     `nat_allocation_ids`: the cluster's static egress EIPs (`EgressAddresses`), one per NAT
-    gateway (one in total, or one per AZ). `defaults`: the environment's cost defaults. `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs,
-    the deployer's, peers' egress addresses); empty = private endpoint only.
+    gateway (one in total, or one per AZ). `defaults`: the environment's cost defaults.
+    `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs, the deployer's,
+    peers' egress addresses); empty = private endpoint only.
     `deployer_inside_network`: the stack declared that `pulumi up` reaches the private endpoint
     (recorded as the tag `meshgate:deployer=inside-network` for the policy pack).
     """
@@ -165,7 +166,9 @@ class EksCluster(pulumi.ComponentResource):
         )
         logs_key = aws.kms.Key(
             f"{name}-logs-key",
-            description=f"meshgate: CloudWatch log groups of EKS cluster {name} (control plane, flow logs, API access logs)",
+            description=(
+                f"meshgate: CloudWatch log groups of EKS cluster {name} (control plane, flow logs, API access logs)"
+            ),
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window,
             policy=logs_key_policy(

@@ -95,7 +95,8 @@ def node_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resourc
 def vpc_cni_role(
     cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource
 ) -> ServiceRole:
-    """The VPC CNI's role (AmazonEKS_CNI_Policy), assumable through EKS Pod Identity by kube-system/aws-node of this cluster.
+    """The VPC CNI's role (AmazonEKS_CNI_Policy), assumable through EKS Pod Identity by kube-system/aws-node of
+    this cluster.
 
     Trust as the EKS Pod Identity guide gives it (`pods.eks.amazonaws.com`, AssumeRole and
     TagSession), narrowed with the session tags Pod Identity sets (cluster name, namespace,

@@ -29,7 +29,8 @@ TLS_PORT = 443
 
 @dataclass(frozen=True)
 class IngressNlbArgs:
-    """The EKS cluster's network (VPC, private subnets and their CIDRs), its node security group and Auto Scaling groups."""
+    """The EKS cluster's network (VPC, private subnets and their CIDRs), its node security group and Auto
+    Scaling groups."""
 
     cluster: str
     vpc_id: pulumi.Input[str]
@@ -116,7 +117,9 @@ class IngressNlb(pulumi.ComponentResource):
                     ip_protocol="tcp",
                     from_port=node_port,
                     to_port=node_port,
-                    description=f"private subnet {cidr} (internal NLB, VPC link) to the Istio ingress NodePort for port {port}",
+                    description=(
+                        f"private subnet {cidr} (internal NLB, VPC link) to the Istio ingress NodePort for port {port}"
+                    ),
                     tags=aws_tags(cluster, f"{cluster}-istio-ingress-nodeport-{node_port}"),
                     opts=child,
                 )

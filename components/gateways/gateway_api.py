@@ -244,7 +244,9 @@ def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
                         "name": "envoy.filters.http.local_ratelimit",
                         "typed_config": {
                             "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
-                            "type_url": "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+                            "type_url": (
+                                "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+                            ),
                             "value": {
                                 "stat_prefix": "meshgate_local_rate_limit",
                                 "token_bucket": {

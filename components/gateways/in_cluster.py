@@ -28,7 +28,10 @@ def hops() -> list[Hop]:
             BACKENDS,
             mtls=False,
             tls=False,
-            note="plaintext: Kong has no sidecar; only the backend port is PERMISSIVE (workload-scoped PeerAuthentication)",
+            note=(
+                "plaintext: Kong has no sidecar; only the backend port "
+                "is PERMISSIVE (workload-scoped PeerAuthentication)"
+            ),
         ),
     ]
 

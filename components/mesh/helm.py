@@ -41,8 +41,9 @@ def istio_release(
     """Install the official Istio `chart` at the mesh's pinned version.
 
     `mesh.chart_repo` is a Helm repository (`https://…`) or an OCI registry (`oci://…`, the chart
-    is then `<registry>/<chart>` and no repository is set). The release waits for its resources (no skip_await) up to `timeout_seconds`; a failed
-    install or upgrade is rolled back (`atomic`) so no release is left `pending-install`.
+    is then `<registry>/<chart>` and no repository is set). The release waits for its resources
+    (no skip_await) up to `timeout_seconds`; a failed install or upgrade is rolled back (`atomic`)
+    so no release is left `pending-install`.
     """
     oci = mesh.chart_repo.startswith("oci://")
     return k8s.helm.v3.Release(

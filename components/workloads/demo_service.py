@@ -66,7 +66,8 @@ class DemoServiceArgs:
 
 
 class DemoService(pulumi.ComponentResource):
-    """go-httpbin (or the configured pinned image) serving HTTP on `spec.container_port` (Service port `spec.port`), in the mesh.
+    """go-httpbin (or the configured pinned image) serving HTTP on `spec.container_port` (Service port
+    `spec.port`), in the mesh.
 
     Hardened: non-root (uid 65532), read-only root filesystem (a small /tmp emptyDir),
     no privilege escalation, all capabilities dropped, RuntimeDefault seccomp, no API token

@@ -59,7 +59,8 @@ def _eks_secrets_kms(_: str, props: Mapping[str, Any]) -> list[str]:
         if "secrets" in items(get(entry, "resources")) and get(entry, "provider.keyArn"):
             return []
     return [
-        "Kubernetes secrets are not envelope-encrypted with a KMS key (encryptionConfig.resources=[secrets], provider.keyArn)"
+        "Kubernetes secrets are not envelope-encrypted with a KMS "
+        "key (encryptionConfig.resources=[secrets], provider.keyArn)"
     ]
 
 
@@ -88,7 +89,8 @@ def _eks_api_auth(_: str, props: Mapping[str, Any]) -> list[str]:
     if mode == "API":
         return []
     return [
-        f"authenticationMode is {mode or 'unset (CONFIG_MAP)'}; use API (EKS access entries) instead of the aws-auth ConfigMap"
+        f"authenticationMode is {mode or 'unset (CONFIG_MAP)'}; use "
+        "API (EKS access entries) instead of the aws-auth ConfigMap"
     ]
 
 
@@ -200,7 +202,8 @@ def _imds_hop_limit(_: str, props: Mapping[str, Any]) -> list[str]:
     hops = number(options.get("httpPutResponseHopLimit"))
     if hops is None or hops > 1:
         return [
-            f"metadata response hop limit is {int(hops) if hops else 'unset'}; 1 keeps pods from reaching the node role's credentials"
+            f"metadata response hop limit is {int(hops) if hops else 'unset'}; "
+            "1 keeps pods from reaching the node role's credentials"
         ]
     return []
 
@@ -209,7 +212,8 @@ def _ebs_encrypted(_: str, props: Mapping[str, Any]) -> list[str]:
     mappings = items(props.get("blockDeviceMappings"))
     if not mappings:
         return [
-            "launch template declares no root volume, so its encryption is left to the account default; declare it encrypted"
+            "launch template declares no root volume, so its encryption "
+            "is left to the account default; declare it encrypted"
         ]
     bad = [
         str(get(m, "deviceName", "?"))
@@ -258,7 +262,8 @@ def _no_admin_ingress_from_world(resource_type: str, props: Mapping[str, Any]) -
 def _node_group_no_remote_access(_: str, props: Mapping[str, Any]) -> list[str]:
     if props.get("remoteAccess"):
         return [
-            "remoteAccess opens SSH to the nodes (from 0.0.0.0/0 unless sourceSecurityGroupIds is set); use SSM Session Manager"
+            "remoteAccess opens SSH to the nodes (from 0.0.0.0/0 unless "
+            "sourceSecurityGroupIds is set); use SSM Session Manager"
         ]
     return []
 
@@ -273,7 +278,8 @@ def _kms_key_policy(_: str, props: Mapping[str, Any]) -> list[str]:
     document = props.get("policy")
     if not isinstance(document, str) or not document.strip():
         return [
-            "no key policy: KMS applies its default (the account root may do kms:*, so any IAM policy can grant decrypt)"
+            "no key policy: KMS applies its default (the account "
+            "root may do kms:*, so any IAM policy can grant decrypt)"
         ]
     try:
         statements = json.loads(document).get("Statement", [])
@@ -317,7 +323,8 @@ def _internal_load_balancer(_: str, props: Mapping[str, Any]) -> list[str]:
     if is_true(props.get("internal")):
         return []
     return [
-        "load balancer is internet-facing; the external API gateway reaches the Istio ingress through an internal NLB (VPC link)"
+        "load balancer is internet-facing; the external API gateway "
+        "reaches the Istio ingress through an internal NLB (VPC link)"
     ]
 
 
@@ -330,7 +337,8 @@ def _stage_access_logs(_: str, props: Mapping[str, Any]) -> list[str]:
 CHECKS: tuple[Check, ...] = (
     Check(
         "eks-control-plane-logs",
-        "EKS sends all five control-plane log types (api, audit, authenticator, controllerManager, scheduler) to CloudWatch.",
+        "EKS sends all five control-plane log types (api, audit, "
+        "authenticator, controllerManager, scheduler) to CloudWatch.",
         Level.MANDATORY,
         "CIS EKS 2.1.1; Checkov CKV_AWS_37",
         of_types(EKS_CLUSTER),
@@ -479,7 +487,8 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         "eks-cni-own-role",
         "The VPC CNI runs on its own IAM role (Pod Identity or IRSA); AmazonEKS_CNI_Policy is not on the node role.",
         Level.MANDATORY,
-        "EKS User Guide: Configure the Amazon VPC CNI plugin to use its own role; EKS Best Practices: restrict the node role",
+        "EKS User Guide: Configure the Amazon VPC CNI plugin to use "
+        "its own role; EKS Best Practices: restrict the node role",
         cni_role_gaps,
     ),
     StackCheck(

@@ -58,7 +58,8 @@ def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
     if not (client.get("caBundle") or client.get("secretName")):
         out.append(
             f"{where} accepts clients without a certificate: set {where}.tls.client.caBundle (or secretName) and "
-            "ingressController.adminApi.tls.client on the controller, or anyone reaching the admin port can POST /config"
+            "ingressController.adminApi.tls.client on the controller, "
+            "or anyone reaching the admin port can POST /config"
         )
     if is_true(get(admin, "http.enabled")):
         out.append(f"{where}.http.enabled opens a plaintext admin listener that no client certificate protects")
@@ -212,8 +213,8 @@ def _http_route(r: StackResource, cluster: _Cluster) -> Violation | None:
         if (jwt_backend or jwt_at_gateway) and plain:
             return Violation(
                 f"HTTPRoute {namespace}/{_name(r)} takes JWTs but forwards from the plain-HTTP listener "
-                f"{', '.join(plain)} of Gateway {gateway[0]}/{gateway[1]}: attach it with parentRefs[].sectionName to the "
-                "HTTPS listener and redirect HTTP with a RequestRedirect filter (scheme https)",
+                f"{', '.join(plain)} of Gateway {gateway[0]}/{gateway[1]}: attach it with parentRefs[].sectionName to "
+                "the HTTPS listener and redirect HTTP with a RequestRedirect filter (scheme https)",
                 r.urn,
             )
     return None
@@ -243,7 +244,8 @@ CHECKS: tuple[Check, ...] = (
         "kong-admin-api-authenticated",
         "Kong's admin API accepts only clients with a certificate (the ingress controller), never plaintext.",
         Level.MANDATORY,
-        "Kong charts README (Admin Service mTLS; gateway discovery: anyone reaching the admin API configures the gateway); meshgate gateway hardening",
+        "Kong charts README (Admin Service mTLS; gateway discovery: anyone "
+        "reaching the admin API configures the gateway); meshgate gateway hardening",
         of_types(HELM_RELEASE),
         _admin_api_authenticated,
     ),

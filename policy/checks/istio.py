@@ -149,7 +149,8 @@ CHECKS: tuple[Check, ...] = (
         "istio-gateway-own-namespace",
         "Gateways (Istio gateway chart, Kong, Gateway API Gateways) do not run in istio-system.",
         Level.MANDATORY,
-        "Istio docs: installing gateways (deploy gateways in a separate namespace); docs/upstream-facts.md#istio-installation",
+        "Istio docs: installing gateways (deploy gateways in a "
+        "separate namespace); docs/upstream-facts.md#istio-installation",
         lambda t: t == HELM_RELEASE or of_kinds("Gateway", group=GATEWAY_API)(t),
         _gateway_namespace,
     ),
@@ -329,9 +330,10 @@ def _ingress_only_from_gateway(resources: Sequence[StackResource]) -> list[Viola
             if not allows:
                 out.append(
                     Violation(
-                        f"Istio ingress {release.name} (namespace {namespace}, provider {provider}) sits behind an external "
-                        "API gateway but admits any caller that reaches it: add an ALLOW AuthorizationPolicy whose rules "
-                        "require the gateway's proof (its secret header or its own request principal)",
+                        f"Istio ingress {release.name} (namespace {namespace}, "
+                        f"provider {provider}) sits behind an external "
+                        "API gateway but admits any caller that reaches it: add an ALLOW AuthorizationPolicy whose "
+                        "rules require the gateway's proof (its secret header or its own request principal)",
                         release.urn,
                     )
                 )
@@ -341,9 +343,10 @@ def _ingress_only_from_gateway(resources: Sequence[StackResource]) -> list[Viola
                 if loose:
                     out.append(
                         Violation(
-                            f"AuthorizationPolicy {namespace}/{get(policy.props, 'metadata.name')} on the ingress behind the "
-                            f"external API gateway: rule(s) {', '.join(loose)} admit requests without the gateway's proof "
-                            "(exact secret header or exact request principal), so clients can bypass the gateway",
+                            f"AuthorizationPolicy {namespace}/{get(policy.props, 'metadata.name')} "
+                            "on the ingress behind the "
+                            f"external API gateway: rule(s) {', '.join(loose)} admit requests without the gateway's "
+                            "proof (exact secret header or exact request principal), so clients can bypass the gateway",
                             policy.urn,
                         )
                     )
@@ -355,7 +358,8 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         "istio-mesh-wide-strict",
         "Every cluster running Istio has a mesh-wide STRICT PeerAuthentication in istio-system.",
         Level.MANDATORY,
-        "Istio security best practices (mutual TLS: STRICT mesh-wide); docs/upstream-facts.md#the-four-scenarios (every scenario's baseline)",
+        "Istio security best practices (mutual TLS: STRICT mesh-wide); "
+        "docs/upstream-facts.md#the-four-scenarios (every scenario's baseline)",
         _mesh_wide_strict,
     ),
     StackCheck(
@@ -367,16 +371,19 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
     ),
     StackCheck(
         "ingress-only-from-external-gateway",
-        "An Istio ingress behind an external API gateway admits only requests carrying the gateway's proof (secret header or its request principal).",
+        "An Istio ingress behind an external API gateway admits only requests "
+        "carrying the gateway's proof (secret header or its request principal).",
         Level.MANDATORY,
-        "Istio security best practices (authorization at ingress gateways); AWS HTTP API parameter mapping; GCP API Gateway backend authentication (x-google-backend jwt_audience)",
+        "Istio security best practices (authorization at ingress gateways); AWS HTTP API "
+        "parameter mapping; GCP API Gateway backend authentication (x-google-backend jwt_audience)",
         _ingress_only_from_gateway,
     ),
     StackCheck(
         "istio-default-deny",
         "Namespaces with ALLOW AuthorizationPolicies also carry an allow-nothing baseline.",
         Level.ADVISORY,
-        "Istio security best practices (default-deny authorization); docs/upstream-facts.md#scenario-3-kong-with-a-sidecar",
+        "Istio security best practices (default-deny authorization); "
+        "docs/upstream-facts.md#scenario-3-kong-with-a-sidecar",
         _default_deny,
     ),
 )

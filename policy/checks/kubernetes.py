@@ -162,8 +162,8 @@ def _chart_pinned(_: str, props: Mapping[str, Any]) -> list[str]:
 def _release_awaited(_: str, props: Mapping[str, Any]) -> list[str]:
     if is_true(props.get("skipAwait")):
         return [
-            f"release {props.get('name') or props.get('chart')} sets skipAwait: dependents would not wait for it to be ready, "
-            "and on destroy its LoadBalancer Services would not be waited for"
+            f"release {props.get('name') or props.get('chart')} sets skipAwait: dependents would not wait for it to be "
+            "ready, and on destroy its LoadBalancer Services would not be waited for"
         ]
     return []
 
@@ -300,7 +300,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "helm-release-awaited",
-        "Helm releases are awaited (no skipAwait): ordering istiod before gateways and LB cleanup on destroy depend on it.",
+        "Helm releases are awaited (no skipAwait): ordering istiod "
+        "before gateways and LB cleanup on destroy depend on it.",
         Level.MANDATORY,
         "docs/upstream-facts.md#istio-installation (gateways after istiod, istio#35789); safe teardown",
         of_types(HELM_RELEASE),
@@ -316,7 +317,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "no-plaintext-credentials",
-        "Private keys and kubeconfig credentials never sit in ConfigMaps, env values, annotations or Helm values (fields Pulumi never encrypts).",
+        "Private keys and kubeconfig credentials never sit in ConfigMaps, env "
+        "values, annotations or Helm values (fields Pulumi never encrypts).",
         Level.MANDATORY,
         "CIS EKS/GKE 4.4.1 (secrets as files, not env); Checkov CKV_K8S_35",
         lambda t: t == HELM_RELEASE or of_kinds("ConfigMap", *WORKLOAD_KINDS)(t),
@@ -326,13 +328,15 @@ CHECKS: tuple[Check, ...] = (
         "k8s-provider-exec-auth",
         "Kubernetes providers authenticate with exec plugins; their kubeconfig holds no token, password or client key.",
         Level.MANDATORY,
-        "docs/upstream-facts.md#teardown-and-state (exec auth, no perpetual diffs); EKS/GKE cluster access guides (aws eks get-token, gke-gcloud-auth-plugin)",
+        "docs/upstream-facts.md#teardown-and-state (exec auth, no perpetual diffs); "
+        "EKS/GKE cluster access guides (aws eks get-token, gke-gcloud-auth-plugin)",
         of_types(PROVIDER),
         _provider_exec_auth,
     ),
     Check(
         "k8s-provider-no-delete-unreachable",
-        "Kubernetes providers never drop unreachable objects from state (deleteUnreachable), so destroy deletes every load balancer.",
+        "Kubernetes providers never drop unreachable objects from state "
+        "(deleteUnreachable), so destroy deletes every load balancer.",
         Level.MANDATORY,
         "meshgate safe teardown (docs/security.md); pulumi-kubernetes provider deleteUnreachable",
         of_types(PROVIDER),

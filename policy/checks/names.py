@@ -131,7 +131,8 @@ CHECKS: tuple[Check, ...] = (
         "cloud-names-within-limits",
         "Cloud resource names (explicit, prefixed or auto-named) fit the provider's length and character limits.",
         Level.MANDATORY,
-        "AWS ELB/IAM/EKS quotas (load balancers and target groups 32, IAM roles 64); GCP RFC 1035 names (63); meshgate naming",
+        "AWS ELB/IAM/EKS quotas (load balancers and target groups "
+        "32, IAM roles 64); GCP RFC 1035 names (63); meshgate naming",
         lambda resource_type: resource_type in NAME_RULES,
         _names_within_limits,
     ),

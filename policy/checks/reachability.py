@@ -140,7 +140,8 @@ def _from_deployer(resources: Sequence[StackResource]) -> list[Violation]:
             if server.type == EKS_CLUSTER and not is_true(get(server.props, "vpcConfig.endpointPrivateAccess")):
                 out.append(
                     Violation(
-                        f"API server {server.name}: the deployer runs inside the network but the private endpoint is off",
+                        f"API server {server.name}: the deployer runs "
+                        "inside the network but the private endpoint is off",
                         server.urn,
                     )
                 )
@@ -180,7 +181,8 @@ def _eastwest_restricted(_: str, props: Mapping[str, Any]) -> list[str]:
     out: list[str] = []
     if values.get("networkGateway"):
         out.append(
-            "networkGateway makes the chart expose 15012 (istiod xDS) and 15017 (webhooks), which multi-primary does not use"
+            "networkGateway makes the chart expose 15012 (istiod xDS) "
+            "and 15017 (webhooks), which multi-primary does not use"
         )
     ports = {int(p) for p in (get(port, "port") for port in items(service.get("ports"))) if isinstance(p, (int, float))}
     extra = sorted(ports - MULTI_PRIMARY_PORTS)
@@ -192,7 +194,8 @@ def _eastwest_restricted(_: str, props: Mapping[str, Any]) -> list[str]:
         ranges = items(service.get("loadBalancerSourceRanges"))
         if not ranges or open_to_world(ranges):
             out.append(
-                "east-west load balancer admits every source; restrict loadBalancerSourceRanges to the peers' egress addresses"
+                "east-west load balancer admits every source; restrict "
+                "loadBalancerSourceRanges to the peers' egress addresses"
             )
     return out
 
@@ -212,7 +215,8 @@ CHECKS: tuple[Check, ...] = (
 STACK_CHECKS: tuple[StackCheck, ...] = (
     StackCheck(
         "api-server-reachable-from-deployer",
-        "Every EKS/GKE API server admits the deployer: listed deployer CIDRs on its public endpoint, or a declared in-network deployer.",
+        "Every EKS/GKE API server admits the deployer: listed deployer "
+        "CIDRs on its public endpoint, or a declared in-network deployer.",
         Level.MANDATORY,
         "meshgate: `pulumi up` applies Kubernetes objects to the clusters it creates (meshgate:deployerCidrs)",
         _from_deployer,
@@ -221,7 +225,8 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         "api-server-reachable-from-peers",
         "In a multi-cluster mesh every API server admits every peer network's egress (NAT) addresses.",
         Level.MANDATORY,
-        "Istio multi-primary on different networks (remote secrets: istiod reads each peer's API server); meshgate static egress",
+        "Istio multi-primary on different networks (remote secrets: "
+        "istiod reads each peer's API server); meshgate static egress",
         _from_peers,
     ),
 )

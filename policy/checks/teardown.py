@@ -130,7 +130,8 @@ def teardown_gaps(resources: Sequence[StackResource]) -> list[Violation]:
                 out.append(
                     Violation(
                         f"{owner.type} {owner.name} owns a cloud load balancer but does not depend on "
-                        f"{', '.join(missing)}: destroy could delete them first and fail on the load balancer's ENIs/IPs",
+                        f"{', '.join(missing)}: destroy could delete them "
+                        "first and fail on the load balancer's ENIs/IPs",
                         owner.urn,
                     )
                 )
@@ -140,7 +141,9 @@ def teardown_gaps(resources: Sequence[StackResource]) -> list[Violation]:
 STACK_CHECKS: tuple[StackCheck, ...] = (
     StackCheck(
         "teardown-load-balancers-before-network",
-        "Load-balancer owners are deleted before their network: controller-owned ones (LoadBalancer Services, gateway releases, Gateway API Gateways) depend on the whole cluster network, program-owned ones (NLB, VPC link) on its VPC and, if public, its internet gateway.",
+        "Load-balancer owners are deleted before their network: controller-owned ones (LoadBalancer "
+        "Services, gateway releases, Gateway API Gateways) depend on the whole cluster network, "
+        "program-owned ones (NLB, VPC link) on its VPC and, if public, its internet gateway.",
         Level.MANDATORY,
         "pulumi-eks #194/#382 (destroy blocked by ELBs); docs/upstream-facts.md#teardown-and-state",
         teardown_gaps,

@@ -141,7 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--expect-no-changes",
                 action="store_true",
-                help="exit 3 if there are changes against the recorded state (a drift check only with preview --refresh)",
+                help=(
+                    "exit 3 if there are changes against the recorded state (a drift check only with preview --refresh)"
+                ),
             )
         if policy:
             p.add_argument(
@@ -186,7 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--all",
         action="store_true",
-        help=f"write {DOCS_DIAGRAMS.relative_to(ROOT)}/<scenario>.md for the four scenarios from the documented examples",
+        help=(
+            f"write {DOCS_DIAGRAMS.relative_to(ROOT)}/<scenario>.md for the four scenarios from the documented examples"
+        ),
     )
     return parser
 
@@ -380,8 +384,8 @@ class _Runner:
         summary = ", ".join(f"{op_} {n}" for op_, n in sorted(done.items())) or "nothing"
         if sup.forced:
             what = (
-                f"interrupted by {signals[0]}, then stopped at once by {signals[1] if len(signals) > 1 else signals[0]}: "
-                "the engine and its plugins were killed"
+                f"interrupted by {signals[0]}, then stopped at once by "
+                f"{signals[1] if len(signals) > 1 else signals[0]}: the engine and its plugins were killed"
             )
         elif op == "preview":
             what = f"interrupted by {signals[0]}: the preview stopped (a preview changes nothing)"

@@ -166,7 +166,8 @@ def engine_environment(
         "PULUMI_CONFIG_PASSPHRASE" in env or env.get("PULUMI_CONFIG_PASSPHRASE_FILE")
     ):
         raise SetupError(
-            f"the {backend.split('://', 1)[0]} backend encrypts secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
+            f"the {backend.split('://', 1)[0]} backend encrypts "
+            "secrets with a passphrase: set PULUMI_CONFIG_PASSPHRASE "
             "or PULUMI_CONFIG_PASSPHRASE_FILE (for local development PULUMI_CONFIG_PASSPHRASE= sets an empty one)"
         )
     return env
@@ -481,8 +482,8 @@ def _destroy(
         left = leftovers(plan, state_resources(stack))
         if left:
             raise EngineError(
-                f"phase 1 left {len(left)} gateway-layer resource(s) in the state ({', '.join(u.rsplit('::', 1)[-1] for u in left[:5])}); "
-                "not destroying the network under them"
+                f"phase 1 left {len(left)} gateway-layer resource(s) in the state "
+                f"({', '.join(u.rsplit('::', 1)[-1] for u in left[:5])}); not destroying the network under them"
             )
     result = _engine_call(lambda: stack.destroy(continue_on_error=keep_going, color="never", on_event=on_event))
     outcome.phases.append(
