@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -189,6 +190,7 @@ class Step:
     load_after: float
     peak_mb: dict[str, float]
     ok: bool
+    cpu_s: float = 0.0  # user + system CPU of the whole process tree (waited-for descendants): load-independent
     changes: dict[str, int] = field(default_factory=dict)
     checkpoints: str | None = None
     error: str | None = None
@@ -196,6 +198,7 @@ class Step:
 
 def _run(name: str, argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[Step, str]:
     load_before = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with TreeSampler(proc.pid) as sampler:
@@ -205,7 +208,9 @@ def _run(name: str, argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[St
             proc.kill()
             out, err = proc.communicate()
     seconds = time.perf_counter() - start
-    step = Step(name, seconds, load_before, os.getloadavg()[0], dict(sampler.peak_mb), proc.returncode == 0)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    step = Step(name, seconds, load_before, os.getloadavg()[0], dict(sampler.peak_mb), proc.returncode == 0, cpu_s=cpu)
     if proc.returncode != 0:
         step.error = (err or out)[-2000:]
     return step, out
@@ -486,7 +491,8 @@ def run(
             log(
                 f"  {apis} APIs, {point['resources']} resources: "
                 + ", ".join(
-                    f"{k} {s[k]['seconds']:.1f}s (floor {f[k]['seconds']:.1f}s){'' if s[k]['ok'] else ' FAILED'}"
+                    f"{k} {s[k]['seconds']:.1f}s/{s[k]['cpu_s']:.1f}cpu (floor {f[k]['seconds']:.1f}s)"
+                    f"{'' if s[k]['ok'] else ' FAILED'}"
                     for k in STEPS
                 )
                 + f"; load {s['preview']['load_before']:.1f}"

@@ -60,9 +60,9 @@ def engine_section(results: dict[str, Any]) -> str:
         "",
         "| APIs | resources | first preview (s) | up (s) | no-op preview "
         "(s) | change up (s) | floor: preview / up / no-op / change (s) | "
-        "up per resource (ms), meshgate / floor | state file (MB) | "
+        "up per resource (ms), meshgate / floor | CPU preview / up (s), meshgate / floor | state file (MB) | "
         "peak RSS engine / program / driver (MB) | checkpoints | passes |",
-        "|---:|---:|---:|---:|---:|---:|---|---|---:|---|---|---|",
+        "|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|---|---|",
     ]
     for p in points:
         s, f = p["steps"], p["floor"]
@@ -73,10 +73,15 @@ def engine_section(results: dict[str, Any]) -> str:
             f"{1000 * f['up']['seconds'] / max(p['resources'], 1):.0f}"
         )
         floor = " / ".join(_s(f[x]["seconds"]) for x in STEPS)
+        cpu = (
+            f"{_s(s['preview'].get('cpu_s'))} / {_s(s['up'].get('cpu_s'))} — "
+            f"{_s(f['preview'].get('cpu_s'))} / {_s(f['up'].get('cpu_s'))}"
+        )
         state = "n/a" if p["state_bytes"] is None else f"{p['state_bytes'] / 1e6:.2f}"
         lines.append(
             f"| {p['apis']} | {p['resources']} | {_s(s['preview']['seconds'])} | {_s(s['up']['seconds'])} | "
-            f"{_s(s['noop_preview']['seconds'])} | {_s(s['change_up']['seconds'])} | {floor} | {per} | {state} | "
+            f"{_s(s['noop_preview']['seconds'])} | {_s(s['change_up']['seconds'])} | {floor} | {per} | {cpu} | "
+            f"{state} | "
             f"{_mb(peak['engine'])} / {_mb(peak['program'])} / {_mb(peak['driver'])} | "
             f"{s['up'].get('checkpoints') or '-'} | {'yes' if ok else '**no**: ' + '; '.join(why)} |"
         )
