@@ -4,9 +4,11 @@
 #   scripts/deploy.sh [stack] [--yes] [extra pipeline args...]     e.g. scripts/deploy.sh dev
 # Steps: install requirements.txt and policy/requirements.txt (the policy pack) into .venv; set up
 # the shared environment (scripts/env.sh: engine on PATH, state in .pulumi-state/); print the
-# clusters the stack deploys to and refuse (exit 2) when a kubeconfig context is missing; then
-# `up`, which shows the preview and asks before applying. --yes skips the question (CI; also
-# needed without a terminal).
+# clusters the stack deploys to and refuse (exit 2) when a kubeconfig context is missing; refuse
+# (exit 2) a stack with EKS/GKE clusters whose state would be encrypted with an empty passphrase
+# (set PULUMI_CONFIG_PASSPHRASE[_FILE] or a KMS secrets provider: docs/security.md); then `up`,
+# which shows the preview and asks before applying. --yes skips the question (CI; also needed
+# without a terminal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stack=dev
@@ -22,4 +24,5 @@ fi
 eval "$(bash scripts/env.sh)"
 
 .venv/bin/python -m stacks.pipeline.targets --stack "$stack"
+.venv/bin/python -m stacks.pipeline.state_encryption --stack "$stack"
 exec .venv/bin/python -m stacks.pipeline up --stack "$stack" "$@"

@@ -48,7 +48,7 @@ STACK_RESOURCE = {
     "type": "pulumi:pulumi:Stack",
     "outputs": STACK_OUTPUTS,
 }
-PASSPHRASE = {"PULUMI_CONFIG_PASSPHRASE": ""}
+PASSPHRASE = {"PULUMI_CONFIG_PASSPHRASE": "fake-automation-passphrase"}
 
 
 def summary(changes: Mapping[str, int]) -> UpdateSummary:

@@ -65,10 +65,16 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def deploy(
-    checkout: Path, *args: str, kubeconfig: str | None, stdout: list[str] | None = None
+    checkout: Path,
+    *args: str,
+    kubeconfig: str | None,
+    stdout: list[str] | None = None,
+    passphrase: str | None = None,
 ) -> tuple[int, str, list[str]]:
     tmp = checkout.parent
     env = {"PATH": f"{tmp / 'bin'}:/usr/bin:/bin", "HOME": str(tmp / "home")}
+    if passphrase is not None:
+        env["PULUMI_CONFIG_PASSPHRASE"] = passphrase
     if kubeconfig is not None:
         (tmp / "kubeconfig").write_text(kubeconfig)
         env["KUBECONFIG"] = str(tmp / "kubeconfig")
@@ -127,9 +133,22 @@ def test_refuses_without_the_context(checkout: Path, kubeconfig: str | None, exp
 
 
 def test_cloud_stacks_name_the_clusters_they_create(checkout: Path) -> None:
-    code, output, _ = deploy(checkout, "staging", kubeconfig=None)
+    code, output, _ = deploy(checkout, "staging", kubeconfig=None, passphrase="a long random passphrase")
     assert code == 0, output
     assert "aws-east: new eks cluster" in output and "gcp-central: new gke cluster" in output
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_refuses_a_cloud_stack_with_the_default_empty_passphrase(checkout: Path, stack: str) -> None:
+    code, output, calls = deploy(checkout, stack, kubeconfig=None)
+    assert code == 2, output
+    assert "empty passphrase does not encrypt them" in output and f"change-secrets-provider --stack {stack}" in output
+    assert not [c for c in calls if c.startswith("python -m stacks.pipeline")]
+
+
+def test_dev_keeps_the_empty_passphrase_with_a_warning(checkout: Path) -> None:
+    code, output, _ = deploy(checkout, kubeconfig=KUBECONFIG.format(current="kind-kind"))
+    assert code == 0 and "warning: stack dev keeps its state with an empty passphrase" in output
 
 
 def test_env_sh_points_every_command_at_the_pipelines_state(tmp_path: Path) -> None:

@@ -57,7 +57,7 @@ def test_preview_always_skips_checkpoints() -> None:
 
 
 def test_pulumis_own_skip_checkpoints_is_honoured_under_auto_but_not_against_an_explicit_mode() -> None:
-    environ = {"PULUMI_CONFIG_PASSPHRASE": "", SKIP_CHECKPOINTS: "true"}
+    environ = {"PULUMI_CONFIG_PASSPHRASE": "checkpoints-test", SKIP_CHECKPOINTS: "true"}
     stack = EnvRecordingStack()
     run = Run(["up", "--stack", "staging", "--yes", "--json"], stack=stack, environ=environ)
     assert run.document["checkpoints"] == "end" and stack.env_at_call == [("up", "true")]

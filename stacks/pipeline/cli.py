@@ -23,7 +23,7 @@ from rich.prompt import Confirm
 
 from stacks.config import ConfigError, StackConfig
 from stacks.pipeline import diagram as diagrams
-from stacks.pipeline import engine, locks
+from stacks.pipeline import engine, locks, state_encryption
 from stacks.pipeline.destroy_plan import DestroyPlan
 from stacks.pipeline.engine import (
     Checkpoints,
@@ -493,6 +493,7 @@ class _Runner:
                 f"{op.value} changes the stack: pass --yes (there is no prompt in --json mode or without a terminal)"
             )
         env = engine.engine_environment(self.environ, op)
+        self._require_encryption(op)
         self.env = env
         self.supervisor.reset()
         self.supervisor.skip_checkpoints = False  # a preview saves nothing; set for up/refresh/destroy below
@@ -503,12 +504,26 @@ class _Runner:
             if self._started is not None:
                 self.report.duration_seconds = time.monotonic() - self._started
 
+    def _require_encryption(self, op: Op) -> None:
+        """Refuse preview/up/refresh of a cloud stack with an empty passphrase (they write its secrets);
+        destroy and outputs of an existing one still run. Other stacks: one warning line."""
+        assert self.config is not None
+        state = state_encryption.encryption(str(self.args.stack), self.environ)
+        if op in (Op.DESTROY, Op.OUTPUTS) and state_encryption.cloud_clusters(self.config):
+            return
+        warning = state_encryption.require(str(self.args.stack), self.config, state)
+        if warning:  # shown once the stack is open (a setup error stays the first thing printed)
+            self.report.extra["stateEncryption"] = warning
+
     def _engine_steps(
         self, op: Op, overrides: list[Override], options: RunOptions, env: dict[str, str], needs_yes: bool
     ) -> None:
         args = self.args
         stack = self.open_stack(args.stack, env, op in (Op.PREVIEW, Op.UP, Op.REFRESH))
         self.stack = stack
+        warning = self.report.extra.get("stateEncryption")
+        if warning and not self.json:
+            self.console.print(warning, style="yellow", highlight=False, markup=False, soft_wrap=True)
         if op is not Op.OUTPUTS:
             engine.apply_overrides(stack, overrides)
         if op is Op.OUTPUTS:
