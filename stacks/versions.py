@@ -329,6 +329,49 @@ def _date(day: date | None, expected: bool = False) -> str:
     return f"~{day:%b %Y} (expected)" if expected else day.isoformat()
 
 
+def _chart_values_section() -> list[str]:
+    """docs/versions.md "Chart values": one row per recorded chart file, and how to add one."""
+    from stacks import chart_values
+
+    lines = [
+        "## Chart values",
+        "",
+        "A Helm value the chart does not read is ignored without a word, so every chart version meshgate",
+        "installs has the set of value paths it accepts recorded in `stacks/chart_values/<chart>-<version>.json`,",
+        "read from that version's `values.yaml` (and its templates where `values.yaml` is not exhaustive).",
+        "`tests/test_chart_values.py` fails when a shipped stack or scenario sets a path the pinned chart does",
+        "not have, and when a Release pins a chart version without a file.",
+        "",
+        "| chart | version | paths | open (free-form) | read from templates | subcharts |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted(chart_values.DIRECTORY.glob("*.json")):
+        c = chart_values.load_file(path)
+        subcharts = ", ".join(f"`{k}` → {v}" for k, v in sorted(c.subcharts.items())) or "—"
+        lines.append(
+            f"| {c.chart} | {c.version} | {len(c.paths)} | {len(c.open)} | {len(c.from_templates)} | {subcharts} |"
+        )
+    lines += [
+        "",
+        "Each file names the exact `values.yaml` it was read from (`source`). To add a chart or a new version",
+        "of one, read its `values.yaml` at that tag and record it:",
+        "",
+        "```bash",
+        "python -m stacks.chart_values record CHART VERSION values.yaml --source URL-OF-THAT-FILE-AT-THE-TAG \\",
+        "  [--strip _internal_defaults_do_not_set]   # Istio charts: defaults wrapped, set at the top level",
+        "  [--open PATH=REASON]...                   # a map a template renders whole (e.g. istiod meshConfig)",
+        "  [--path PATH=REASON]...                   # a key a template reads that values.yaml only comments",
+        "  [--subchart ALIAS=CHART-VERSION]...       # a dependency with an alias (kong/ingress: gateway, controller)",
+        "python -m stacks.versions                   # regenerate this page",
+        "```",
+        "",
+        "Empty (`{}`) and null values in `values.yaml` are recorded as open by themselves. When the test",
+        "names a path, check the chart's templates before adding `--open`/`--path`: a path no template",
+        "reads is a misspelling.",
+    ]
+    return lines
+
+
 def render_markdown() -> str:
     """docs/versions.md, generated from the matrix and the defaults of `stacks.config`."""
     from stacks import config
@@ -464,6 +507,7 @@ def render_markdown() -> str:
         lines.append(
             f"| {pin.name} | `{pin.pinned}` | `{pin.newest_seen}` | {released} | {note} | {cite(pin.source)} |"
         )
+    lines += ["", *_chart_values_section()]
     lines += [
         "",
         "## Upgrading an existing stack",
