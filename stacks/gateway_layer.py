@@ -2,7 +2,7 @@
 
 This is the only layer that reads `meshgate:scenario`; each scenario lives in one module of
 components/gateways/. Stack outputs: `endpoints`, `curl` (one line per API) and `hops`
-(which hops of a request are mTLS-protected).
+(which hops of a request are mTLS-protected, from stacks/traffic/model.py).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any
 import pulumi
 
 from components.gateways.catalogue import routes
-from components.gateways.edge import Edge, curl_lines, hops_output
+from components.gateways.edge import Edge, curl_lines
 from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps
 from stacks.clusters import BuiltCluster
 from stacks.config import Scenario, StackConfig
-from stacks.hops import vpc_link_cluster as vpc_link
+from stacks.traffic import model as traffic
 
 
 def _namespaces(workloads: dict[str, ClusterApps]) -> Mapping[tuple[str, str], pulumi.Resource]:
@@ -38,7 +38,7 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
     if ext.kind == "aws-http-api":
         import pulumi_aws as aws
 
-        vpc_link_cluster = vpc_link(config)
+        vpc_link_cluster = traffic.vpc_link_cluster(config)
         assert vpc_link_cluster is not None
         # The VPC link, NLB and API live in the EKS cluster's account and region: use its provider.
         eks = clusters[vpc_link_cluster].component
@@ -105,5 +105,5 @@ def build_gateway_layer(
         edge = _in_cluster_edge(config, meshes, workloads)
     pulumi.export("endpoints", edge.endpoints)
     pulumi.export("curl", curl_lines(routes(config), edge))
-    pulumi.export("hops", hops_output(edge.hops))
+    pulumi.export("hops", traffic.hops_output(traffic.hops(config)))
     return edge

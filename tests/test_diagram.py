@@ -9,9 +9,7 @@ from pathlib import Path
 import pytest
 from harness import evaluate
 
-from components.gateways.edge import hops_output
 from stacks.config import Scenario, StackConfig
-from stacks.hops import scenario_hops
 from stacks.pipeline import diagram
 from stacks.pipeline.diagram import (
     LOCALHOST,
@@ -24,6 +22,8 @@ from stacks.pipeline.diagram import (
 )
 from stacks.pipeline.overrides import parse_override
 from stacks.pipeline.stackfile import load_config, raw_config
+from stacks.traffic.model import Hop, hops_output
+from stacks.traffic.model import hops as scenario_hops
 
 
 def model(stack: str, *overrides: str) -> TrafficModel:
@@ -243,7 +243,7 @@ STACKS = [(stack, ()) for stack in ("dev", "staging", "prod", "render")] + [
 
 @pytest.mark.parametrize(("stack", "overrides"), STACKS, ids=[f"{s}{'+' if o else ''}{'/'.join(o)}" for s, o in STACKS])
 def test_the_diagram_draws_exactly_the_hops_the_stack_exports(stack: str, overrides: tuple[str, ...]) -> None:
-    """The `hops` output (the gateway component's list, under mocks) is what the diagram is drawn from,
+    """The `hops` output (under mocks) is the traffic model's hop list, which the diagram is drawn from,
     and every drawn edge other than sidecar -> app on localhost is one of its hops."""
     parsed = [parse_override(o) for o in overrides]
     cfg = load_config(stack, parsed)
@@ -257,7 +257,7 @@ def test_the_diagram_draws_exactly_the_hops_the_stack_exports(stack: str, overri
     assert sum(e.via is not None for e in m.edges) == sum(_edges_for(cfg, h) for h in hops if h.via)
 
 
-def _edges_for(cfg: StackConfig, hop: object) -> int:
+def _edges_for(cfg: StackConfig, hop: Hop) -> int:
     """How many diagram edges a hop becomes: one per API backend it reaches, else one (Kong's hop
     into its own sidecar adds the localhost edge)."""
     source, target = str(hop.source), str(hop.target)

@@ -1,8 +1,7 @@
-"""What a scenario hands back to the stack: public endpoints, curl lines, and the hop list.
+"""What a scenario hands back to the stack: public endpoints and curl lines.
 
-The hop list makes the article's pros/cons concrete: for each hop of a request through the
-gateway, whether it is protected by Istio mTLS (`mtls`), by one-way TLS only (`tls`), or by
-nothing. It lists only the connections a request makes; `diagram` draws the same list.
+The hop list of each scenario (which connection is mTLS, one-way TLS or plaintext) is not
+here: stacks/traffic/model.py derives it from the stack config.
 """
 
 from __future__ import annotations
@@ -19,37 +18,12 @@ UNKNOWN_ADDRESS = "https://<GATEWAY_ADDRESS>"
 """Stands in for an address the program cannot know (a rendered cluster has no load balancer)."""
 
 
-@dataclass(frozen=True)
-class Hop:
-    """One network hop of a request: `source` -> `target`, and what protects it."""
-
-    source: str
-    target: str
-    mtls: bool
-    tls: bool
-    note: str
-    via: str | None = None  # a passthrough on the way that does not terminate the connection
-
-    def as_output(self) -> dict[str, object]:
-        out: dict[str, object] = {
-            "from": self.source,
-            "to": self.target,
-            "mtls": self.mtls,
-            "tls": self.tls or self.mtls,
-            "note": self.note,
-        }
-        if self.via is not None:
-            out["via"] = self.via
-        return out
-
-
 @dataclass
 class Edge:
-    """A scenario's outputs: endpoint URL per entry point, the URL each route is called on, hops."""
+    """A scenario's outputs: endpoint URL per entry point and the URL each route is called on."""
 
     endpoints: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     route_urls: dict[str, pulumi.Output[str]] = field(default_factory=dict)
-    hops: list[Hop] = field(default_factory=list)
     insecure_tls: bool = False  # the endpoint serves a self-signed certificate (curl -k)
 
 
@@ -79,42 +53,6 @@ def curl_lines(routes: list[Route], edge: Edge) -> pulumi.Output[dict[str, str]]
         }
 
     return pulumi.Output.all(*urls).apply(render)
-
-
-BACKENDS = "backends"
-
-
-def backends(cluster: str) -> str:
-    """The hop-list name of the API backends in another cluster than the gateway's."""
-    return f"{BACKENDS} ({cluster})"
-
-
-def east_west(cluster: str) -> str:
-    """The hop-list name of a cluster's east-west gateway."""
-    return f"east-west gateway ({cluster})"
-
-
-def into_mesh(gateway: str, remote_clusters: list[str], note: str) -> list[Hop]:
-    """A gateway inside the mesh calling the backends: local ones directly; a backend in another
-    network over ONE mTLS connection to its sidecar, which that network's east-west gateway
-    (port 15443, AUTO_PASSTHROUGH) routes by SNI without terminating it (Istio multi-network)."""
-    found = [Hop(gateway, BACKENDS, mtls=True, tls=True, note=note)]
-    for cluster in remote_clusters:
-        found.append(
-            Hop(
-                gateway,
-                backends(cluster),
-                mtls=True,
-                tls=True,
-                note=f"{note}; one connection end to end, passed through by SNI at the east-west gateway (:15443)",
-                via=east_west(cluster),
-            )
-        )
-    return found
-
-
-def hops_output(hops: list[Hop]) -> list[dict[str, object]]:
-    return [h.as_output() for h in hops]
 
 
 def https_url(address: pulumi.Output[str]) -> pulumi.Output[str]:

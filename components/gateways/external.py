@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 
 from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, Hop, into_mesh, same_url_for_all
+from components.gateways.edge import Edge, same_url_for_all
 from components.gateways.istio_ingress import (
     GOOGLE_ISSUER,
     NAMESPACE,
@@ -26,33 +26,6 @@ from components.gateways.istio_ingress import (
 )
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
-
-EXTERNAL_GATEWAY_NAMES = {"aws-http-api": "AWS API Gateway (HTTP API)", "gcp-api-gateway": "GCP API Gateway"}
-
-
-def ingress_name(cluster: str) -> str:
-    """The hop-list name of a cluster's Istio ingress gateway."""
-    return f"Istio ingress ({cluster})"
-
-
-def hops(kind: str, private_cluster: str | None, entries: list[str], remote: list[str]) -> list[Hop]:
-    """The hops of scenario 1: client -> external gateway -> the ingress of each entry cluster (TLS,
-    certificate verified) -> backends; with a multi-cluster mesh, backends of other clusters over one
-    mTLS connection through their east-west gateway."""
-    gateway = EXTERNAL_GATEWAY_NAMES[kind]
-    found = [Hop("client", gateway, mtls=False, tls=True, note="HTTPS with the cloud's managed certificate")]
-    for cluster in entries:
-        if cluster == private_cluster:
-            note = (
-                f"VPC link -> internal NLB :443 (TLS passthrough) -> ingress NodePort {NODE_PORTS[443]}; TLS verified "
-                "against the ingress hostname, private to the VPC but outside the mesh"
-            )
-        else:
-            note = "HTTPS over the internet to the ingress hostname (trusted certificate, verified), outside the mesh"
-        found.append(Hop(gateway, ingress_name(cluster), mtls=False, tls=True, note=note))
-    for cluster in entries:
-        found += into_mesh(ingress_name(cluster), remote, "inside the mesh: STRICT mTLS")
-    return found
 
 
 @dataclass(frozen=True)
@@ -68,7 +41,7 @@ class ExternalGatewayArgs:
     external: ExternalGatewaySpec
     entry: dict[str, str]
     ingresses: dict[str, IngressSpec]
-    vpc_link_cluster: str | None = None
+    vpc_link_cluster: str | None = None  # aws-http-api only: the cluster whose VPC hosts the VPC link
     vpc_link_eks: Any = None  # components.clusters.eks.EksCluster of vpc_link_cluster
 
 
@@ -83,8 +56,7 @@ class ExternalGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: ExternalGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:ExternalGateway", name, None, opts)
         entries = list(dict.fromkeys(args.entry[r.name] for r in args.routes))
-        remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.entry[r.name]))
-        private = args.vpc_link_cluster if args.external.kind == "aws-http-api" else None
+        private = args.vpc_link_cluster
         # The gateway's proof of origin, created before the ingress policies that check it.
         child = pulumi.ResourceOptions(parent=self)
         secret: pulumi.Output[str] | None = None
@@ -136,7 +108,6 @@ class ExternalGateway(pulumi.ComponentResource):
         self.edge = Edge(
             endpoints=endpoints,
             route_urls=same_url_for_all(args.routes, endpoint),
-            hops=hops(args.external.kind, private, entries, remote),
         )
         self.register_outputs({"endpoint": endpoint})
 

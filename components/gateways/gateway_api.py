@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
 from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all
+from components.gateways.edge import Edge, https_url, same_url_for_all
 from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.objects import (
     custom_resource,
@@ -281,24 +281,6 @@ def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
     }
 
 
-GATEWAY_NODE = "Istio gateway (Gateway API)"
-
-
-def hops(remote_clusters: list[str]) -> list[Hop]:
-    return [
-        Hop(
-            "client",
-            GATEWAY_NODE,
-            mtls=False,
-            tls=True,
-            note="HTTPS terminated at the gateway; JWT, authz and rate limits there",
-        ),
-        *into_mesh(
-            GATEWAY_NODE, remote_clusters, "STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"
-        ),
-    ]
-
-
 class GatewayApiGateway(pulumi.ComponentResource):
     """Gateway API CRDs (pinned standard channel, optional), an Istio-class `Gateway`, one `HTTPRoute` per API,
     JWT + path authorization and Envoy local rate limits on the gateway, default-deny + ALLOW from
@@ -431,11 +413,7 @@ class GatewayApiGateway(pulumi.ComponentResource):
             after=gateway.id,
         )
         url = https_url(address)
-        remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.cluster))
         self.edge = Edge(
-            endpoints={"gateway-api": url},
-            route_urls=same_url_for_all(args.routes, url),
-            hops=hops(remote),
-            insecure_tls=True,
+            endpoints={"gateway-api": url}, route_urls=same_url_for_all(args.routes, url), insecure_tls=True
         )
         self.register_outputs({"endpoint": url, "principal": principal})

@@ -8,32 +8,10 @@ from __future__ import annotations
 import pulumi
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.edge import BACKENDS, Edge, Hop, https_url, same_url_for_all
+from components.gateways.edge import Edge, https_url, same_url_for_all
 from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
-
-
-def hops() -> list[Hop]:
-    return [
-        Hop(
-            "client",
-            "Kong",
-            mtls=False,
-            tls=True,
-            note="HTTPS to the Kong LoadBalancer (Kong's certificate); HTTP on :80 only for APIs without credentials",
-        ),
-        Hop(
-            "Kong",
-            BACKENDS,
-            mtls=False,
-            tls=False,
-            note=(
-                "plaintext: Kong has no sidecar; only the backend port "
-                "is PERMISSIVE (workload-scoped PeerAuthentication)"
-            ),
-        ),
-    ]
 
 
 class InClusterGateway(pulumi.ComponentResource):
@@ -69,7 +47,5 @@ class InClusterGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         url = https_url(kong.address)
-        self.edge = Edge(
-            endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(), insecure_tls=True
-        )
+        self.edge = Edge(endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), insecure_tls=True)
         self.register_outputs({"endpoint": url, "principal": kong.principal})

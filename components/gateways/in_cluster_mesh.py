@@ -10,32 +10,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.edge import Edge, Hop, https_url, into_mesh, same_url_for_all
+from components.gateways.edge import Edge, https_url, same_url_for_all
 from components.gateways.in_cluster_args import InClusterEdgeArgs
 from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
 from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
 
 SERVICE_UPSTREAM = "ingress.kubernetes.io/service-upstream"
-
-
-KONG_NODE = "Kong + Envoy sidecar"
-
-
-def hops(remote_clusters: list[str]) -> list[Hop]:
-    return [
-        Hop(
-            "client",
-            KONG_NODE,
-            mtls=False,
-            tls=True,
-            note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound",
-        ),
-        *into_mesh(
-            KONG_NODE,
-            remote_clusters,
-            "Kong's sidecar -> backend sidecar: STRICT mTLS; AuthorizationPolicy allows only Kong's principal",
-        ),
-    ]
 
 
 class InClusterMeshGateway(pulumi.ComponentResource):
@@ -88,8 +68,5 @@ class InClusterMeshGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         url = https_url(kong.address)
-        remote = list(dict.fromkeys(r.cluster for r in args.routes if r.cluster != args.cluster))
-        self.edge = Edge(
-            endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), hops=hops(remote), insecure_tls=True
-        )
+        self.edge = Edge(endpoints={"kong": url}, route_urls=same_url_for_all(args.routes, url), insecure_tls=True)
         self.register_outputs({"endpoint": url, "principal": kong.principal})

@@ -1,7 +1,7 @@
 """Traffic-path diagrams from the stack config alone: a model of nodes and hops, rendered as Mermaid or DOT.
 
-`traffic_model(config)` draws the hop list the scenario's gateway component exports as the
-`hops` stack output (`stacks.hops.scenario_hops`), expanded to boxes per cluster: every hop
+`traffic_model(config)` draws the hop list of stacks/traffic/model.py (what the gateway layer
+exports as the `hops` stack output), expanded to boxes per cluster: every hop
 becomes one edge; "backends" become the API backends' Envoy sidecars (each with its
 application behind it on localhost). Only connections a request through the gateway makes are
 drawn — no edge between services (which of them call each other is not in the config), and
@@ -19,13 +19,10 @@ import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
-from components.gateways import external as external_gateway
-from components.gateways.edge import BACKENDS, Hop, backends, east_west
-from components.gateways.gateway_api import GATEWAY_NODE
-from components.gateways.in_cluster_mesh import KONG_NODE
 from components.gateways.istio_ingress import NODE_PORTS
 from stacks.config import Scenario, StackConfig
-from stacks.hops import scenario_hops, vpc_link_cluster
+from stacks.traffic import model as traffic
+from stacks.traffic.model import BACKENDS, GATEWAY_API, KONG, KONG_WITH_SIDECAR, Hop
 
 NodeKind = Literal[
     "client", "external-gateway", "ingress-gateway", "api-gateway", "sidecar", "service", "eastwest-gateway"
@@ -145,10 +142,10 @@ def _label(hop: Hop) -> str:
     if hop.mtls:
         return f"{MTLS} (one connection, via east-west gateway)" if hop.via else MTLS
     if hop.tls:
-        if "bypassed" in hop.note:
+        if hop.bypasses_sidecar:
             return f"{TLS_OUTSIDE_MESH}, sidecar inbound bypassed"
-        return f"{TLS_OUTSIDE_MESH}, VPC link" if "VPC link" in hop.note else TLS_OUTSIDE_MESH
-    return f"{PLAINTEXT} (VPC link, outside mesh)" if "VPC link" in hop.note else PLAINTEXT
+        return f"{TLS_OUTSIDE_MESH}, VPC link" if hop.vpc_link else TLS_OUTSIDE_MESH
+    return f"{PLAINTEXT} (VPC link, outside mesh)" if hop.vpc_link else PLAINTEXT
 
 
 class _Builder:
@@ -159,7 +156,7 @@ class _Builder:
         self.nodes: list[Node] = []
         self.edges: list[Edge] = []
         self.services = _services(config)
-        self.private = vpc_link_cluster(config)
+        self.private = traffic.vpc_link_cluster(config)
         self.gateway_cluster = config.gateway_cluster
 
     def node(self, node: Node) -> str:
@@ -186,37 +183,37 @@ class _Builder:
 
     def source(self, name: str) -> tuple[str, str | None]:
         """(node id, cluster) of a hop's source; the cluster is where its plain "backends" live."""
-        if name == "client":
+        if name == traffic.CLIENT:
             return self.node(Node("client", "Client", "client")), None
-        if name in external_gateway.EXTERNAL_GATEWAY_NAMES.values():
+        if name in traffic.EXTERNAL_GATEWAY_NAMES.values():
             return self.node(Node("external_gateway", name, "external-gateway")), None
         cluster = self.gateway_cluster
-        if name == "Kong":
+        if name == KONG:
             return self.node(
                 Node("kong", "Kong API gateway<br/>(no sidecar, outside mesh)", "api-gateway", cluster)
             ), cluster
-        if name == KONG_NODE:  # Kong and its sidecar: a request leaves through the sidecar
+        if name == KONG_WITH_SIDECAR:  # Kong and its sidecar: a request leaves through the sidecar
             self.node(Node("kong", "Kong API gateway", "api-gateway", cluster))
             return self.node(Node("kong_sidecar", "Envoy sidecar (Kong)", "sidecar", cluster)), cluster
-        if name == GATEWAY_NODE:
+        if name == GATEWAY_API:
             label = "Istio gateway<br/>(Gateway API, gatewayClassName: istio)"
             return self.node(Node("istio_gateway", label, "api-gateway", cluster)), cluster
         for box in self.config.clusters:
-            if name == external_gateway.ingress_name(box.name):
+            if name == traffic.ingress_name(box.name):
                 return self.ingress(box.name), box.name
         raise ValueError(f"hop source {name!r} has no diagram node")
 
     def entry(self, name: str) -> str:
         """The node a hop into `name` arrives at (Kong with a sidecar: Kong itself)."""
         node, _ = self.source(name)
-        return "kong" if name == KONG_NODE else node
+        return "kong" if name == KONG_WITH_SIDECAR else node
 
     def targets(self, name: str, home: str | None) -> list[_Service] | None:
         """The backends a hop to `name` reaches, or None when `name` is a single node."""
         if name == BACKENDS and home is not None:
             return self.api_backends(home)
         for box in self.config.clusters:
-            if name == backends(box.name):
+            if name == traffic.backends(box.name):
                 return self.api_backends(box.name)
         return None
 
@@ -225,12 +222,12 @@ class _Builder:
         reached = self.targets(hop.target, home)
         if reached is None:
             self.edge(Edge(source, self.entry(hop.target), hop.mtls, _label(hop)))
-            if hop.target == KONG_NODE:  # Kong hands every request to its own sidecar
+            if hop.target == KONG_WITH_SIDECAR:  # Kong hands every request to its own sidecar
                 self.edge(Edge("kong", "kong_sidecar", False, LOCALHOST))
             return
         via = None
         if hop.via is not None:
-            cluster = next(c.name for c in self.config.clusters if east_west(c.name) == hop.via)
+            cluster = next(c.name for c in self.config.clusters if traffic.east_west(c.name) == hop.via)
             via = self.node(
                 Node(_id("ew", cluster), "East-west gateway<br/>:15443 AUTO_PASSTHROUGH", "eastwest-gateway", cluster)
             )
@@ -241,7 +238,7 @@ class _Builder:
 def traffic_model(config: StackConfig) -> TrafficModel:
     """The traffic paths of `config`'s scenario: its hop list, drawn (see the module docstring)."""
     b = _Builder(config)
-    for hop in scenario_hops(config):
+    for hop in traffic.hops(config):
         b.hop(hop)
     for svc in b.services:
         b.node(Node(svc.sidecar, f"Envoy sidecar<br/>{svc.name}", "sidecar", svc.cluster))
