@@ -17,10 +17,11 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
-from harness import ROOT, Resource, _as_pulumi_config, evaluate, stack_config
+from harness import ROOT, Resource, evaluate, stack_config
 
 from stacks.config import ConfigError, StackConfig, parse_raw
 from stacks.pipeline.stackfile import load_config
+from stacks.recording import as_pulumi_config as _as_pulumi_config
 
 ARG_MAX_STRLEN = 128 * 1024  # Linux MAX_ARG_STRLEN: the longest single argument or environment string
 

@@ -63,7 +63,7 @@ def test_clusters_are_still_created_in_parallel(prod: Program) -> None:
 
 
 def _ip(program: Program, r: Resource) -> str:
-    from harness import _fake_ip
+    from stacks.recording import fake_ip as _fake_ip
 
     return f"{_fake_ip('52.0.0.0' if r.type == EIP else '34.0.0.0', r.name)}/32"
 

@@ -133,7 +133,7 @@ def test_east_west_exposes_only_what_multi_primary_uses(three: Program, prod: Pr
 
 
 def test_east_west_admits_only_the_peers_egress_addresses(prod: Program) -> None:
-    from harness import _fake_ip
+    from stacks.recording import fake_ip as _fake_ip
 
     eips = {f"{_fake_ip('52.0.0.0', r.name)}/32" for r in prod.of_type("aws:ec2/eip:Eip")}
     gcp = {f"{_fake_ip('34.0.0.0', r.name)}/32" for r in prod.of_type("gcp:compute/address:Address")}

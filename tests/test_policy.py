@@ -690,7 +690,7 @@ def test_api_servers_admit_every_peers_egress_addresses() -> None:
     moved = _prod_with(lambda r: replace(r, props={**r.props, "address": "34.9.9.9"}) if r.urn == address.urn else r)
     assert len(_run("api-server-reachable-from-peers", moved)) == 1
     known = {r.urn: r for r in prod}[address.urn]
-    from harness import _fake_ip
+    from stacks.recording import fake_ip as _fake_ip
 
     right = _prod_with(
         lambda r: (
