@@ -143,13 +143,18 @@ def _existing(spec: KubeconfigClusterSpec, protect: bool) -> Any:
     return KubeconfigCluster(spec.name, KubeconfigClusterArgs(spec=spec))
 
 
+def k8s_provider_name(cluster: str) -> str:
+    """The name of the Kubernetes provider every object of `cluster` is registered with."""
+    return f"{cluster}-k8s"
+
+
 def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, component: Any) -> k8s.Provider:
     # A cluster component may narrow what the provider waits for (EKS: network + nodes, not CoreDNS);
     # by default it waits for the whole component.
     opts = pulumi.ResourceOptions(depends_on=getattr(component, "provider_dependencies", [component]))
     if isinstance(spec, KubeconfigClusterSpec):
         return k8s.Provider(
-            f"{spec.name}-k8s",
+            k8s_provider_name(spec.name),
             kubeconfig=component.kubeconfig_path,
             context=spec.context,
             render_yaml_to_directory=spec.render_directory,
@@ -157,7 +162,7 @@ def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, com
             opts=opts,
         )
     return k8s.Provider(
-        f"{spec.name}-k8s",
+        k8s_provider_name(spec.name),
         kubeconfig=component.kubeconfig,
         enable_server_side_apply=True,
         delete_unreachable=False,

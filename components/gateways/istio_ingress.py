@@ -194,7 +194,11 @@ class IstioIngress(pulumi.ComponentResource):
                 after=self.gateway.release.status,
             )
         )
-        self.register_outputs({"namespace": args.namespace, "address": self.address})
+        # the gateway chart's service account is its release name (serviceAccount.name unset)
+        principal = args.mesh.principal(args.namespace, RELEASE_NAME)
+        self.register_outputs(
+            {"namespace": args.namespace, "address": self.address, "cluster": cluster.name, "principal": principal}
+        )
 
     def _only_from_gateway(self, args: IstioIngressArgs, gateway: pulumi.Resource) -> None:
         """`allow-nothing` in the namespace, the gateway's token check (GCP) or the clients' JWT check
