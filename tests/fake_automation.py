@@ -170,6 +170,11 @@ class FakeStack:
             deployment={"resources": [dict(r) for r in self.resources], "pending_operations": list(self.pending)},
         )
 
+    def import_stack(self, state: Deployment) -> None:
+        self.calls.append(("import_stack", {}))
+        self.resources = list((state.deployment or {}).get("resources") or [])
+        self.pending = list((state.deployment or {}).get("pending_operations") or [])
+
     def cancel(self) -> None:
         self.calls.append(("cancel", {}))
 

@@ -432,6 +432,24 @@ def test_continue_on_error_and_clear_pending_creates_reach_the_engine() -> None:
         assert Run(argv).code == 2  # no such engine option: documented
 
 
+def test_refresh_of_a_render_stack_clears_pending_creates_without_reading_a_cluster() -> None:
+    """A render stack's objects are files: Pulumi's refresh would ask the Kubernetes provider to read them from a
+    cluster that does not exist ("failed to read resource state due to unreachable cluster", measured with the
+    engine). The pipeline drops the pending creates from the state itself and runs no engine refresh."""
+    create = {"type": "creating", "resource": {"urn": NS_URN, "type": NS_TYPE}}
+    update = {"type": "updating", "resource": {"urn": SA_URN, "type": SA_TYPE}}
+    stack = FakeStack(resources=[dict(STACK_RESOURCE)])
+    stack.pending = [create, update]
+    run = Run(["refresh", "--stack", "render", "--yes", "--clear-pending-creates", "--json"], stack)
+    assert run.code == 0, run.stderr
+    assert "refresh" not in run.commands and "import_stack" in run.commands
+    assert run.document["pendingCreatesCleared"] == [NS_URN]
+    assert stack.pending == [update]  # only creates are cleared, as Pulumi's flag does
+    plain = Run(["refresh", "--stack", "render", "--yes"], FakeStack(resources=[dict(STACK_RESOURCE)]))
+    assert plain.code == 0 and "refresh" not in plain.commands and "import_stack" not in plain.commands
+    assert "renders to files: there is no cluster to read back" in plain.stderr
+
+
 def test_the_help_documents_exit_4_and_the_cancel_command() -> None:
     from stacks.pipeline.cli import build_parser
 

@@ -21,7 +21,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.prompt import Confirm
 
-from stacks.config import ConfigError, StackConfig
+from stacks.config import ConfigError, KubeconfigClusterSpec, StackConfig
 from stacks.pipeline import diagram as diagrams
 from stacks.pipeline import engine, locks, state_encryption
 from stacks.pipeline.destroy_plan import DestroyPlan
@@ -532,6 +532,9 @@ class _Runner:
             if not self.json:
                 Console(file=self.out, highlight=False).print(outputs_table(outputs))
             return
+        if op is Op.REFRESH and self._renders_only():
+            self._refresh_rendered(stack, options)
+            return
         resources = engine.state_resources(stack)
         hint = sum(1 for r in resources if r.get("type") != "pulumi:pulumi:Stack")
         self.known = {str(r.get("urn")) for r in resources if r.get("urn")}
@@ -565,6 +568,25 @@ class _Runner:
             dry_run=op is Op.PREVIEW,
         )
         self._record(outcome, options)
+
+    def _renders_only(self) -> bool:
+        """Every cluster of the stack renders its objects to files (`renderDirectory`): no cluster to read."""
+        config = self.config
+        assert config is not None
+        return all(isinstance(c, KubeconfigClusterSpec) and c.render_directory for c in config.clusters)
+
+    def _refresh_rendered(self, stack: engine.StackOps, options: RunOptions) -> None:
+        """`refresh` of a render stack: its objects are files, so the engine has nothing to read back (the Kubernetes
+        provider fails with "unreachable cluster"); only `--clear-pending-creates` has something to do."""
+        cleared = engine.clear_pending_creates(stack) if options.clear_pending_creates else []
+        self.report.extra["pendingCreatesCleared"] = cleared
+        text = (
+            f"stack {self.args.stack} renders to files: there is no cluster to read back, so refresh reads nothing"
+            + (f"; cleared {len(cleared)} pending create(s) from the state" if options.clear_pending_creates else "")
+            + " (the next up writes every file again)"
+        )
+        if not self.json:
+            self.console.print(text, highlight=False, markup=False, soft_wrap=True)
 
     def _checkpoints(self, state_resources: int) -> Checkpoints:
         """The resolved `--checkpoints` mode; `auto` sizes the stack by its state or its catalogue."""

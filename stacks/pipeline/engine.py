@@ -110,6 +110,8 @@ class StackOps(Protocol):
 
     def export_stack(self) -> Deployment: ...
 
+    def import_stack(self, state: Deployment) -> None: ...
+
     def cancel(self) -> None: ...
 
 
@@ -361,6 +363,20 @@ def pending_operations(stack: StackOps) -> list[dict[str, str]]:
         {"urn": str((op.get("resource") or {}).get("urn", "")), "type": str(op.get("type", ""))}
         for op in deployment.get("pending_operations") or []
     ]
+
+
+def clear_pending_creates(stack: StackOps) -> list[str]:
+    """Drop the pending *creates* from the state without a refresh (what `refresh --clear-pending-creates` does
+    before it reads the resources back); returns their URNs. For stacks whose objects are only rendered to files:
+    there is no cluster to read, and the next `up` writes the same files again."""
+    exported = _engine_call(stack.export_stack)
+    deployment = dict(exported.deployment or {})
+    pending = list(deployment.get("pending_operations") or [])
+    creates = [op for op in pending if op.get("type") == "creating"]
+    if creates:
+        deployment["pending_operations"] = [op for op in pending if op.get("type") != "creating"]
+        _engine_call(lambda: stack.import_stack(Deployment(version=exported.version, deployment=deployment)))
+    return [str((op.get("resource") or {}).get("urn", "")) for op in creates]
 
 
 def cancel(stack: StackOps) -> None:
