@@ -39,8 +39,9 @@ from stacks.pipeline.engine import (
 from stacks.pipeline.overrides import Override, OverrideError, parse_override
 from stacks.pipeline.processes import SUPERVISOR, Supervisor, checkpoints_skipped, handling_signals
 from stacks.pipeline.progress import ProgressDisplay, ProgressState
-from stacks.pipeline.report import ExitCode, Report, has_changes, mask, outputs_table, render_human
-from stacks.pipeline.stackfile import ROOT, StackFileError, load_config, stack_file
+from stacks.pipeline.report import ExitCode, Report, has_changes, mask, outputs_table, render_human, traffic_table
+from stacks.pipeline.stackfile import ROOT, StackFileError, load_config, raw_config, stack_file
+from stacks.traffic.query import QueryError, StackTraffic, check_source, parse_target
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -73,6 +74,11 @@ CONTINUE_HELP = (
 
 DOCS_DIAGRAMS = ROOT / "docs" / "diagrams"
 
+TRAFFIC_FROM_HELP = (
+    "`gateway` (the scenario's gateway), `mesh:NAMESPACE/SERVICEACCOUNT` (a workload with a sidecar) or "
+    "`outside-mesh` (a pod without a sidecar, plaintext); without --from/--to: the whole matrix"
+)
+
 Confirm_ = Callable[[str], bool]
 
 
@@ -103,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=_program_name(),
         description="Drive meshgate stacks through the Pulumi Automation API (preview, up, refresh, destroy, "
-        "outputs) and draw their traffic paths (diagram).",
+        "outputs), draw their traffic paths (diagram) and ask who may call what (traffic).",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -192,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
             f"write {DOCS_DIAGRAMS.relative_to(ROOT)}/<scenario>.md for the four scenarios from the documented examples"
         ),
     )
+    t = command("traffic", "allow or deny: who may call what, from the policies the stack registers (no engine)")
+    t.add_argument("--from", dest="source", metavar="SOURCE", help=TRAFFIC_FROM_HELP)
+    t.add_argument(
+        "--to", dest="target", metavar="SERVICE.NAMESPACE:PORT", help="a Service port (Istio sees its targetPort)"
+    )
+    t.add_argument("--jwt", action="store_true", help="the request carries a valid token from the configured issuer")
+    t.add_argument("--path", default="/", help="the request path (default /); path-scoped rules match against it")
+    t.add_argument("--method", default="GET", help="the request method (default GET)")
     return parser
 
 
@@ -272,6 +286,8 @@ class _Runner:
             overrides = [parse_override(a) for a in self.args.config]
             if self.args.command == "diagram":
                 self._diagram(overrides)
+            elif self.args.command == "traffic":
+                self._traffic(overrides)
             elif self.args.command == "cancel":
                 self._cancel(overrides)
             else:
@@ -280,8 +296,8 @@ class _Runner:
                 self._engine(Op(self.args.command), overrides)
         except (OverrideError, StackFileError, ConfigError) as err:
             self.report.fail(ExitCode.USAGE, "config", str(err))
-        except (UsageError, SetupError) as err:
-            self.report.fail(ExitCode.USAGE, "usage" if isinstance(err, UsageError) else "setup", str(err))
+        except (UsageError, SetupError, QueryError) as err:
+            self.report.fail(ExitCode.USAGE, "setup" if isinstance(err, SetupError) else "usage", str(err))
         except StackLocked as err:
             self._locked(err)
         except (Interrupted, KeyboardInterrupt):
@@ -684,6 +700,30 @@ class _Runner:
         except RuntimeError as err:
             raise EngineError(str(err)) from None
         self._emit(data, args.output)
+
+    # ------------------------------------------------------------------ traffic
+
+    def _traffic(self, overrides: list[Override]) -> None:
+        args = self.args
+        if (args.source is None) != (args.target is None):
+            raise UsageError("traffic needs both --from and --to (or neither, for the whole matrix)")
+        if args.source is None and (args.jwt or args.path != "/" or args.method != "GET"):
+            raise UsageError("--jwt, --path and --method describe one request: give --from and --to too")
+        source = check_source(args.source) if args.source is not None else None
+        target = parse_target(args.target) if args.target is not None else None
+        config = load_config(args.stack, overrides)
+        traffic = StackTraffic.of(config, raw_config(args.stack, overrides), args.stack)
+        if source is not None and target is not None:
+            verdicts = traffic.ask(source, target, jwt=args.jwt, path=args.path, method=args.method)
+        else:
+            verdicts = traffic.matrix()
+        rows = [v.as_dict() for v in verdicts]
+        self.report.extra["scenario"] = config.scenario.value
+        self.report.extra["traffic"] = rows
+        if source is not None:
+            self.report.extra["verdict"] = "allow" if all(r["verdict"] == "allow" for r in rows) else "deny"
+        if not self.json:
+            Console(file=self.out, highlight=False, width=200).print(traffic_table(rows, config.scenario.value))
 
     def _emit(self, data: bytes, output: str | None) -> None:
         if output:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -119,6 +119,19 @@ def outputs_table(outputs: Mapping[str, Any]) -> Table:
     for name, value in outputs.items():
         text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
         table.add_row(Text(name), Text(text))  # Text: "[secret]" is not markup
+    return table
+
+
+def traffic_table(rows: Sequence[Mapping[str, Any]], scenario: str) -> Table:
+    """The traffic verdicts: source, target, connection, verdict and the object that decided."""
+    table = Table(title=f"Traffic ({scenario})", title_justify="left", show_header=True, header_style="bold")
+    for column in ("from", "to", "cluster", "request", "connection", "verdict", "decided by"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        request = f"{row['method']} {row['path']} :{row['targetPort']}" + (" + JWT" if row["jwt"] else "")
+        style = "green" if row["verdict"] == "allow" else "red"
+        cells = [row["from"], row["to"], row["cluster"], request, row["connection"], row["verdict"], row["decidedBy"]]
+        table.add_row(*(Text(str(c)) for c in cells[:5]), Text(row["verdict"], style=style), Text(str(cells[6])))
     return table
 
 
