@@ -5,6 +5,10 @@
   `admin.tls.client.secretName`) and must not open the plaintext admin listener. In DB-less
   mode anyone who reaches the admin API can `POST /config` and replace every route, plugin and
   credential.
+* `kong-admin-reachable-only-from-controller` (stack): the admin API is also closed on the network:
+  its Service is ClusterIP (the chart's default is NodePort), and a NetworkPolicy selects the gateway
+  pods whose every ingress rule admitting the admin port names only the controller pods (policies
+  add up, so one open rule anywhere opens the port).
 * `gateway-credentials-https-only` (stack): a route that takes credentials (an API key, a JWT)
   is not served over plain HTTP — a Kong Ingress with an authentication plugin, or whose backend
   validates JWTs, lists only TLS protocols (`konghq.com/protocols`); a Gateway API HTTPRoute of
@@ -41,18 +45,31 @@ _GATEWAY_VALUES = {"ingress": "gateway", "kong": ""}
 _ADMIN_ENABLED_BY_DEFAULT = {"ingress": True, "kong": False}
 
 
-def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
+# kong/kong values.yaml: `admin.type: NodePort`, `admin.tls.containerPort: 8444`.
+_ADMIN_SERVICE_TYPE_DEFAULT = "NodePort"
+_ADMIN_TLS_PORT_DEFAULT = 8444
+
+
+def _listening_admin(props: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] | None:
+    """(`values.<…>admin`, the admin values) of a Kong release whose admin API listens beyond localhost."""
     if not is_kong_chart(props):
-        return []
+        return None
     chart = chart_name(props)
     prefix = _GATEWAY_VALUES[chart]
     values = mapping(props.get("values"))
     gateway = mapping(get(values, prefix)) if prefix else values
     admin = mapping(gateway.get("admin"))
     enabled = admin.get("enabled", _ADMIN_ENABLED_BY_DEFAULT[chart])
-    where = f"values.{prefix + '.' if prefix else ''}admin"
     if not is_true(enabled) and not admin.get("addresses"):
-        return []  # the chart binds the admin API to 127.0.0.1 and [::1]
+        return None  # the chart binds the admin API to 127.0.0.1 and [::1]
+    return f"values.{prefix + '.' if prefix else ''}admin", admin
+
+
+def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
+    listening = _listening_admin(props)
+    if listening is None:
+        return []
+    where, admin = listening
     out: list[str] = []
     client = mapping(get(admin, "tls.client"))
     if not (client.get("caBundle") or client.get("secretName")):
@@ -63,6 +80,90 @@ def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
         )
     if is_true(get(admin, "http.enabled")):
         out.append(f"{where}.http.enabled opens a plaintext admin listener that no client certificate protects")
+    return out
+
+
+def kong_pod_labels(props: Mapping[str, Any], component: str) -> dict[str, str]:
+    """Selector labels of a Kong chart's pods: kong/ingress names them by the subchart alias
+    (`gateway`, `controller`), kong/kong by its own name; the instance is the release name."""
+    name = component if chart_name(props) == "ingress" else "kong"
+    return {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": str(props.get("name") or ""),
+        "app.kubernetes.io/component": "app",
+    }
+
+
+def _selects(selector: Any, labels: Mapping[str, str]) -> bool:
+    """A LabelSelector's matchLabels pick pods with `labels` (matchExpressions count as not picking)."""
+    selector = mapping(selector)
+    if get(selector, "matchExpressions"):
+        return False
+    return all(labels.get(k) == v for k, v in mapping(selector.get("matchLabels")).items())
+
+
+def _admits_port(rule: Mapping[str, Any], port: int) -> bool:
+    ports = items(rule.get("ports"))
+    return not ports or any(get(p, "port") in (None, port, float(port)) for p in ports)
+
+
+def _admin_reachable_only_from_controller(resources: Sequence[StackResource]) -> list[Violation]:
+    out: list[Violation] = []
+    for release in (r for r in resources if r.type == HELM_RELEASE):
+        listening = _listening_admin(release.props)
+        if listening is None:
+            continue
+        where, admin = listening
+        service_type = str(admin.get("type") or _ADMIN_SERVICE_TYPE_DEFAULT)
+        if service_type != "ClusterIP":
+            out.append(
+                Violation(
+                    f"{release.name}: {where}.type is {service_type}: the admin API is reachable from outside "
+                    f"the cluster; set {where}.type: ClusterIP (the controller reaches it inside the cluster)",
+                    release.urn,
+                )
+            )
+        port = int(get(admin, "tls.containerPort") or _ADMIN_TLS_PORT_DEFAULT)
+        namespace = str(release.props.get("namespace") or "default")
+        gateway = kong_pod_labels(release.props, "gateway")
+        controller = kong_pod_labels(release.props, "controller")
+        policies = [
+            r
+            for r in resources
+            if _kind(r, "NetworkPolicy", "networking.k8s.io")
+            and r.provider == release.provider
+            and _ns(r) == namespace
+            and _selects(get(r.props, "spec.podSelector"), gateway)
+            and ("Ingress" in items(get(r.props, "spec.policyTypes")) or get(r.props, "spec.ingress"))
+        ]
+        if not policies:
+            out.append(
+                Violation(
+                    f"{release.name}: no NetworkPolicy selects the Kong gateway pods in {namespace}: every pod "
+                    f"of the cluster can reach the admin port {port}; admit it from the controller pods only",
+                    release.urn,
+                )
+            )
+        for policy in policies:
+            for index, rule in enumerate(items(get(policy.props, "spec.ingress"))):
+                rule = mapping(rule)
+                if not _admits_port(rule, port):
+                    continue
+                peers = [mapping(p) for p in items(rule.get("from"))]
+                if not peers or not all(
+                    set(p) == {"podSelector"}
+                    and _selects(p["podSelector"], controller)
+                    and mapping(p["podSelector"]).get("matchLabels")
+                    for p in peers
+                ):
+                    out.append(
+                        Violation(
+                            f"NetworkPolicy {namespace}/{_name(policy)} spec.ingress[{index}] admits the Kong admin "
+                            f"port {port} from more than the controller pods ({controller}): NetworkPolicies add "
+                            "up, so this rule opens the admin API",
+                            policy.urn,
+                        )
+                    )
     return out
 
 
@@ -252,6 +353,15 @@ CHECKS: tuple[Check, ...] = (
 )
 
 STACK_CHECKS: tuple[StackCheck, ...] = (
+    StackCheck(
+        "kong-admin-reachable-only-from-controller",
+        "Kong's admin API is reachable only from its ingress controller: ClusterIP Service, and a "
+        "NetworkPolicy on the gateway pods admitting the admin port from the controller pods only.",
+        Level.MANDATORY,
+        "Kong charts README (gateway discovery: the controller configures the gateway through the admin "
+        "API); Kubernetes NetworkPolicy semantics (policies are additive); meshgate gateway hardening",
+        _admin_reachable_only_from_controller,
+    ),
     StackCheck(
         "gateway-credentials-https-only",
         "Routes that take API keys or JWTs are served over HTTPS only (plain HTTP redirects).",

@@ -1,0 +1,92 @@
+"""Stack checks of what the network lets reach the gateways' control interfaces (issue: behaviour
+tier, reachability): each passes on the shipped stacks and fails on a recorded stack changed in one place."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from harness import stack_program
+from policy_inputs import stack_resources
+
+from policy.checks import BY_ID, StackCheck, StackResource
+
+RELEASE = "kubernetes:helm.sh/v3:Release"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ADMIN_CHECK = "kong-admin-reachable-only-from-controller"
+
+
+def _run(check_id: str, resources: list[StackResource]) -> list[str]:
+    check = BY_ID[check_id]
+    assert isinstance(check, StackCheck)
+    return [v.message for v in check(resources)]
+
+
+def _dev_with(change: Callable[[StackResource], StackResource | None]) -> list[StackResource]:
+    """dev's recorded resources (Kong in the cluster), each passed through `change` (None drops it)."""
+    return [c for c in (change(r) for r in stack_resources(stack_program("dev"))) if c is not None]
+
+
+def _with_props(r: StackResource, edit: Callable[[dict[str, Any]], None]) -> StackResource:
+    props = copy.deepcopy(dict(r.props))
+    edit(props)
+    return replace(r, props=props)
+
+
+def test_every_shipped_stack_keeps_the_kong_admin_api_to_its_controller() -> None:
+    for stack in ("dev", "prod", "staging", "render"):
+        assert _run(ADMIN_CHECK, stack_resources(stack_program(stack))) == [], stack
+
+
+def test_no_network_policy_leaves_the_admin_port_open_to_every_pod() -> None:
+    (message,) = _run(ADMIN_CHECK, _dev_with(lambda r: None if r.type == NETWORK_POLICY else r))
+    assert "no NetworkPolicy selects the Kong gateway pods in meshgate-gateway" in message
+    assert "admin port 8444" in message
+
+
+def test_a_policy_selecting_other_pods_does_not_count() -> None:
+    def other_pods(r: StackResource) -> StackResource:
+        if r.type != NETWORK_POLICY:
+            return r
+        return _with_props(r, lambda p: p["spec"]["podSelector"]["matchLabels"].update({"app.kubernetes.io/name": "x"}))
+
+    assert len(_run(ADMIN_CHECK, _dev_with(other_pods))) == 1
+
+
+def test_an_extra_rule_opening_the_admin_port_is_a_violation() -> None:
+    """NetworkPolicies add up: a second rule (or policy) admitting 8444 from anywhere opens it."""
+    opened = {"ports": [{"protocol": "TCP", "port": 8444}]}
+    all_ports = {"from": [{"podSelector": {"matchLabels": {"app": "shop"}}}]}  # no ports: every port
+    by_ip = {"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 8444}]}
+    for rule in (opened, all_ports, by_ip):
+
+        def add(r: StackResource, rule: dict[str, Any] = rule) -> StackResource:
+            return r if r.type != NETWORK_POLICY else _with_props(r, lambda p: p["spec"]["ingress"].append(rule))
+
+        (message,) = _run(ADMIN_CHECK, _dev_with(add))
+        assert (
+            "NetworkPolicy meshgate-gateway/kong-admin-api spec.ingress[2] admits the Kong admin port 8444" in message
+        )
+
+
+def test_an_admin_service_outside_the_cluster_is_a_violation() -> None:
+    def node_port(r: StackResource) -> StackResource:
+        if r.type != RELEASE or r.props.get("chart") != "ingress":
+            return r
+        return _with_props(r, lambda p: p["values"]["gateway"]["admin"].pop("type"))  # chart default: NodePort
+
+    (message,) = _run(ADMIN_CHECK, _dev_with(node_port))
+    assert "values.gateway.admin.type is NodePort" in message
+
+
+def test_a_closed_admin_api_needs_no_policy() -> None:
+    def disabled(r: StackResource) -> StackResource | None:
+        if r.type == NETWORK_POLICY:
+            return None
+        if r.type != RELEASE or r.props.get("chart") != "ingress":
+            return r
+        return _with_props(r, lambda p: p["values"]["gateway"]["admin"].update({"enabled": False}))
+
+    assert _run(ADMIN_CHECK, _dev_with(disabled)) == []
