@@ -358,6 +358,13 @@ class IstioSpec(_Model):
     namespace_tags: dict[DnsLabel, DnsLabel] = Field(
         default_factory=dict, description="namespace -> tag for `meshgate:services` namespaces; default `stable`"
     )
+    reader_token_generation: int = Field(
+        default=0,
+        ge=0,
+        le=9999,
+        description="multi-cluster: bump by one to rotate the remote secrets' reader tokens in one `up` (new "
+        "token Secrets, remote secrets updated, old tokens deleted last); see docs/security.md",
+    )
     access_logs: bool = Field(default=True, description="Envoy access logs to stdout")
     tracing: TracingSpec = TracingSpec()
     install: bool = Field(

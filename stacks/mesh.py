@@ -89,7 +89,12 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
         )
         meshes[name] = mesh
     if multicluster:
-        MeshFederation(f"{istio.mesh_id}-federation", MeshFederationArgs(meshes=[m.handle for m in meshes.values()]))
+        MeshFederation(
+            f"{istio.mesh_id}-federation",
+            MeshFederationArgs(
+                meshes=[m.handle for m in meshes.values()], token_generation=istio.reader_token_generation
+            ),
+        )
     pulumi.export(
         "mesh",
         {

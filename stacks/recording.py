@@ -10,6 +10,7 @@ cloud: ids from names, and the few outputs the program reads back.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import runpy
@@ -248,7 +249,9 @@ def _fake_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> dict[str, A
     if typ == "kubernetes:core/v1:Service":
         outputs["status"] = {"loadBalancer": {"ingress": [{"hostname": f"{name}.lb.example.com"}]}}
     if typ == "kubernetes:core/v1:Secret":
-        outputs.setdefault("data", {"token": rpc.wrap_rpc_secret("bW9jay10b2tlbg=="), "ca.crt": "Q0E="})
+        # The token controller fills a service-account-token Secret with a token of its own.
+        token = base64.b64encode(f"mock-token-{name}".encode()).decode()
+        outputs.setdefault("data", {"token": rpc.wrap_rpc_secret(token), "ca.crt": "Q0E="})
     if typ == "kubernetes:helm.sh/v3:Release":
         outputs["status"] = {"namespace": inputs.get("namespace", ""), "name": inputs.get("name", name)}
     return outputs

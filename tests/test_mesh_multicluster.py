@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from pathlib import Path
 
@@ -254,7 +253,7 @@ def test_remote_secret_for_every_other_cluster(three: Program) -> None:
                     "cluster": {"server": f"https://{peer}.example.com:6443", "certificate-authority-data": CA_DATA},
                 }
             ]
-            expected_token = base64.b64decode("bW9jay10b2tlbg==").decode()  # the mock token controller's value
+            expected_token = f"mock-token-{peer}-istio-reader-service-account-token"  # the mock token controller's
             assert kubeconfig["users"] == [{"name": peer, "user": {"token": expected_token}}]
             assert kubeconfig["current-context"] == peer
             assert "exec" not in kubeconfig["users"][0]["user"]

@@ -4,6 +4,10 @@ Each cluster gets a long-lived token for Istio's `istio-reader-service-account`;
 cluster then gets, for every other cluster, a remote secret (the equivalent of
 `istioctl create-remote-secret`): a kubeconfig with the other API server, its CA and that
 static token. istiod cannot run exec auth plugins, hence a static token.
+
+Rotation: bumping `token_generation` names new token Secrets (`…-token-<n>`); in the same `up`
+the engine creates them, updates every remote secret to the new token (istiod reloads remote
+secrets on change) and, last, deletes the old token Secrets, which revokes the old tokens.
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ def remote_secret_name(cluster: str) -> str:
     return f"istio-remote-secret-{cluster}"
 
 
+def reader_token_name(generation: int) -> str:
+    """The reader token Secret of `generation` (0: the name used before rotation existed)."""
+    return f"{READER_TOKEN_SECRET}-{generation}" if generation else READER_TOKEN_SECRET
+
+
 def remote_kubeconfig(cluster: str, api_server: str, ca_data: str, token: str) -> str:
     """A kubeconfig for istiod to read `cluster`'s endpoints with the reader token."""
     document = {
@@ -48,9 +57,10 @@ def _decoded_token(data: Mapping[str, str] | None) -> str:
 
 @dataclass(frozen=True)
 class MeshFederationArgs:
-    """The meshes (one per cluster, two or more) to federate."""
+    """The meshes (one per cluster, two or more) to federate; bump `token_generation` to rotate the reader tokens."""
 
     meshes: list[MeshHandle]
+    token_generation: int = 0
 
 
 class MeshFederation(pulumi.ComponentResource):
@@ -66,13 +76,14 @@ class MeshFederation(pulumi.ComponentResource):
     def __init__(self, name: str, args: MeshFederationArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:mesh:MeshFederation", name, None, opts)
         self.reader_tokens = {}
+        token_name = reader_token_name(args.token_generation)
         for mesh in args.meshes:
             # The reader ServiceAccount is rendered by the base/istiod charts. The provider waits
             # until the token controller has filled `data.token` (pulumi-kubernetes#2048).
             self.reader_tokens[mesh.cluster.name] = k8s.core.v1.Secret(
-                f"{mesh.cluster.name}-{READER_TOKEN_SECRET}",
+                f"{mesh.cluster.name}-{token_name}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=READER_TOKEN_SECRET,
+                    name=token_name,
                     namespace=ISTIO_NAMESPACE,
                     annotations={"kubernetes.io/service-account.name": READER_SERVICE_ACCOUNT},
                 ),
