@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Install everything into .venv and run the whole test suite: type check, unit/graph/schema/policy
-# tests under mocks, then the real-engine tier (builds the Pulumi engine once, cached).
+# Install everything into .venv and run the whole test suite: style (ruff), type check,
+# unit/graph/schema/policy tests under mocks, then the real-engine tier (builds the Pulumi engine once, cached).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Each part says how long the previous one took (docs/testing.md lists what each part costs).
+# Each part says how long the previous one took (docs/engine.md lists what each part costs).
 part_name="install"; part_start=$(date +%s)
 part() {
   echo "   ($part_name: $(( $(date +%s) - part_start ))s)"
@@ -18,6 +18,16 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 # The project itself, editable: the `meshgate` command (its dependencies are installed above).
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+
+part "ruff (format check and lint; settings in pyproject.toml)"
+ruff_ok=1
+.venv/bin/ruff format --check . || ruff_ok=0
+.venv/bin/ruff check . || ruff_ok=0
+if [ "$ruff_ok" != 1 ]; then
+  echo "ERROR: ruff found the style problems listed above; \`.venv/bin/ruff format . && .venv/bin/ruff check --fix .\`" \
+    "fixes most of them (settings: [tool.ruff] in pyproject.toml)" >&2
+  exit 1
+fi
 
 part "pyright"
 .venv/bin/pyright
