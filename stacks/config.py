@@ -15,7 +15,7 @@ import json
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -61,7 +61,7 @@ class ConfigError(Exception):
         super().__init__(f"{key} {reason}")
 
 
-class Scenario(str, Enum):
+class Scenario(StrEnum):
     """The four gateway architectures (docs/upstream-facts.md#the-four-scenarios); 1–4 are accepted as aliases."""
 
     EXTERNAL_GATEWAY = "external-gateway"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -122,7 +122,7 @@ OpenStack = Callable[[str, Mapping[str, str], bool], StackOps]
 # --------------------------------------------------------------------------- environment
 
 
-class Checkpoints(str, Enum):
+class Checkpoints(StrEnum):
     """When `up`/`destroy`/`refresh` save the state: after every step (Pulumi's default) or only at the end.
 
     Each checkpoint re-serialises the whole deployment, so a run changing N resources of an
@@ -241,7 +241,7 @@ def command_error_message(err: Exception) -> str:
 # --------------------------------------------------------------------------- operations
 
 
-class Op(str, Enum):
+class Op(StrEnum):
     """The engine commands of the pipeline."""
 
     PREVIEW = "preview"
