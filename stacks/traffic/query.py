@@ -203,17 +203,19 @@ class StackTraffic:
 
     def matrix(self) -> list[Verdict]:
         """Every gateway route (with and, for JWT routes, without a token), every ordered pair of demo
-        services, and the outside-mesh caller to every demo service."""
+        services in one mesh (across clusters only with a multi-cluster mesh), and the outside-mesh
+        caller to every demo service."""
         rows: list[Verdict] = []
         for api in self.config.apis:
             target = Target(api.service.name, api.service.namespace, api.service.port)
             for jwt in (True, False) if api.auth == "jwt" else (False,):
                 rows += self.ask(GATEWAY, target, jwt=jwt, path=api.path, route=api.name)
         demo = [(s, Target(s.name, s.namespace, s.port)) for s in self.config.services]
+        one_mesh = self.config.istio.multicluster  # without it, each cluster is a mesh of its own
         for caller, _ in demo:
             account = self._account(caller.cluster, caller.namespace, caller.name)
             for callee, target in demo:
-                if callee is not caller:
+                if callee is not caller and (one_mesh or callee.cluster == caller.cluster):
                     rows += [
                         v
                         for v in self.ask(f"{MESH_PREFIX}{caller.namespace}/{account}", target)
