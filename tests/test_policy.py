@@ -842,6 +842,6 @@ def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised.add("eks-admin-access-entry")
     exercised |= {"api-server-reachable-from-deployer", "api-server-reachable-from-peers"}
     exercised.add("gateway-credentials-https-only")
-    exercised.add("kong-admin-reachable-only-from-controller")  # tests/test_policy_reachability.py
+    exercised |= {"kong-admin-reachable-only-from-controller", "external-gateway-upstream-verified"}  # ..._reachability
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
     assert {c.id for c in STACK_CHECKS} <= exercised

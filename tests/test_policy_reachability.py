@@ -3,13 +3,16 @@ tier, reachability): each passes on the shipped stacks and fails on a recorded s
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from harness import stack_program
 from policy_inputs import stack_resources
+from stack_programs import shipped_programs
 
 from policy.checks import BY_ID, StackCheck, StackResource
 
@@ -90,3 +93,84 @@ def test_a_closed_admin_api_needs_no_policy() -> None:
         return _with_props(r, lambda p: p["values"]["gateway"]["admin"].update({"enabled": False}))
 
     assert _run(ADMIN_CHECK, _dev_with(disabled)) == []
+
+
+# --------------------------------------------------------------------------- external gateway -> ingress TLS
+
+UPSTREAM_CHECK = "external-gateway-upstream-verified"
+INTEGRATION = "aws:apigatewayv2/integration:Integration"
+API_CONFIG = "gcp:apigateway/apiConfig:ApiConfig"
+ISTIO_GATEWAY = "kubernetes:networking.istio.io/v1:Gateway"
+
+
+def _staging_with(change: Callable[[StackResource], StackResource | None]) -> list[StackResource]:
+    """staging's recorded resources (AWS HTTP API: a VPC-link and an internet integration)."""
+    return [c for c in (change(r) for r in stack_resources(stack_program("staging"))) if c is not None]
+
+
+def test_every_shipped_external_gateway_verifies_its_upstream() -> None:
+    checked = 0
+    for label, program in shipped_programs():
+        resources = stack_resources(program)
+        checked += any(r.type in (INTEGRATION, API_CONFIG) for r in resources)
+        assert _run(UPSTREAM_CHECK, resources) == [], label
+    assert checked >= 2  # staging and prod@external-gateway (AWS HTTP API; GCP below, synthetic)
+
+
+def test_an_unverified_hop_is_a_violation() -> None:
+    def plain(r: StackResource) -> StackResource:
+        if r.type != INTEGRATION:
+            return r
+        if r.props.get("connectionType") == "VPC_LINK":
+            return _with_props(r, lambda p: p.pop("tlsConfig"))
+        return _with_props(r, lambda p: p.update(integrationUri="http://catalog.staging.example.com"))
+
+    messages = _run(UPSTREAM_CHECK, _staging_with(plain))
+    assert sorted(m.split(" reaches")[0] for m in messages) == [
+        "integration acme-staging-api-catalog",
+        "integration acme-staging-api-orders",
+    ]
+
+
+def test_an_ingress_that_does_not_terminate_tls_is_a_violation() -> None:
+    def passthrough(r: StackResource) -> StackResource:
+        if r.type != ISTIO_GATEWAY or "aws-east" not in r.name:
+            return r
+        return _with_props(r, lambda p: p["spec"]["servers"][0]["tls"].update(mode="PASSTHROUGH"))
+
+    (message,) = _run(UPSTREAM_CHECK, _staging_with(passthrough))
+    assert "serves orders.staging.example.com with TLS mode PASSTHROUGH" in message
+    (missing,) = _run(
+        UPSTREAM_CHECK, _staging_with(lambda r: None if r.type == ISTIO_GATEWAY and "gcp" in r.name else r)
+    )
+    assert "no Istio Gateway server terminates TLS for catalog.staging.example.com" in missing
+
+
+def test_a_certificate_the_program_signs_is_a_violation() -> None:
+    """A cloud API gateway trusts public CAs only: a Secret made from a `tls` provider certificate fails."""
+    staging = stack_resources(stack_program("staging"))
+    gateway = next(r for r in staging if r.type == ISTIO_GATEWAY and "aws-east" in r.name)
+    cert = StackResource(urn="urn:cert", type="tls:index/selfSignedCert:SelfSignedCert", name="cert", props={})
+    secret = StackResource(
+        urn="urn:ingress-tls",
+        type="kubernetes:core/v1:Secret",
+        name="ingress-tls",
+        props={"kind": "Secret", "metadata": {"name": "ingress-tls", "namespace": "istio-ingress"}},
+        provider=gateway.provider,
+        dependencies=("urn:cert",),
+    )
+    (message,) = _run(UPSTREAM_CHECK, [*staging, cert, secret])
+    assert "serves orders.staging.example.com with Secret ingress-tls, signed by the program's own CA" in message
+
+
+def test_a_gcp_backend_over_http_is_a_violation() -> None:
+    document = {"paths": {"/orders": {"get": {"x-google-backend": {"address": "http://orders.example.com"}}}}}
+    contents = base64.b64encode(json.dumps(document).encode()).decode()
+    config = StackResource(
+        urn="urn:cfg",
+        type=API_CONFIG,
+        name="cfg",
+        props={"openapiDocuments": [{"document": {"path": "openapi.json", "contents": contents}}]},
+    )
+    (message,) = _run(UPSTREAM_CHECK, [config])
+    assert message.startswith("API config cfg path /orders reaches its upstream without TLS it verifies")

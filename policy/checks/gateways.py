@@ -9,6 +9,11 @@
   its Service is ClusterIP (the chart's default is NodePort), and a NetworkPolicy selects the gateway
   pods whose every ingress rule admitting the admin port names only the controller pods (policies
   add up, so one open rule anywhere opens the port).
+* `external-gateway-upstream-verified` (stack): a cloud API gateway (AWS HTTP API, GCP API
+  Gateway) reaches its upstream over TLS it verifies — an `https://` URL, or a VPC-link integration
+  with `tlsConfig.serverNameToVerify` — and the Istio ingress serving that hostname terminates TLS
+  (`SIMPLE`/`MUTUAL`) with a certificate the program does not sign itself (a cloud gateway trusts
+  only public CAs, so a `tls` provider certificate would fail every request).
 * `gateway-credentials-https-only` (stack): a route that takes credentials (an API key, a JWT)
   is not served over plain HTTP — a Kong Ingress with an authentication plugin, or whose backend
   validates JWTs, lists only TLS protocols (`konghq.com/protocols`); a Gateway API HTTPRoute of
@@ -17,6 +22,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -162,6 +169,101 @@ def _admin_reachable_only_from_controller(resources: Sequence[StackResource]) ->
                             f"port {port} from more than the controller pods ({controller}): NetworkPolicies add "
                             "up, so this rule opens the admin API",
                             policy.urn,
+                        )
+                    )
+    return out
+
+
+# --------------------------------------------------------------------------- external gateway -> ingress TLS
+
+AWS_INTEGRATION = "aws:apigatewayv2/integration:Integration"
+GCP_API_CONFIG = "gcp:apigateway/apiConfig:ApiConfig"
+TERMINATING_TLS_MODES = frozenset({"SIMPLE", "MUTUAL"})
+
+
+def _upstreams(r: StackResource) -> list[tuple[str, str | None]]:
+    """(what, hostname verified or None when the hop is not verified TLS) of one external gateway resource."""
+    if r.type == AWS_INTEGRATION:
+        what = f"integration {r.name}"
+        if r.props.get("connectionType") == "VPC_LINK":
+            name = get(r.props, "tlsConfig.serverNameToVerify")
+            return [(what, str(name) if name else None)]
+        uri = str(r.props.get("integrationUri") or "")
+        return [(what, uri.removeprefix("https://").split("/", 1)[0] if uri.startswith("https://") else None)]
+    out: list[tuple[str, str | None]] = []
+    for doc in items(r.props.get("openapiDocuments")):
+        contents = get(doc, "document.contents")
+        if not isinstance(contents, str):
+            continue  # unknown at preview
+        try:
+            spec = json.loads(base64.b64decode(contents))
+        except ValueError:
+            continue
+        for path, operations in mapping(spec.get("paths")).items():
+            for operation in mapping(operations).values():
+                address = str(get(operation, "x-google-backend.address") or "")
+                host = address.removeprefix("https://").split("/", 1)[0] if address.startswith("https://") else None
+                out.append((f"API config {r.name} path {path}", host))
+    return out
+
+
+def _host_matches(pattern: str, host: str) -> bool:
+    pattern = pattern.split("/", 1)[-1]  # Istio Gateway hosts may carry a namespace/ prefix
+    return pattern == host or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+
+
+def _upstream_verified(resources: Sequence[StackResource]) -> list[Violation]:
+    gateways = [r for r in resources if _kind(r, "Gateway", "networking.istio.io")]
+    by_urn = {r.urn: r for r in resources}
+    out: list[Violation] = []
+    for r in (r for r in resources if r.type in (AWS_INTEGRATION, GCP_API_CONFIG)):
+        for what, host in _upstreams(r):
+            if host is None:
+                out.append(
+                    Violation(
+                        f"{what} reaches its upstream without TLS it verifies: use an https:// URL or, over a VPC "
+                        "link, tlsConfig.serverNameToVerify",
+                        r.urn,
+                    )
+                )
+                continue
+            servers = [
+                (g, mapping(server))
+                for g in gateways
+                for server in items(get(g.props, "spec.servers"))
+                if any(_host_matches(str(h), host) for h in items(get(server, "hosts")))
+                and str(get(server, "port.protocol", "")).upper() in ("HTTPS", "TLS")
+            ]
+            if not servers:
+                out.append(Violation(f"{what}: no Istio Gateway server terminates TLS for {host}", r.urn))
+            for gateway, server in servers:
+                mode = str(get(server, "tls.mode") or "")
+                secret = str(get(server, "tls.credentialName") or "")
+                signed_here = [
+                    s
+                    for s in resources
+                    if _kind(s, "Secret")
+                    and s.provider == gateway.provider
+                    and _ns(s) == _ns(gateway)
+                    and _name(s) == secret
+                    and any(by_urn.get(d, s).type.startswith("tls:") for d in s.dependencies)
+                ]
+                if mode not in TERMINATING_TLS_MODES or not secret:
+                    out.append(
+                        Violation(
+                            f"{what}: Gateway {_ns(gateway)}/{_name(gateway)} serves {host} with TLS mode "
+                            f"{mode or 'unset'}{'' if secret else ' and no credentialName'}: the external gateway "
+                            "has no certificate to verify",
+                            r.urn,
+                        )
+                    )
+                elif signed_here:
+                    out.append(
+                        Violation(
+                            f"{what}: Gateway {_ns(gateway)}/{_name(gateway)} serves {host} with Secret {secret}, "
+                            "signed by the program's own CA: the external gateway trusts only publicly trusted "
+                            "certificates, so every request would fail verification",
+                            r.urn,
                         )
                     )
     return out
@@ -361,6 +463,15 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
         "Kong charts README (gateway discovery: the controller configures the gateway through the admin "
         "API); Kubernetes NetworkPolicy semantics (policies are additive); meshgate gateway hardening",
         _admin_reachable_only_from_controller,
+    ),
+    StackCheck(
+        "external-gateway-upstream-verified",
+        "Cloud API gateways reach the Istio ingress over TLS they verify (https:// or VPC link "
+        "serverNameToVerify), served with a certificate the program does not sign itself.",
+        Level.MANDATORY,
+        "AWS API Gateway HTTP API private integrations (tlsConfig.serverNameToVerify; publicly trusted "
+        "certificates only); GCP API Gateway x-google-backend (https backends, public CAs); Istio Gateway TLS modes",
+        _upstream_verified,
     ),
     StackCheck(
         "gateway-credentials-https-only",
