@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from fake_automation import Run
 
+from stacks.pipeline.diagram import traffic_model
+from stacks.pipeline.overrides import parse_override
 from stacks.pipeline.report import ExitCode
 from stacks.pipeline.stackfile import load_config
+from stacks.traffic import model, report
 from stacks.traffic.objects import ClusterObjects, Service, ServicePort, StackObjects
 from stacks.traffic.policy import IstioObject, Workload
 from stacks.traffic.query import QueryError, StackTraffic, Target
@@ -146,3 +149,21 @@ def test_jwt_needs_a_configured_issuer() -> None:
     config = load_config("dev").model_copy(update={"jwt": None})
     with pytest.raises(QueryError, match="meshgate:jwt"):
         StackTraffic(config, _objects([])).ask("outside-mesh", Target("web", "shop", 80), jwt=True)
+
+
+@pytest.mark.parametrize(
+    ("stack", "settings"), report.examples(), ids=[f"{s} {' '.join(o)}" for s, o in report.examples()]
+)
+def test_gateway_verdicts_agree_with_the_hops_and_the_diagram(stack: str, settings: tuple[str, ...]) -> None:
+    """One model: each gateway row's connection is the `hops` entry that carries the route, and the
+    diagram's edge into the backend's sidecar is drawn with the same protection."""
+    config = load_config(stack, [parse_override(s) for s in settings])
+    drawn = traffic_model(config)
+    _, verdicts = report.matrix(stack, settings)
+    for api in config.apis:
+        hop = model.backend_hop(config, api)
+        sidecar = f"sc_{api.cluster}_{api.service.namespace}_{api.service.name}".replace("-", "_")
+        edges = [e for e in drawn.edges if e.target == sidecar]
+        assert [e.mtls for e in edges] == [hop.mtls], api.name
+        rows = [v for v in verdicts if v.route == api.name]
+        assert rows and all(v.decision.mtls == hop.mtls for v in rows), api.name

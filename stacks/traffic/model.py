@@ -167,39 +167,11 @@ def _in_cluster_gateway() -> list[Hop]:
     ]
 
 
-def _in_cluster_gateway_mesh(config: StackConfig) -> list[Hop]:
-    """Scenario 3: Kong's sidecar calls the backends over mTLS."""
-    return [
-        Hop(
-            CLIENT,
-            KONG_WITH_SIDECAR,
-            mtls=False,
-            tls=True,
-            note="HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound",
-            bypasses_sidecar=True,
-        ),
-        *_into_mesh(
-            KONG_WITH_SIDECAR,
-            remote_clusters(config),
-            "Kong's sidecar -> backend sidecar: STRICT mTLS; AuthorizationPolicy allows only Kong's principal",
-        ),
-    ]
-
-
-def _gateway_api(config: StackConfig) -> list[Hop]:
-    """Scenario 4: the Istio gateway (an Envoy in the mesh) calls the backends over mTLS."""
-    return [
-        Hop(
-            CLIENT,
-            GATEWAY_API,
-            mtls=False,
-            tls=True,
-            note="HTTPS terminated at the gateway; JWT, authz and rate limits there",
-        ),
-        *_into_mesh(
-            GATEWAY_API, remote_clusters(config), "STRICT mTLS; AuthorizationPolicy allows only the gateway's principal"
-        ),
-    ]
+def _gateway_in_mesh(config: StackConfig, gateway: str, entry_note: str, mesh_note: str, bypass: bool) -> list[Hop]:
+    """Scenarios 3 and 4: the client reaches a gateway in the gateway cluster over TLS, and the
+    gateway's Envoy (Kong's sidecar, or the Istio gateway itself) calls the backends over mTLS."""
+    entry = Hop(CLIENT, gateway, mtls=False, tls=True, note=entry_note, bypasses_sidecar=bypass)
+    return [entry, *_into_mesh(gateway, remote_clusters(config), mesh_note)]
 
 
 def hops(config: StackConfig) -> list[Hop]:
@@ -210,8 +182,20 @@ def hops(config: StackConfig) -> list[Hop]:
     if scenario is Scenario.IN_CLUSTER_GATEWAY:
         return _in_cluster_gateway()
     if scenario is Scenario.IN_CLUSTER_GATEWAY_MESH:
-        return _in_cluster_gateway_mesh(config)
-    return _gateway_api(config)
+        return _gateway_in_mesh(
+            config,
+            KONG_WITH_SIDECAR,
+            "HTTPS to the Kong LoadBalancer; Kong's sidecar is bypassed inbound",
+            "Kong's sidecar -> backend sidecar: STRICT mTLS; AuthorizationPolicy allows only Kong's principal",
+            bypass=True,
+        )
+    return _gateway_in_mesh(
+        config,
+        GATEWAY_API,
+        "HTTPS terminated at the gateway; JWT, authz and rate limits there",
+        "STRICT mTLS; AuthorizationPolicy allows only the gateway's principal",
+        bypass=False,
+    )
 
 
 def entry_node(config: StackConfig, api: ApiSpec) -> str:
