@@ -326,6 +326,44 @@ def test_cancel_on_an_unlocked_stack_does_nothing(tmp_path: Path) -> None:
     assert run.code == 0 and run.document["removed"] is False and stack.calls == []
 
 
+def damaged_backend(root: Path, stack: str = "dev") -> tuple[Path, Path]:
+    """A file backend as a killed engine leaves it (measured): the previous checkpoint complete, its
+    attributes file truncated to zero bytes by gocloud.dev fileblob's in-place rewrite, the backup's intact."""
+    stacks = root / ".pulumi" / "stacks" / "meshgate"
+    stacks.mkdir(parents=True)
+    (stacks / f"{stack}.json").write_text('{"version": 3, "checkpoint": {}}')
+    (stacks / f"{stack}.json.attrs").write_text("")
+    (stacks / f"{stack}.json.bak.attrs").write_text('{"user.cache_control":"","user.content_type":"application/json"}')
+    return stacks / f"{stack}.json.attrs", stacks / f"{stack}.json.bak.attrs"
+
+
+def test_cancel_removes_the_truncated_attributes_a_killed_engine_leaves(tmp_path: Path) -> None:
+    damaged, intact = damaged_backend(tmp_path)
+    stack = FakeStack()
+    run = Run(["cancel", "--stack", "dev", "--yes", "--json"], stack, environ=backend(tmp_path))
+    assert run.code == 0, run.stdout
+    assert run.document["repairedFiles"] == [str(damaged)]
+    assert not damaged.exists() and intact.exists() and (tmp_path / ".pulumi/stacks/meshgate/dev.json").exists()
+    again = Run(["cancel", "--stack", "dev", "--yes", "--json"], FakeStack(), environ=backend(tmp_path))
+    assert "repairedFiles" not in again.document  # nothing left to repair
+
+
+class DamagedStack(FakeStack):
+    def up(self, **kwargs: Any) -> UpResult:  # type: ignore[override]
+        raise command_error("error: failed to load checkpoint: EOF")
+
+
+def test_a_truncated_stack_file_is_reported_with_the_command_that_repairs_it(tmp_path: Path) -> None:
+    damaged_backend(tmp_path)
+    run = Run(["up", "--stack", "dev", "--yes", "--json"], DamagedStack(), environ=backend(tmp_path))
+    assert run.code == 2 and run.document["error"]["kind"] == "locked", run.stdout
+    assert run.document["recovery"][0] == "python -m stacks.pipeline cancel --stack dev --yes"
+    healthy = tmp_path / "healthy"
+    healthy.mkdir()
+    other = Run(["up", "--stack", "dev", "--yes", "--json"], DamagedStack(), environ=backend(healthy))
+    assert other.code == 1 and other.document["error"]["kind"] == "engine"  # no damaged file: a plain failure
+
+
 # --------------------------------------------------------------------------- interrupted and failed runs
 
 

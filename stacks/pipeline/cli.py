@@ -23,7 +23,7 @@ from rich.prompt import Confirm
 
 from stacks.config import ConfigError, KubeconfigClusterSpec, StackConfig
 from stacks.pipeline import diagram as diagrams
-from stacks.pipeline import engine, locks, state_encryption
+from stacks.pipeline import engine, file_state, locks, state_encryption
 from stacks.pipeline.destroy_plan import DestroyPlan
 from stacks.pipeline.engine import (
     Checkpoints,
@@ -305,6 +305,15 @@ class _Runner:
         except EngineError as err:
             if self.supervisor.interrupted:  # e.g. the signal stopped `pulumi stack select`
                 self._interrupted()
+            elif file_state.DAMAGED_MARKER in str(err) and self._damaged_state():
+                steps = [self._command("cancel") + " --yes", self._command(str(self.args.command))]
+                self.report.extra["recovery"] = steps
+                self.report.fail(
+                    ExitCode.USAGE,
+                    "locked",
+                    f"{err}: the stack file's attributes were truncated by an engine that was killed while "
+                    "saving (the checkpoint itself is intact); nothing was run. Recover with: " + " && ".join(steps),
+                )
             else:
                 self.report.fail(ExitCode.FAILED, "engine", str(err))
                 self._breakdown()
@@ -379,10 +388,24 @@ class _Runner:
             f"stack {name} is locked {why}; nothing was run. Recover with: " + " && ".join(steps),
         )
 
+    def _damaged_state(self) -> list[str]:
+        backend = self.env.get("PULUMI_BACKEND_URL", "")
+        return [str(p) for p in file_state.damaged_attributes(backend, str(self.args.stack).rsplit("/", 1)[-1])]
+
+    def _repair_state(self) -> list[str]:
+        """Remove what a killed engine left half-written in a file backend (see stacks/pipeline/file_state.py)."""
+        backend = self.env.get("PULUMI_BACKEND_URL", "")
+        repaired = file_state.repair(backend, str(self.args.stack).rsplit("/", 1)[-1])
+        if repaired:
+            self.report.extra["repairedFiles"] = repaired
+        return repaired
+
     def _interrupted(self) -> None:
         sup = self.supervisor
         signals = sup.signals or ["SIGINT"]
         op = str(self.args.command)
+        if sup.forced:  # the engine was killed here: it may have been writing the stack file
+            self._repair_state()
         self._breakdown()
         holders = self._lock_holders()
         lock_left = sup.forced if holders is None else bool(holders)
@@ -449,6 +472,8 @@ class _Runner:
             )
         self.env = engine.engine_environment(self.environ)
         holders = self._lock_holders()
+        if not [h for h in holders or [] if h.alive]:
+            self._repair_state()  # before the engine reads the stack file (a truncated one fails every command)
         if holders is not None:
             self.report.extra["lock"] = [h.as_dict() for h in holders]
             live = [h for h in holders if h.alive]
@@ -474,6 +499,9 @@ class _Runner:
         self._after_unlock(f"removed the lock of stack {name}")
 
     def _after_unlock(self, what: str) -> None:
+        repaired = self.report.extra.get("repairedFiles") or []
+        if repaired:
+            what += f"; removed {len(repaired)} truncated file(s) a killed engine left: {', '.join(repaired)}"
         if self.stack is None:
             self.stack = self.open_stack(str(self.args.stack), self.env, False)
         pending = self._pending()

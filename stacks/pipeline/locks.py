@@ -88,12 +88,17 @@ def holders_in_error(text: str) -> list[LockHolder]:
     return holders
 
 
-def lock_directory(backend_url: str, fully_qualified_stack: str) -> Path | None:
-    """The lock directory of a stack on a `file://` backend (None for other backends)."""
+def backend_root(backend_url: str) -> Path | None:
+    """The directory of a `file://` backend (None for other backends)."""
     if not backend_url.startswith("file://"):
         return None
-    root = Path(unquote(urlparse(backend_url).path or backend_url[len("file://") :])).expanduser()
-    return root / ".pulumi" / "locks" / fully_qualified_stack
+    return Path(unquote(urlparse(backend_url).path or backend_url[len("file://") :])).expanduser()
+
+
+def lock_directory(backend_url: str, fully_qualified_stack: str) -> Path | None:
+    """The lock directory of a stack on a `file://` backend (None for other backends)."""
+    root = backend_root(backend_url)
+    return None if root is None else root / ".pulumi" / "locks" / fully_qualified_stack
 
 
 def file_backend_locks(backend_url: str, stack: str, project: str = "meshgate") -> list[LockHolder]:
