@@ -79,6 +79,12 @@ def test_the_human_matrix_is_a_table_on_stdout() -> None:
     assert "AuthorizationPolicy shop/allow-nothing" in run.stdout
 
 
+def test_one_human_query_ends_with_the_answer_line() -> None:
+    run = Run(["traffic", "--stack", "dev", "--from", "outside-mesh", "--to", "orders.shop:8080"])
+    assert run.code == 0
+    assert "deny: PeerAuthentication istio-system/default (mTLS STRICT on port 8080: plaintext refused)" in run.stdout
+
+
 def test_the_console_command_has_the_same_parser() -> None:
     from stacks.pipeline.cli import build_parser
 

@@ -750,8 +750,14 @@ class _Runner:
         self.report.extra["traffic"] = rows
         if source is not None:
             self.report.extra["verdict"] = "allow" if all(r["verdict"] == "allow" for r in rows) else "deny"
-        if not self.json:
-            Console(file=self.out, highlight=False, width=200).print(traffic_table(rows, config.scenario.value))
+        if self.json:
+            return
+        console = Console(file=self.out, highlight=False, width=200)
+        console.print(traffic_table(rows, config.scenario.value))
+        for row in rows if source is not None else []:
+            console.print(f"{row['verdict']}: {row['decidedBy']} ({row['reason']})", markup=False)
+            for note in row["notes"]:
+                console.print(f"  note: {note}", markup=False)
 
     def _emit(self, data: bytes, output: str | None) -> None:
         if output:
