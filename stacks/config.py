@@ -300,8 +300,12 @@ ClusterSpec = Annotated[EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec,
 
 
 class TracingSpec(_Model):
-    sampling_percent: float = Field(default=1.0, ge=0, le=100, description="tracing sampling, 0-100")
-    zipkin_address: str = "zipkin.istio-system:9411"
+    sampling_percent: float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="share of requests traced, 0-100; spans go to the collector of meshgate:observability",
+    )
 
 
 _REVISION_PATTERN = _pattern(
@@ -433,6 +437,18 @@ class BackendRef(_Model):
     )
 
 
+class SloSpec(_Model):
+    """Service-level objectives of one API, measured at the gateway (meshgate:observability)."""
+
+    availability: float = Field(
+        default=99.9, gt=50, lt=100, description="percent of requests answered without a 5xx, over 30 days"
+    )
+    latency_p99_ms: int = Field(default=300, ge=1, le=600_000, description="99th percentile latency objective, ms")
+
+
+DEFAULT_SLO = SloSpec()
+
+
 class ApiSpec(_Model):
     """One entry of the API catalogue; every scenario turns it into a route."""
 
@@ -445,6 +461,9 @@ class ApiSpec(_Model):
         default=None, ge=1, le=1_000_000, description="requests per minute at the gateway"
     )
     jwt: JwtSpec | None = Field(default=None, description="issuer/JWKS for auth: jwt; default meshgate:jwt")
+    slo: SloSpec | None = Field(
+        default=None, description="objectives for dashboards and burn-rate alerts; default 99.9 % and p99 300 ms"
+    )
 
 
 class ServiceSpec(_Model):
@@ -464,6 +483,53 @@ class ServiceSpec(_Model):
     def container_port(self) -> int:
         """The port the workload listens on (the Service's targetPort)."""
         return self.target_port or self.port
+
+
+# ---------------------------------------------------------------- observability
+
+
+class KialiOpenIdSpec(_Model):
+    """The OpenID Connect client Kiali signs users in with when it is exposed."""
+
+    issuer_uri: str = Field(
+        pattern=_pattern(r"^https://", "an https:// URL", "https://auth.example.com/"),
+        description="OIDC issuer; Kiali discovers its endpoints from it",
+    )
+    client_id: str = Field(min_length=1, description="client ID registered at the issuer for Kiali")
+
+
+class KialiSpec(_Model):
+    """How Kiali is reached: port-forward only (anonymous, read-only) or a LoadBalancer with OpenID."""
+
+    expose: bool = Field(
+        default=False, description="true: a LoadBalancer Service for Kiali (needs `openid`); false: port-forward only"
+    )
+    openid: KialiOpenIdSpec | None = Field(default=None, description="required when `expose` is true")
+
+
+class ObservabilitySpec(_Model):
+    """Metrics, traces, access logs, Kiali and API SLOs in one pane (docs/observability.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="an OpenTelemetry Collector in every cluster, Prometheus, Tempo, Grafana and Kiali in the hub",
+    )
+    hub: DnsLabel | None = Field(
+        default=None,
+        description="cluster running the backends in a multi-cluster mesh; default the gateway cluster "
+        "(without a multi-cluster mesh every cluster runs its own)",
+    )
+    prometheus_retention: str = Field(
+        default="15d",
+        pattern=_pattern(r"^[1-9][0-9]*[hdw]$", "a duration in h, d or w", "15d"),
+        description="how long Prometheus keeps samples",
+    )
+    trace_retention: str = Field(
+        default="72h",
+        pattern=_pattern(r"^[1-9][0-9]*h$", "a duration in hours", "72h"),
+        description="how long Tempo keeps traces",
+    )
+    kiali: KialiSpec = KialiSpec()
 
 
 # ---------------------------------------------------------------- the stack
@@ -512,6 +578,7 @@ class StackConfig(_Model):
     )
     services: list[ServiceSpec] = Field(default_factory=list, description="optional demo workloads the APIs route to")
     jwt: JwtSpec | None = Field(default=None, description="default issuer/JWKS for APIs with auth: jwt")
+    observability: ObservabilitySpec = ObservabilitySpec()
     protect: bool = Field(default=False, description="protect clusters and networks from `pulumi destroy`")
     environment: Literal["dev", "staging", "prod"] = Field(
         default="dev",
@@ -553,6 +620,17 @@ class StackConfig(_Model):
     @property
     def gateway_cluster(self) -> str:
         return self.gateway.cluster or self.clusters[0].name
+
+    @property
+    def observability_hubs(self) -> dict[str, str]:
+        """Cluster -> the hub its collector reports to: one hub (meshgate:observability.hub, default the
+        gateway cluster) in a multi-cluster mesh, otherwise every cluster is its own hub."""
+        if not self.observability.enabled:
+            return {}
+        if self.istio.multicluster:
+            hub = self.observability.hub or self.gateway_cluster
+            return {c.name: hub for c in self.clusters}
+        return {c.name: c.name for c in self.clusters}
 
     @property
     def clouds(self) -> set[str]:

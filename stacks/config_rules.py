@@ -39,6 +39,7 @@ def check(config: StackConfig) -> None:
     _scenario(config)
     _gateway_capabilities(config)
     _external_ingress(config)
+    _observability(config)
 
 
 def _unique(values: Sequence[str], list_key: str, field: str) -> None:
@@ -455,3 +456,31 @@ def _external_ingress(config: StackConfig) -> None:
 
 def _eks_names(clusters: Iterable[object]) -> list[str]:
     return [c.name for c in clusters if isinstance(c, EksClusterSpec)]
+
+
+def _observability(config: StackConfig) -> None:
+    """The hub is a known cluster of a multi-cluster mesh; an exposed Kiali signs users in with OpenID."""
+    obs = config.observability
+    key = f"{K}:observability"
+    if obs.enabled and not config.istio.install:
+        raise ConfigError(
+            f"{key}.enabled",
+            "needs meshgate:istio.install: true (the tracing and access-log providers are set through the istiod "
+            "chart; a preinstalled Istio would reference collectors its mesh config does not know)",
+        )
+    if obs.hub is not None:
+        names = [c.name for c in config.clusters]
+        if obs.hub not in names:
+            raise ConfigError(f"{key}.hub", f"names unknown cluster {obs.hub!r} (clusters: {', '.join(names)})")
+        if not config.istio.multicluster:
+            raise ConfigError(
+                f"{key}.hub",
+                "needs meshgate:istio.multicluster: true (telemetry reaches another cluster only over the mesh; "
+                "without it every cluster runs its own backends): remove hub or turn on the multi-cluster mesh",
+            )
+    if obs.kiali.expose and obs.kiali.openid is None:
+        raise ConfigError(
+            f"{key}.kiali.openid",
+            "is required when kiali.expose is true (an exposed Kiali must sign users in; anonymous access is "
+            "only for port-forwarding)",
+        )

@@ -17,9 +17,10 @@ from components.policies.peer_authentication import mesh_wide_strict
 from components.policies.telemetry import mesh_default_telemetry
 from stacks.clusters import BuiltCluster
 from stacks.config import IstioSpec, KubeconfigClusterSpec, StackConfig
+from stacks.observability import telemetry_providers
 
 
-def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
+def summary(handle: MeshHandle, istio: IstioSpec, clusters: int, traced: bool = False) -> str:
     """One line describing the mesh of one cluster."""
     revision = f"revision {handle.revision}" if handle.revision else "default revision"
     if istio.revisions:
@@ -30,9 +31,10 @@ def summary(handle: MeshHandle, istio: IstioSpec, clusters: int) -> str:
     )
     installed = "installed by meshgate" if istio.install else "preinstalled"
     logs = "on" if istio.access_logs else "off"
+    tracing = f"{istio.tracing.sampling_percent:g}%" if traced else "off (meshgate:observability)"
     return (
         f"Istio {handle.version} ({revision}, {installed}), mesh {handle.mesh_id}, {scope}, "
-        f"mTLS STRICT, tracing {istio.tracing.sampling_percent:g}%, access logs {logs}"
+        f"mTLS STRICT, tracing {tracing}, access logs {logs}"
     )
 
 
@@ -69,6 +71,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
         else None
     )
     meshes: dict[str, IstioMesh] = {}
+    providers = telemetry_providers(config)
     for name, built in clusters.items():
         mesh = IstioMesh(
             name,
@@ -78,6 +81,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
                 multicluster=multicluster,
                 ca=ca.intermediates[name] if ca else None,
                 peer_egress_cidrs=peer_egress_cidrs(config, clusters, name) if multicluster else (),
+                telemetry=providers,
             ),
         )
         mesh_wide_strict(mesh=mesh.handle, parent=mesh)
@@ -86,6 +90,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
             parent=mesh,
             sampling_percent=istio.tracing.sampling_percent,
             access_logs=istio.access_logs,
+            providers=providers,
         )
         meshes[name] = mesh
     if multicluster:
@@ -105,7 +110,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
                 "tags": dict(istio.tags),
                 "network": m.handle.network,
                 "eastWestGateway": m.east_west.address if m.east_west else None,
-                "summary": summary(m.handle, istio, len(clusters)),
+                "summary": summary(m.handle, istio, len(clusters), providers is not None),
             }
             for name, m in meshes.items()
         },

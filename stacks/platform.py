@@ -8,6 +8,7 @@ from stacks.clusters import build_clusters
 from stacks.config import StackConfig
 from stacks.gateway_layer import build_gateway_layer
 from stacks.mesh import build_meshes
+from stacks.observability import build_observability
 from stacks.workloads import build_workloads
 
 
@@ -15,12 +16,13 @@ def build(config: StackConfig) -> None:
     """Register every resource of the stack and export its outputs.
 
     Layers, bottom to top: clusters (stacks.clusters), Istio per cluster (stacks.mesh),
-    demo workloads (stacks.workloads), and the gateway layer of the chosen scenario
+    demo workloads (stacks.workloads), observability (stacks.observability), and the gateway layer of the chosen scenario
     (stacks.gateway_layer) — the only layer that changes when `meshgate:scenario` changes.
     """
     clusters = build_clusters(config)
     meshes = build_meshes(config, clusters)
     workloads = build_workloads(config, meshes)
+    build_observability(config, meshes)
     build_gateway_layer(config, clusters, meshes, workloads)
     pulumi.export("scenario", config.scenario.value)
     pulumi.export(

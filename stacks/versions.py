@@ -508,6 +508,22 @@ def render_markdown() -> str:
             f"| {pin.name} | `{pin.pinned}` | `{pin.newest_seen}` | {released} | {note} | {cite(pin.source)} |"
         )
     lines += ["", *_chart_values_section()]
+    from components.observability.charts import OTEL_COLLECTOR_IMAGE, PINS
+
+    lines += [
+        "",
+        "## Observability charts (`meshgate:observability`)",
+        "",
+        "| chart | pinned | application | repository | read at |",
+        "|---|---|---|---|---|",
+    ]
+    for chart in PINS:
+        lines.append(f"| {chart.chart} | `{chart.version}` | {chart.app_version} | <{chart.repo}> | {chart.source} |")
+    lines += [
+        "",
+        f"The collector runs the contrib image `{OTEL_COLLECTOR_IMAGE}` at the chart's application version. Every",
+        "value meshgate sets was read against the pinned chart's values.yaml ([observability.md](observability.md)).",
+    ]
     lines += [
         "",
         "## Upgrading an existing stack",

@@ -60,4 +60,11 @@ BAD = [
     ("staging", ["meshgate:externalGateway", "kind"], "azure-apim", "meshgate:externalGateway.kind"),
     ("dev", ["meshgate:istio", "version"], "latest", "meshgate:istio.version"),
     ("dev", ["meshgate:services", 0, "cluster"], "elsewhere", "meshgate:services[0].cluster"),
+    ("prod", ["meshgate:observability", "hub"], "azure-west", "meshgate:observability.hub"),
+    ("dev", ["meshgate:observability", "hub"], "local", "meshgate:observability.hub"),
+    ("dev", ["meshgate:observability", "kiali"], {"expose": True}, "meshgate:observability.kiali.openid"),
+    ("render", ["meshgate:observability"], {"enabled": True}, "meshgate:observability.enabled"),
+    ("dev", ["meshgate:observability", "traceRetention"], "3d", "meshgate:observability.traceRetention"),
+    ("dev", ["meshgate:apis", 0, "slo"], {"availability": 100}, "meshgate:apis[0].slo.availability"),
+    ("dev", ["meshgate:istio", "tracing", "zipkinAddress"], "zipkin:9411", "meshgate:istio.tracing.zipkinAddress"),
 ]

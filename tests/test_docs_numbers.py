@@ -122,6 +122,20 @@ def _dev_requests(program: Program) -> tuple[int, int, dict[str, int]]:
                     in_mesh,
                 )
             )
+        in_mesh = r.inputs.get("namespace") in injected
+        if chart == "opentelemetry-collector":
+            pods.append((r.inputs["name"], int(values["replicaCount"]), values["resources"]["requests"], in_mesh))
+        observability = {
+            "prometheus": ("server", "resources"),
+            "tempo": ("tempo", "resources"),
+            "grafana": ("resources",),
+            "kiali-server": ("deployment", "resources"),
+        }
+        if chart in observability and not (values.get("deployment") or {}).get("remote_cluster_resources_only"):
+            node = values
+            for part in observability[chart]:
+                node = node[part]
+            pods.append((chart, 1, node["requests"], in_mesh))  # one replica each (chart defaults)
     cpu = mem = 0
     counts: dict[str, int] = {}
     for what, replicas, requests, sidecar in pods:

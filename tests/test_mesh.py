@@ -62,25 +62,35 @@ def test_istiod_values(dev: Program) -> None:
     assert mesh_config["defaultConfig"]["holdApplicationUntilProxyStarts"] is True
     assert mesh_config["enableTracing"] is True
     assert mesh_config["trustDomain"] == "cluster.local"
+    agent = {"service": "otel-agent.meshgate-telemetry.svc.cluster.local", "port": 4317}
     assert mesh_config["extensionProviders"] == [
-        {"name": "zipkin", "zipkin": {"service": "zipkin.istio-system.svc.cluster.local", "port": 9411}}
+        {"name": "otel-tracing", "opentelemetry": agent},
+        {"name": "otel-als", "envoyOtelAls": agent},
     ]
+    assert mesh_config["serviceSettings"] == [{"settings": {"clusterLocal": True}, "hosts": [agent["service"]]}]
     assert values["resources"]["requests"] == {"cpu": "500m", "memory": "2048Mi"}
     assert "revision" not in values
 
 
-def test_access_logs_off_and_custom_tracing() -> None:
-    program = dev_with(accessLogs=False, tracing={"samplingPercent": 0, "zipkinAddress": "jaeger.tracing:9412"})
+def test_access_logs_off_and_no_sampling() -> None:
+    program = dev_with(accessLogs=False, tracing={"samplingPercent": 0})
     mesh_config = release(program, "local", "istiod").get("values")["meshConfig"]
     assert mesh_config["accessLogFile"] == ""
     assert mesh_config["enableTracing"] is False
-    assert mesh_config["extensionProviders"][0]["zipkin"] == {
-        "service": "jaeger.tracing.svc.cluster.local",
-        "port": 9412,
-    }
     telemetry = one_object(program, "local", "Telemetry", "mesh-default")
-    assert telemetry.get("spec.accessLogging") == [{"providers": [{"name": "envoy"}], "disabled": True}]
+    assert telemetry.get("spec.accessLogging") == [
+        {"providers": [{"name": "envoy"}, {"name": "otel-als"}], "disabled": True}
+    ]
     assert telemetry.get("spec.tracing.0.randomSamplingPercentage") == 0
+
+
+def test_without_observability_no_provider_points_at_a_missing_service(staging: Program) -> None:
+    """No collector, no provider: istiod gets no extension provider and Telemetry traces nothing
+    (a provider whose Service does not exist is dropped by istiod, and no span is sent)."""
+    for cluster in ("aws-east", "gcp-central"):
+        mesh_config = release(staging, cluster, "istiod").get("values")["meshConfig"]
+        assert "extensionProviders" not in mesh_config and mesh_config["enableTracing"] is False
+        assert "tracing" not in one_object(staging, cluster, "Telemetry", "mesh-default").get("spec")
 
 
 def test_base_values_point_the_default_validator_at_this_istiod(dev: Program) -> None:
@@ -154,16 +164,16 @@ def test_mesh_wide_strict_mtls_and_telemetry_in_every_cluster(staging: Program) 
         telemetry = one_object(staging, cluster, "Telemetry", "mesh-default")
         assert telemetry.get("apiVersion") == "telemetry.istio.io/v1"
         assert telemetry.get("metadata.namespace") == "istio-system"
-        assert telemetry.get("spec") == {
-            "tracing": [{"providers": [{"name": "zipkin"}], "randomSamplingPercentage": 10.0}],
-            "accessLogging": [{"providers": [{"name": "envoy"}], "disabled": False}],
-        }
+        assert telemetry.get("spec") == {"accessLogging": [{"providers": [{"name": "envoy"}], "disabled": False}]}
 
 
 def test_telemetry_provider_is_the_one_istiod_defines(dev: Program) -> None:
     defined = {p["name"] for p in release(dev, "local", "istiod").get("values")["meshConfig"]["extensionProviders"]}
-    used = {p["name"] for p in one_object(dev, "local", "Telemetry", "mesh-default").get("spec.tracing.0.providers")}
-    assert used <= defined
+    spec = one_object(dev, "local", "Telemetry", "mesh-default").get("spec")
+    used = {p["name"] for p in spec["tracing"][0]["providers"]} | {
+        p["name"] for p in spec["accessLogging"][0]["providers"]
+    }
+    assert used <= defined | {"envoy"}
 
 
 # ------------------------------------------------------------------ revisions
@@ -212,7 +222,8 @@ def test_principal_uses_the_trust_domain() -> None:
 
 
 def test_install_false_installs_no_chart_but_keeps_the_policy() -> None:
-    program = dev_with(install=False)
+    istio = {**stack_config("dev")["meshgate:istio"], "install": False}
+    program = evaluate_stack("dev", {"istio": istio, "observability": {"enabled": False}})
     assert not [r for r in mesh_k8s(program) if r.type == "kubernetes:helm.sh/v3:Release"]
     assert not objects(program, "local", "Namespace", "istio-system")
     assert one_object(program, "local", "PeerAuthentication", "default").get("spec.mtls.mode") == "STRICT"

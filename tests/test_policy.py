@@ -265,6 +265,8 @@ PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVA
 
 # (check id, resource type, how to weaken the baseline)
 WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
+    ("kiali-exposed-authenticated", RELEASE, _set("values.deployment.service_type", "LoadBalancer")),
+    ("kiali-exposed-authenticated", RELEASE, _set("values.deployment.ingress.enabled", True)),
     ("eks-control-plane-logs", EKS, _set("enabledClusterLogTypes", ["api", "audit"])),
     ("eks-secrets-kms", EKS, _set("encryptionConfig", _DELETE)),
     ("eks-endpoint-not-public", EKS, _set("vpcConfig.publicAccessCidrs", ["0.0.0.0/0"])),
@@ -441,6 +443,11 @@ def _is_gateway_release(r: Resource) -> bool:
 
 
 def _baseline_for(check_id: str, type_: str) -> dict[str, Any]:
+    if check_id.startswith("kiali-"):
+        return baseline(
+            type_,
+            lambda r: r.get("chart") == "kiali-server" and not r.get("values.deployment.remote_cluster_resources_only"),
+        )
     if check_id.startswith("kong-"):
         return baseline(type_, lambda r: r.get("chart") == "ingress")  # prod's Kong (kong/ingress)
     if type_ == RELEASE:
@@ -835,8 +842,37 @@ def test_gateway_api_route_with_jwt_is_https_only() -> None:
     assert _run(check, [_gateway(), _route(None)]) == []
 
 
+def test_telemetry_providers_must_point_at_deployed_services() -> None:
+    """dev's istiod points both providers at its agent collector; a provider at a Service nobody
+    deploys (the old `zipkin.istio-system:9411`) and a Telemetry selecting an undefined provider fail."""
+    dev = stack_resources(stack_program("dev"))
+    assert _run("telemetry-provider-deployed", dev) == []
+    istiod = next(r for r in dev if r.type == RELEASE and r.props.get("chart") == "istiod")
+    zipkin = copy.deepcopy(dict(istiod.props))
+    zipkin["values"]["meshConfig"]["extensionProviders"] = [
+        {"name": "otel-tracing", "zipkin": {"service": "zipkin.istio-system.svc.cluster.local", "port": 9411}},
+        {"name": "otel-als", "envoyOtelAls": {"service": "otel-agent.meshgate-telemetry.svc.cluster.local"}},
+    ]
+    broken = [replace(r, props=zipkin) if r is istiod else r for r in dev]
+    assert _run("telemetry-provider-deployed", broken) == [
+        "extension provider otel-tracing (zipkin) sends to zipkin.istio-system.svc.cluster.local, which this stack "
+        "does not deploy in that cluster: istiod drops it and nothing is sent"
+    ]
+    undefined = copy.deepcopy(zipkin)
+    undefined["values"]["meshConfig"]["extensionProviders"] = undefined["values"]["meshConfig"]["extensionProviders"][
+        1:
+    ]
+    messages = _run("telemetry-provider-deployed", [replace(r, props=undefined) if r is istiod else r for r in dev])
+    assert messages == ["Telemetry selects tracing provider otel-tracing, which istiod does not define"]
+
+
 def test_every_stack_check_has_a_failing_case_above() -> None:
-    exercised = {"istio-mesh-wide-strict", "k8s-crds-before-custom-resources", "istio-default-deny"}
+    exercised = {
+        "telemetry-provider-deployed",
+        "istio-mesh-wide-strict",
+        "k8s-crds-before-custom-resources",
+        "istio-default-deny",
+    }
     exercised.update({"eks-admin-access-entry", "eks-cni-own-role", "vpc-flow-logs"})
     exercised.add("ingress-only-from-external-gateway")
     exercised.add("eks-admin-access-entry")

@@ -26,7 +26,7 @@ from components.mesh.gateway import NETWORK_LABEL, IstioGateway, IstioGatewayArg
 from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 from components.mesh.helm import istio_release
 from components.policies.base import NETWORKING_API, istio_resource
-from components.policies.telemetry import TRACING_PROVIDER
+from components.policies.telemetry import TelemetryProviders
 from stacks.config import DEFAULT_REVISION, STABLE_TAG, IstioSpec
 
 BASE_TIMEOUT_SECONDS = 300
@@ -55,6 +55,8 @@ class IstioMeshArgs:
 
     `peer_egress_cidrs`: the other clusters' egress addresses, the only sources the east-west
     gateway's load balancer admits (empty: unrestricted).
+
+    `telemetry`: the collector istiod points the tracing and OTel access-log providers at.
     """
 
     cluster: ClusterHandle
@@ -62,6 +64,7 @@ class IstioMeshArgs:
     multicluster: bool
     ca: CaMaterial | None = None
     peer_egress_cidrs: Sequence[pulumi.Input[str]] = ()
+    telemetry: TelemetryProviders | None = None
 
 
 def istiod_release_name(revision: str | None) -> str:
@@ -151,22 +154,16 @@ def revision_tag_labels(tag: str, revision: str) -> dict[str, str]:
     }
 
 
-def zipkin_provider(address: str) -> dict[str, Any]:
-    """The meshConfig extension provider for `host[:port]`; short `svc.ns` hosts become FQDNs."""
-    host, _, port = address.partition(":")
-    if host.count(".") == 1:
-        host = f"{host}.svc.cluster.local"
-    return {"name": TRACING_PROVIDER, "zipkin": {"service": host, "port": int(port or 9411)}}
-
-
 def istiod_values(
     istio: IstioSpec,
     cluster: str,
     network: str,
     ca_fingerprint: pulumi.Input[str] | None = None,
     revision: str | None = None,
+    telemetry: TelemetryProviders | None = None,
 ) -> dict[str, Any]:
-    """Values of the `istiod` chart; `ca_fingerprint` (of the plugged-in `cacerts`) goes into the pod template."""
+    """Values of the `istiod` chart; `ca_fingerprint` (of the plugged-in `cacerts`) goes into the pod
+    template; `telemetry`: the collector proxies send spans and access logs to (none: no tracing)."""
     values: dict[str, Any] = {
         "global": {
             "istioNamespace": ISTIO_NAMESPACE,
@@ -177,13 +174,15 @@ def istiod_values(
         "meshConfig": {
             "trustDomain": istio.trust_domain,
             "accessLogFile": "/dev/stdout" if istio.access_logs else "",
-            "enableTracing": istio.tracing.sampling_percent > 0,
-            "extensionProviders": [zipkin_provider(istio.tracing.zipkin_address)],
+            "enableTracing": telemetry is not None and istio.tracing.sampling_percent > 0,
             "defaultConfig": {"holdApplicationUntilProxyStarts": True},
         },
         # The istiod chart's values are flat since 1.24 (`resources`, not `pilot.resources`).
         "resources": PILOT_RESOURCES,
     }
+    if telemetry is not None:
+        values["meshConfig"]["extensionProviders"] = telemetry.extension_providers()
+        values["meshConfig"]["serviceSettings"] = telemetry.service_settings()
     if revision:
         values["revision"] = revision
     if ca_fingerprint is not None:
@@ -283,7 +282,9 @@ class IstioMesh(pulumi.ComponentResource):
                 chart="istiod",
                 release_name=release,
                 namespace=ISTIO_NAMESPACE,
-                values=istiod_values(istio, cluster.name, cluster.network, fingerprint, revision.chart_revision),
+                values=istiod_values(
+                    istio, cluster.name, cluster.network, fingerprint, revision.chart_revision, args.telemetry
+                ),
                 timeout_seconds=ISTIOD_TIMEOUT_SECONDS,
                 opts=cluster.opts(self, depends_on=[*before_istiod, base]),
                 version=revision.version,

@@ -51,7 +51,8 @@ def remote_kubeconfig(cluster: str, api_server: str, ca_data: str, token: str) -
     return yaml.safe_dump(document, sort_keys=False)
 
 
-def _decoded_token(data: Mapping[str, str] | None) -> str:
+def decoded_token(data: Mapping[str, str] | None) -> str:
+    """The token of a `service-account-token` Secret's `data` (base64), empty until it is filled."""
     return base64.b64decode((data or {}).get("token", "")).decode()
 
 
@@ -100,7 +101,7 @@ class MeshFederation(pulumi.ComponentResource):
 
     def _remote_secret(self, local: MeshHandle, remote: MeshHandle) -> k8s.core.v1.Secret:
         peer = remote.cluster.name
-        token = self.reader_tokens[peer].data.apply(_decoded_token)
+        token = self.reader_tokens[peer].data.apply(decoded_token)
         kubeconfig = pulumi.Output.all(remote.cluster.api_server, remote.cluster.ca_data, token).apply(
             lambda parts: remote_kubeconfig(peer, parts[0], parts[1], parts[2])
         )

@@ -5,7 +5,8 @@ take the stack's resources (with their dependency edges) and return `Violation`s
 `aws`, `gcp` (cloud hardening), `kubernetes` (pod security, Services, Helm releases,
 credentials, providers), `istio` (mTLS, authorization, gateways, CRD ordering), `names` (cloud name limits),
 `reachability` (API servers from the deployer and the peers, east-west exposure), `gateways` (Kong's
-admin API, credentials over HTTPS only) and `teardown` (load balancers before networks).
+admin API, credentials over HTTPS only), `observability` (Kiali's authentication, telemetry providers that
+exist) and `teardown` (load balancers before networks).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import aws, gateways, gcp, istio, kubernetes, names, reachability, teardown
+from . import aws, gateways, gcp, istio, kubernetes, names, observability, reachability, teardown
 from .model import Check, Level, StackCheck, StackResource, Violation
 
 RESOURCE_CHECKS: tuple[Check, ...] = (
@@ -24,6 +25,7 @@ RESOURCE_CHECKS: tuple[Check, ...] = (
     *istio.CHECKS,
     *reachability.CHECKS,
     *gateways.CHECKS,
+    *observability.CHECKS,
 )
 STACK_CHECKS: tuple[StackCheck, ...] = (
     *aws.STACK_CHECKS,
@@ -31,6 +33,7 @@ STACK_CHECKS: tuple[StackCheck, ...] = (
     *gateways.STACK_CHECKS,
     *teardown.STACK_CHECKS,
     *reachability.STACK_CHECKS,
+    *observability.STACK_CHECKS,
 )
 ALL: tuple[Check | StackCheck, ...] = (*RESOURCE_CHECKS, *STACK_CHECKS)
 BY_ID: dict[str, Check | StackCheck] = {c.id: c for c in ALL}
