@@ -10,6 +10,7 @@ import pytest
 from stack_programs import shipped_programs
 
 from components.clusters import eks_autoscaler
+from components.observability import charts as observability_charts
 from stacks import chart_values, config
 
 PROGRAMS = shipped_programs()
@@ -33,6 +34,7 @@ def test_the_shipped_stacks_cover_every_pinned_chart() -> None:
         ("gateway", config.DEFAULT_ISTIO_VERSION),
         ("ingress", config.DEFAULT_KONG_CHART_VERSION),
         (eks_autoscaler.CHART, eks_autoscaler.CHART_VERSION),
+        *((pin.chart, pin.version) for pin in observability_charts.PINS),
     }
 
 
