@@ -16,8 +16,8 @@ def build(config: StackConfig) -> None:
     """Register every resource of the stack and export its outputs.
 
     Layers, bottom to top: clusters (stacks.clusters), Istio per cluster (stacks.mesh),
-    demo workloads (stacks.workloads), observability (stacks.observability), and the gateway layer of the chosen scenario
-    (stacks.gateway_layer) — the only layer that changes when `meshgate:scenario` changes.
+    demo workloads (stacks.workloads), observability (stacks.observability), and the gateway
+    layer of the chosen scenario (stacks.gateway_layer) — the only layer that changes when `meshgate:scenario` changes.
     """
     clusters = build_clusters(config)
     meshes = build_meshes(config, clusters)
