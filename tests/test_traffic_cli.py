@@ -12,8 +12,9 @@ from stacks.pipeline.diagram import traffic_model
 from stacks.pipeline.overrides import parse_override
 from stacks.pipeline.report import ExitCode
 from stacks.pipeline.stackfile import load_config
+from stacks.recording import Program, Resource
 from stacks.traffic import model, report
-from stacks.traffic.objects import ClusterObjects, Service, ServicePort, StackObjects
+from stacks.traffic.objects import ClusterObjects, Service, ServicePort, StackObjects, read
 from stacks.traffic.policy import IstioObject, Workload
 from stacks.traffic.query import QueryError, StackTraffic, Target
 
@@ -173,3 +174,58 @@ def test_gateway_verdicts_agree_with_the_hops_and_the_diagram(stack: str, settin
         assert [e.mtls for e in edges] == [hop.mtls], api.name
         rows = [v for v in verdicts if v.route == api.name]
         assert rows and all(v.decision.mtls == hop.mtls for v in rows), api.name
+
+
+# --------------------------------------------------------------------------- reading the registered objects
+
+PROVIDER = "urn:pulumi:dev::meshgate::pulumi:providers:kubernetes::local-k8s"
+
+
+def _k8s(kind: str, namespace: str, name: str, **body: Any) -> Resource:
+    inputs = {"kind": kind, "metadata": {"namespace": namespace, "name": name, **body.pop("metadata", {})}, **body}
+    urn = f"urn:pulumi:dev::meshgate::kubernetes:x:{kind}::{namespace}-{name}"
+    return Resource(urn, f"kubernetes:x:{kind}", name, True, "", PROVIDER, inputs, [], {}, False)
+
+
+def _deployment(namespace: str, app: str, inject: str | None = None) -> Resource:
+    annotations = {"sidecar.istio.io/inject": inject} if inject else {}
+    template = {
+        "metadata": {"labels": {"app": app}, "annotations": annotations},
+        "spec": {"serviceAccountName": app, "containers": [{"ports": [{"name": "http", "containerPort": 9000}]}]},
+    }
+    return _k8s("Deployment", namespace, app, spec={"template": template})
+
+
+def _read(*resources: Resource) -> StackObjects:
+    return read(load_config("dev"), Program(resources=list(resources), outputs={}))
+
+
+def test_a_named_target_port_resolves_through_the_deployment() -> None:
+    """https://kubernetes.io/docs/concepts/services-networking/service/ (targetPort may name a container port)."""
+    objects = _read(
+        _k8s("Namespace", "", "shop", metadata={"labels": {"istio-injection": "enabled"}}),
+        _deployment("shop", "web"),
+        _k8s(
+            "Service", "shop", "web", spec={"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}
+        ),
+    )
+    [web] = objects.services()
+    assert web.ports[0].target_port == 9000 and web.service_account == "web"
+    assert web.workload is not None and web.workload.sidecar
+
+
+def test_sidecars_follow_namespace_injection_and_the_pod_opt_out() -> None:
+    """https://istio.io/latest/docs/setup/additional-setup/sidecar-injection/ (namespace label, per-pod opt-out)."""
+    objects = _read(
+        _k8s("Namespace", "", "on", metadata={"labels": {"istio-injection": "enabled"}}),
+        _k8s("Namespace", "", "off", metadata={"labels": {}}),
+        _deployment("on", "a"),
+        _deployment("on", "b", inject="false"),
+        _deployment("off", "c"),
+        *(
+            _k8s("Service", ns, app, spec={"selector": {"app": app}, "ports": [{"port": 80, "targetPort": 9000}]})
+            for ns, app in (("on", "a"), ("on", "b"), ("off", "c"))
+        ),
+    )
+    sidecars = {s.name: s.workload.sidecar for s in objects.services() if s.workload is not None}
+    assert sidecars == {"a": True, "b": False, "c": False}
