@@ -107,7 +107,7 @@ def _eks(
 def kong_webhook_ports(spec: GkeClusterSpec, config: StackConfig) -> list[int]:
     """Kong's admission webhook port when Kong (scenarios 2 and 3) runs in this cluster: GKE's control
     plane reaches private nodes only on 443 and 10250 unless a firewall rule opens more."""
-    from components.gateways.kong import ADMISSION_WEBHOOK_PORT
+    from components.gateways.kong.gateway import ADMISSION_WEBHOOK_PORT
 
     kong = config.scenario in (Scenario.IN_CLUSTER_GATEWAY, Scenario.IN_CLUSTER_GATEWAY_MESH)
     return [ADMISSION_WEBHOOK_PORT] if kong and config.gateway_cluster == spec.name else []

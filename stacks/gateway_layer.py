@@ -12,9 +12,9 @@ from typing import Any
 
 import pulumi
 
-from components.gateways.catalogue import routes
-from components.gateways.edge import Edge, curl_lines
-from components.gateways.in_cluster_args import InClusterEdgeArgs
+from components.gateways.shared.catalogue import routes
+from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs
+from components.gateways.shared.scenario_outputs import Edge, curl_lines
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps
 from stacks.clusters import BuiltCluster
@@ -28,7 +28,7 @@ def _namespaces(workloads: dict[str, ClusterApps]) -> Mapping[tuple[str, str], p
 
 
 def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: dict[str, MeshHandle]) -> Edge:
-    from components.gateways.external import ExternalGateway, ExternalGatewayArgs
+    from components.gateways.external.scenario import ExternalGateway, ExternalGatewayArgs
 
     ext = config.external_gateway
     assert ext is not None, "validated by config_rules"
@@ -69,9 +69,9 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
 
 def _in_cluster_edge(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
     """Scenarios 2, 3 and 4: a gateway inside the gateway cluster, one component per scenario."""
-    from components.gateways.gateway_api import GatewayApiGateway
-    from components.gateways.in_cluster import InClusterGateway
-    from components.gateways.in_cluster_mesh import InClusterMeshGateway
+    from components.gateways.gateway_api.scenario import GatewayApiGateway
+    from components.gateways.kong.scenario_in_cluster import InClusterGateway
+    from components.gateways.kong.scenario_in_cluster_mesh import InClusterMeshGateway
 
     component = {
         Scenario.IN_CLUSTER_GATEWAY: InClusterGateway,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pulumi
 
+from components.istio_security.peer_authentication import mesh_wide_strict
+from components.istio_security.telemetry import mesh_default_telemetry
 from components.mesh.ca import MeshCertificateAuthority, MeshCertificateAuthorityArgs
 from components.mesh.handle import MeshHandle
 from components.mesh.istio import IstioMesh, IstioMeshArgs
 from components.mesh.multicluster import MeshFederation, MeshFederationArgs
-from components.policies.peer_authentication import mesh_wide_strict
-from components.policies.telemetry import mesh_default_telemetry
 from stacks.clusters import BuiltCluster
 from stacks.config import IstioSpec, KubeconfigClusterSpec, StackConfig
 from stacks.observability import telemetry_providers

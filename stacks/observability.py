@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.istio_security.telemetry import TelemetryProviders
 from components.mesh.handle import MeshHandle
 from components.observability.agent import TelemetryAgent, TelemetryAgentArgs, agent_principal
 from components.observability.charts import PRODUCTION, SMALL
@@ -23,7 +24,6 @@ from components.observability.kiali import (
     KialiRemoteAccessArgs,
 )
 from components.observability.slo import ApiObjective
-from components.policies.telemetry import TelemetryProviders
 from stacks.config import DEFAULT_SLO, StackConfig
 
 

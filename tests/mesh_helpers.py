@@ -11,10 +11,10 @@ import yaml
 from harness import Program, Resource
 
 from components.clusters.handle import ClusterHandle
+from components.istio_security.authorization import allow_from, allow_nothing
+from components.istio_security.peer_authentication import peer_authentication
+from components.istio_security.request_authentication import request_authentication
 from components.mesh.istio import IstioMesh, IstioMeshArgs
-from components.policies.authorization import allow_from, allow_nothing
-from components.policies.peer_authentication import peer_authentication
-from components.policies.request_authentication import request_authentication
 from stacks.config import IstioSpec
 
 MESH_COMPONENTS = ("meshgate:mesh:IstioMesh", "meshgate:mesh:MeshFederation", "meshgate:mesh:MeshCertificateAuthority")

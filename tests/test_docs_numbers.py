@@ -79,7 +79,7 @@ def test_the_engine_builds_cost_is_stated_once_in_docs_engine() -> None:
 
 
 def test_kongs_release_timeout_as_quoted() -> None:
-    from components.gateways.kong import HELM_TIMEOUT_SECONDS
+    from components.gateways.kong.gateway import HELM_TIMEOUT_SECONDS
 
     assert f"full timeout ({HELM_TIMEOUT_SECONDS // 60} minutes)" in README
 

@@ -6,7 +6,7 @@ import pytest
 from gateway_helpers import GATEWAY_API_PRINCIPAL, cloud, cluster_of, gateway_layer, kind, release, run, single
 from harness import Program, Resource, secret_paths
 
-from components.gateways.gateway_api import crds_url
+from components.gateways.gateway_api.scenario import crds_url
 from stacks.config import DEFAULT_GATEWAY_API_VERSION
 
 

@@ -10,7 +10,7 @@ import pytest
 from gateway_helpers import cloud, cluster_of, gateway_layer, kind, release, run, single
 from harness import Program, Resource
 
-from components.gateways.aws_http_api import ACCESS_LOG_FORMAT
+from components.gateways.external.aws_http_api import ACCESS_LOG_FORMAT
 
 
 def aws() -> Program:

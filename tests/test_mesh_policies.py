@@ -9,9 +9,9 @@ import pytest
 from harness import Program, Resource, evaluate
 from mesh_helpers import policy_program, small_mesh
 
+from components.istio_security.authorization import allow_from
+from components.istio_security.peer_authentication import peer_authentication
 from components.mesh.gateway import IstioGateway, IstioGatewayArgs
-from components.policies.authorization import allow_from
-from components.policies.peer_authentication import peer_authentication
 
 GATEWAY_PRINCIPAL = "cluster.local/ns/kong/sa/kong-gateway"  # MeshHandle.principal("kong", "kong-gateway")
 

@@ -21,12 +21,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.handle import ClusterHandle
+from components.istio_security.istio_resource import NETWORKING_API, istio_resource
+from components.istio_security.telemetry import TelemetryProviders
 from components.mesh.ca import CaMaterial
 from components.mesh.gateway import NETWORK_LABEL, IstioGateway, IstioGatewayArgs
 from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 from components.mesh.helm import istio_release
-from components.policies.base import NETWORKING_API, istio_resource
-from components.policies.telemetry import TelemetryProviders
 from stacks.config import DEFAULT_REVISION, STABLE_TAG, IstioSpec
 
 BASE_TIMEOUT_SECONDS = 300

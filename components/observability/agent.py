@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.istio_security.authorization import allow_from, allow_nothing
+from components.istio_security.istio_resource import MANAGED_LABELS, TELEMETRY_API, istio_resource
 from components.mesh.handle import MeshHandle
 from components.observability.charts import PRODUCTION, Resources
 from components.observability.collector import (
@@ -30,8 +32,6 @@ from components.observability.collector import (
     agent_config,
     service_host,
 )
-from components.policies.authorization import allow_from, allow_nothing
-from components.policies.base import MANAGED_LABELS, TELEMETRY_API, istio_resource
 
 SCRAPE_EXCLUSIONS = {"traffic.sidecar.istio.io/excludeOutboundPorts": f"{MERGED_METRICS_PORT},{ISTIOD_MONITORING_PORT}"}
 """The agent scrapes 15020 and 15014 in plaintext, as Prometheus does: its sidecar must not wrap

@@ -22,6 +22,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.handle import ClusterHandle
+from components.istio_security.authorization import allow_from
+from components.istio_security.istio_resource import MANAGED_LABELS
 from components.mesh.handle import MeshHandle
 from components.observability.charts import (
     GRAFANA,
@@ -50,8 +52,6 @@ from components.observability.kiali import (
     kiali_values,
 )
 from components.observability.slo import ApiObjective, alerting_rules, dashboard, recording_rules
-from components.policies.authorization import allow_from
-from components.policies.base import MANAGED_LABELS
 
 HELM_TIMEOUT_SECONDS = 900
 PROMETHEUS_RELEASE = "prometheus"

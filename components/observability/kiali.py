@@ -23,9 +23,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.handle import ClusterHandle
+from components.istio_security.istio_resource import MANAGED_LABELS
 from components.mesh.multicluster import decoded_token, remote_kubeconfig
 from components.observability.charts import KIALI_SERVER, Resources, chart_release
-from components.policies.base import MANAGED_LABELS
 
 OBSERVABILITY_NAMESPACE = "meshgate-observability"
 """Namespace of the backends in the hub, and of Kiali's remote ServiceAccount elsewhere (Kiali

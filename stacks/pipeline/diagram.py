@@ -19,7 +19,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Literal
 
-from components.gateways.istio_ingress import NODE_PORTS
+from components.gateways.external.istio_ingress import NODE_PORTS
 from stacks.config import Scenario, StackConfig
 from stacks.traffic import model as traffic
 from stacks.traffic.model import BACKENDS, GATEWAY_API, KONG, KONG_WITH_SIDECAR, Hop

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.gateways.istio_ingress import NODE_PORTS
+from components.gateways.external.istio_ingress import NODE_PORTS
 from stacks.config import ApiSpec, Scenario, StackConfig
 
 BACKENDS = "backends"

@@ -17,9 +17,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.clusters.aws_tags import aws_tags
-from components.gateways.aws_ingress_nlb import TLS_PORT
-from components.gateways.catalogue import Route
-from components.gateways.istio_ingress import GATEWAY_HEADER
+from components.gateways.external.aws_ingress_nlb import TLS_PORT
+from components.gateways.external.istio_ingress import GATEWAY_HEADER
+from components.gateways.shared.catalogue import Route
 
 LOG_RETENTION_DAYS = 90
 INTEGRATION_TIMEOUT_MS = 29_000

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.gateways.catalogue import Route
+from components.gateways.shared.catalogue import Route
 
 JWT_HEADER = "-H 'Authorization: Bearer <JWT>'"
 KEY_HEADER = "-H 'apikey: <API_KEY>'"

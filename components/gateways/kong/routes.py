@@ -10,9 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.handle import ClusterHandle
-from components.gateways.catalogue import Route
-from components.gateways.kong import INGRESS_CLASS
-from components.gateways.objects import MANAGED_LABELS
+from components.gateways.kong.gateway import INGRESS_CLASS
+from components.gateways.shared.catalogue import Route
+from components.gateways.shared.k8s_objects import MANAGED_LABELS
 
 KONG_PLUGIN_API = "configuration.konghq.com/v1"
 API_KEY_HEADER = "apikey"

@@ -12,13 +12,13 @@ from typing import Any
 
 import pulumi
 
-from components.gateways.catalogue import Route
-from components.gateways.objects import load_balancer_address, load_balancer_annotations
+from components.gateways.shared.catalogue import Route
+from components.gateways.shared.k8s_objects import load_balancer_address, load_balancer_annotations
+from components.istio_security.authorization import allow_nothing
+from components.istio_security.istio_resource import NETWORKING_API, SECURITY_API, istio_resource
+from components.istio_security.request_authentication import request_authentication
 from components.mesh.gateway import INGRESS_PORTS, IstioGateway, IstioGatewayArgs
 from components.mesh.handle import MeshHandle
-from components.policies.authorization import allow_nothing
-from components.policies.base import NETWORKING_API, SECURITY_API, istio_resource
-from components.policies.request_authentication import request_authentication
 
 RELEASE_NAME = "istio-ingressgateway"
 STATUS_PORT = 15021

@@ -13,8 +13,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.istio_security.istio_resource import ISTIO_NAMESPACE, TELEMETRY_API, istio_resource
 from components.mesh.handle import MeshHandle
-from components.policies.base import ISTIO_NAMESPACE, TELEMETRY_API, istio_resource
 
 TRACING_PROVIDER = "otel-tracing"
 """meshConfig.extensionProviders entry for spans (OpenTelemetry, OTLP gRPC)."""

@@ -13,20 +13,20 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, https_url, same_url_for_all
-from components.gateways.in_cluster_args import InClusterEdgeArgs
-from components.gateways.objects import (
+from components.gateways.shared.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.shared.catalogue import Route
+from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs
+from components.gateways.shared.k8s_objects import (
     custom_resource,
     gateway_namespace,
     load_balancer_address,
     load_balancer_annotations,
 )
-from components.gateways.tls import GatewayCertificate, GatewayCertificateArgs
-from components.policies.authorization import allow_nothing
-from components.policies.base import SECURITY_API, istio_resource
-from components.policies.request_authentication import request_authentication
+from components.gateways.shared.scenario_outputs import Edge, https_url, same_url_for_all
+from components.gateways.shared.serving_certificate import GatewayCertificate, GatewayCertificateArgs
+from components.istio_security.authorization import allow_nothing
+from components.istio_security.istio_resource import SECURITY_API, istio_resource
+from components.istio_security.request_authentication import request_authentication
 from stacks.config import JwtSpec
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"

@@ -13,13 +13,18 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.kong_admin import ADMIN_PORT, CERT_ANNOTATION, KongAdminAccess, KongAdminAccessArgs
-from components.gateways.objects import gateway_namespace, load_balancer_address, load_balancer_annotations
+from components.gateways.kong.admin_access import (
+    ADMIN_PORT,
+    CERT_ANNOTATION,
+    KongAdminAccess,
+    KongAdminAccessArgs,
+)
+from components.gateways.shared.k8s_objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
 from stacks.versions import KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
 
 if TYPE_CHECKING:
-    from components.gateways.in_cluster_args import InClusterEdgeArgs
+    from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs
 
 KONG_CHART_REPO = "https://charts.konghq.com"
 KONG_CHART = "ingress"

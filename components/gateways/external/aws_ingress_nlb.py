@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.clusters.aws_tags import aws_tags
-from components.gateways.istio_ingress import NODE_PORTS, STATUS_PORT
+from components.gateways.external.istio_ingress import NODE_PORTS, STATUS_PORT
 from components.naming import bounded_name
 
 HEALTH_PATH = "/healthz/ready"

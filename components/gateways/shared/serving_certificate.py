@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from components.clusters.handle import ClusterHandle
-from components.gateways.objects import MANAGED_LABELS
+from components.gateways.shared.k8s_objects import MANAGED_LABELS
 
 VALIDITY_HOURS = 24 * 365
 EARLY_RENEWAL_HOURS = 24 * 30

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_gcp as gcp
 
-from components.gateways.catalogue import Route
+from components.gateways.shared.catalogue import Route
 from components.naming import bounded_name
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.gateways.catalogue import Route
+from components.gateways.shared.catalogue import Route
+from components.istio_security.authorization import allow_from, allow_nothing
+from components.istio_security.peer_authentication import peer_authentication
+from components.istio_security.request_authentication import request_authentication
 from components.mesh.handle import MeshHandle
-from components.policies.authorization import allow_from, allow_nothing
-from components.policies.peer_authentication import peer_authentication
-from components.policies.request_authentication import request_authentication
 
 BACKEND_POLICIES = "backend-policies"
 """Resource name of the BackendPolicies component, the same in every scenario."""

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from components.clusters.handle import ClusterHandle
-from components.gateways.objects import MANAGED_LABELS
+from components.gateways.shared.k8s_objects import MANAGED_LABELS
 
 ADMIN_PORT = 8444
 PROXY_PORTS = (8000, 8443)

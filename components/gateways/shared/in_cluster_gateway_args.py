@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.gateways.backend_policies import Namespaces
-from components.gateways.catalogue import Route
+from components.gateways.shared.backend_policies import Namespaces
+from components.gateways.shared.catalogue import Route
 from components.mesh.handle import MeshHandle
 from stacks.config import GatewaySpec
 

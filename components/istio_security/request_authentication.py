@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.istio_security.istio_resource import SECURITY_API, istio_resource
 from components.mesh.handle import MeshHandle
-from components.policies.base import SECURITY_API, istio_resource
 
 
 def request_authentication(

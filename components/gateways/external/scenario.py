@@ -14,9 +14,7 @@ from typing import Any
 
 import pulumi
 
-from components.gateways.catalogue import Route
-from components.gateways.edge import Edge, same_url_for_all
-from components.gateways.istio_ingress import (
+from components.gateways.external.istio_ingress import (
     GOOGLE_ISSUER,
     NAMESPACE,
     NODE_PORTS,
@@ -24,6 +22,8 @@ from components.gateways.istio_ingress import (
     IstioIngress,
     IstioIngressArgs,
 )
+from components.gateways.shared.catalogue import Route
+from components.gateways.shared.scenario_outputs import Edge, same_url_for_all
 from components.mesh.handle import MeshHandle
 from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
 
@@ -118,8 +118,8 @@ class ExternalGateway(pulumi.ComponentResource):
         hostnames: dict[str, str],
         secret: pulumi.Output[str],
     ) -> pulumi.Output[str]:
-        from components.gateways.aws_http_api import AwsHttpApi, AwsHttpApiArgs
-        from components.gateways.aws_ingress_nlb import TLS_PORT, IngressNlb, IngressNlbArgs
+        from components.gateways.external.aws_http_api import AwsHttpApi, AwsHttpApiArgs
+        from components.gateways.external.aws_ingress_nlb import TLS_PORT, IngressNlb, IngressNlbArgs
 
         assert private is not None and args.vpc_link_eks is not None
         eks = args.vpc_link_eks
@@ -156,7 +156,7 @@ class ExternalGateway(pulumi.ComponentResource):
     def _gcp(
         self, args: ExternalGatewayArgs, hostnames: dict[str, str], account: pulumi.Output[str]
     ) -> pulumi.Output[str]:
-        from components.gateways.gcp_api_gateway import GcpApiGateway, GcpApiGatewayArgs
+        from components.gateways.external.gcp_api_gateway import GcpApiGateway, GcpApiGatewayArgs
 
         assert args.external.project is not None
         gateway = GcpApiGateway(

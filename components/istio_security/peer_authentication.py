@@ -8,8 +8,8 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.istio_security.istio_resource import ISTIO_NAMESPACE, SECURITY_API, istio_resource
 from components.mesh.handle import MeshHandle
-from components.policies.base import ISTIO_NAMESPACE, SECURITY_API, istio_resource
 
 MtlsMode = Literal["STRICT", "PERMISSIVE", "DISABLE"]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pulumi
 
-from components.gateways.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.edge import Edge, https_url, same_url_for_all
-from components.gateways.in_cluster_args import InClusterEdgeArgs
-from components.gateways.kong import KONG, KongGateway, KongGatewayArgs
-from components.gateways.kong_routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
+from components.gateways.kong.gateway import KONG, KongGateway, KongGatewayArgs
+from components.gateways.kong.routes import KONG_ROUTES, KongRoutes, KongRoutesArgs, local_namespaces
+from components.gateways.shared.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
+from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs
+from components.gateways.shared.scenario_outputs import Edge, https_url, same_url_for_all
 
 
 class InClusterGateway(pulumi.ComponentResource):
