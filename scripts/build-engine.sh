@@ -45,10 +45,9 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SRC="$REPO/tools/engine"
 
-# require_version <go.mod> <module>: the version a require line of that go.mod pins.
-require_version() {
-  awk -v m="$2" '($1 == m) || ($1 == "require" && $2 == m) { print ($1 == m ? $2 : $3); exit }' "$1"
-}
+LOG_TAG=build-engine
+# shellcheck source=scripts/lib/go-build.sh
+source "$REPO/scripts/lib/go-build.sh"
 # replace_version <go.mod> <module>: the version of the module a replace line substitutes.
 replace_version() {
   awk -v m="$2" '$1 == "replace" && $2 == m && $3 == "=>" { print $5; exit }' "$1"
@@ -71,9 +70,6 @@ for v in PULUMI_GO_VERSION K8S_PROVIDER_MODULE_VERSION K8S_SDK_VERSION TLS_TF_MO
   [[ -n "${!v}" ]] || { printf '[build-engine] ERROR: no %s pin found in %s/*/go.mod\n' "$v" "$SRC" >&2; exit 1; }
 done
 
-log() { printf '[build-engine] %s\n' "$*" >&2; }
-die() { printf '[build-engine] ERROR: %s\n' "$*" >&2; exit 1; }
-
 CACHED_ONLY=0
 case "${1:-}" in
   "") ;;
@@ -81,8 +77,6 @@ case "${1:-}" in
   -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) die "unknown argument '$1' (usage: build-engine.sh [--cached])" ;;
 esac
-
-ROOT="${MESHGATE_ENGINE_CACHE:-$HOME/.cache/meshgate-engine}"
 
 # Component 1: CLI + exec scripts + Kubernetes provider.
 KEY="pulumi-${PULUMI_GO_VERSION#v}-k8s-${K8S_PROVIDER_VERSION//+/-}"
@@ -106,13 +100,6 @@ TLS_BINARIES=(pulumi-resource-tls)
 ENGINE_OUT="$ROOT/engine-${KEY}-${LH_KEY}-${TLS_KEY}"
 BIN="$ENGINE_OUT/bin"
 
-component_complete() { # component_complete <out dir> <stamp content> <binary...>
-  local out=$1 stamp=$2 b
-  shift 2
-  [[ -f "$out/.complete" && "$(cat "$out/.complete")" == "$stamp" ]] || return 1
-  for b in "$@"; do [[ -x "$out/bin/$b" ]] || return 1; done
-}
-
 cache_complete() {
   component_complete "$OUT" "$STAMP_CONTENT" "${BINARIES[@]}" &&
     component_complete "$LH_OUT" "$LH_STAMP_CONTENT" "${LH_BINARIES[@]}" &&
@@ -131,17 +118,8 @@ if (( CACHED_ONLY )); then
 fi
 
 # ---------------------------------------------------------------- preflight
-command -v go >/dev/null || die "go is not installed (need Go >= $MIN_GO)"
-GO_VER="$(go env GOVERSION)"
-[[ "$GO_VER" =~ ^go([0-9]+\.[0-9]+(\.[0-9]+)?) ]] || die "cannot parse Go version '$GO_VER'"
-[[ "$(printf '%s\n' "$MIN_GO" "${BASH_REMATCH[1]}" | sort -V | head -n 1)" == "$MIN_GO" ]] \
-  || die "Go $GO_VER is too old: pulumi pkg/v3 $PULUMI_GO_VERSION needs go$MIN_GO (GOTOOLCHAIN=local: no download)"
-command -v flock >/dev/null || die "flock (util-linux) is required"
-
-mkdir -p "$ROOT"
-exec 9>"$ROOT/.lock"
-log "waiting for lock $ROOT/.lock"
-flock 9
+go_preflight "$MIN_GO" "pulumi pkg/v3 $PULUMI_GO_VERSION"
+lock_cache
 if cache_complete; then   # another run finished it meanwhile
   log "cached engine found"
   echo "$BIN"
@@ -149,49 +127,7 @@ if cache_complete; then   # another run finished it meanwhile
 fi
 
 START=$(date +%s)
-# Self-contained Go state under the cache root; never the repo.
-export GOMODCACHE="$ROOT/go/mod"
-export GOCACHE="$ROOT/go/build-cache"
-export GOFLAGS="-mod=readonly"   # the committed go.sum files must cover every module
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOWORK=off
-JOBS="${MESHGATE_ENGINE_JOBS:-$(nproc)}"
-
-NICE=()
-command -v nice >/dev/null && NICE=(nice -n 10)
-
-gobuild() { # gobuild <dir> <out> <ldflags> <pkg>
-  local dir=$1 out=$2 ldflags=$3 pkg=$4 t0
-  t0=$(date +%s)
-  log "go build $pkg -> $(basename "$out")"
-  (cd "$dir" && "${NICE[@]}" go build -p "$JOBS" -trimpath -ldflags "-s -w $ldflags" -o "$out" "$pkg") \
-    || die "go build of $pkg failed (see output above)"
-  log "  built $(basename "$out") in $(( $(date +%s) - t0 ))s ($(du -h "$out" | cut -f1))"
-}
-
-moddir() { # moddir <module@version> -> directory in GOMODCACHE
-  local dir
-  dir=$(cd "$WORK" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') \
-    || die "cannot download module $1 from the Go module proxy"
-  [[ -n "$dir" && -d "$dir" ]] || die "module $1 downloaded but has no directory"
-  echo "$dir"
-}
-
-fresh_work() { # fresh_work <key>: sets WORK and STAGE, empty
-  WORK="$ROOT/work/$1"
-  STAGE="$ROOT/work/$1.stage"
-  chmod -R u+w "$WORK" 2>/dev/null || true
-  rm -rf "$WORK" "$STAGE"
-  mkdir -p "$WORK" "$STAGE/bin"
-}
-
-publish() { # publish <stamp content> <out dir>: move STAGE to its cache dir
-  printf '%s\n' "$1" >"$STAGE/.complete"
-  rm -rf "$2"
-  mkdir -p "$(dirname "$2")"
-  mv "$STAGE" "$2"
-}
+go_env build-cache
 
 VERSION_LDFLAG="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_GO_VERSION"
 
@@ -307,10 +243,7 @@ for b in "${BINARIES[@]}"; do [[ -e "$BIN/$b" ]] || ln -s "$OUT/bin/$b" "$BIN/$b
 for b in "${TLS_BINARIES[@]}"; do ln -s "$TLS_OUT/bin/$b" "$BIN/$b"; done
 printf '%s\n' "$KEY $LH_KEY $TLS_KEY" >"$ENGINE_OUT/.complete"
 
-if [[ "${MESHGATE_ENGINE_KEEP_WORK:-0}" != 1 ]]; then
-  chmod -R u+w "$ROOT/work" 2>/dev/null || true
-  rm -rf "$ROOT/work" "$GOCACHE"
-fi
+clean_work
 log "engine ready in $(( $(date +%s) - START ))s: $(du -shL "$BIN" | cut -f1) in $BIN; module cache $(du -sh "$GOMODCACHE" | cut -f1)"
 log "use: PATH=\"$BIN:\$PATH\" PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true"
 echo "$BIN"

@@ -15,8 +15,8 @@ command -v go >/dev/null || die "go is not installed"
 export GOMODCACHE="$ROOT/go/mod" GOCACHE="$ROOT/go/check-cache" GOFLAGS="-mod=readonly" \
   GOTOOLCHAIN=local CGO_ENABLED=0 GOWORK=off
 
-unformatted="$(gofmt -l "$SRC")"
-[[ -z "$unformatted" ]] || die "gofmt would change: $unformatted (run gofmt -w tools/engine)"
+unformatted="$(gofmt -l "$SRC" "$REPO/tools/istioctl")"
+[[ -z "$unformatted" ]] || die "gofmt would change: $unformatted (run gofmt -w tools/engine tools/istioctl)"
 log "gofmt: clean"
 
 (cd "$SRC/langhost" && go vet ./... && go test -count=1 ./...) || die "language host: vet or tests failed"

@@ -78,6 +78,23 @@ def test_the_engine_builds_cost_is_stated_once_in_docs_engine() -> None:
     assert not re.search(r"~\d+ min", outside), "build minutes outside the table of docs/engine.md"
 
 
+def test_the_istioctl_build_is_stated_once_in_docs_engine() -> None:
+    """istioctl's cold build time and download size: docs/engine.md's table only; its pin is tools/istioctl/go.mod's."""
+    pin = re.search(r"^require istio\.io/istio (v\S+)$", (ROOT / "tools" / "istioctl" / "go.mod").read_text(), re.M)
+    assert pin, "tools/istioctl/go.mod pins no istio.io/istio"
+    assert ENGINE_DOC.count(pin.group(1)) >= 2 and pin.group(1) in (ROOT / "scripts" / "build-istioctl.sh").read_text()
+    table = ENGINE_DOC.split("## Time, disk, cache", 1)[1].split("\n\n", 3)[2]
+    assert re.search(
+        r"\| istioctl [^|]*cold[^|]*\| \d+ min \d+ s \(1-minute load average [^|]*\| modules downloaded", table
+    )
+    others = [(README, "README.md"), ((ROOT / "scripts" / "build-istioctl.sh").read_text(), "build-istioctl.sh")]
+    others += [(p.read_text(), p.name) for p in (ROOT / "docs").glob("*.md") if p.name != "engine.md"]
+    for text, name in others:
+        for sentence in re.split(r"(?<=[.;)])\s", text):
+            if "istioctl" in sentence:
+                assert not re.search(r"~?\d+ ?(min\b|minutes|MB|GB)", sentence), (name, sentence)
+
+
 def test_kongs_release_timeout_as_quoted() -> None:
     from components.gateways.kong.gateway import HELM_TIMEOUT_SECONDS
 
