@@ -32,7 +32,16 @@ fi
 part "pyright"
 .venv/bin/pyright
 
-part "unit, graph, schema and policy tests (mocks)"
+part "istioctl (Istio's analyzers, for tests/test_istio_analyze.py and \`meshgate analyze\`; docs/engine.md)"
+# Built from the istio.io/istio Go module like the engine (cost: docs/engine.md, "Time, disk, cache";
+# cached afterwards). Without it the analyzer tests would fail, so stop here with the reason.
+if ! istioctl_bin="$(bash scripts/build-istioctl.sh | tail -n 1)" || [ ! -x "$istioctl_bin" ]; then
+  echo "ERROR: istioctl could not be built (scripts/build-istioctl.sh; its [build-istioctl] lines above say why)" >&2
+  exit 1
+fi
+export MESHGATE_ISTIOCTL="$istioctl_bin"
+
+part "unit, graph, schema, policy and analyzer tests (mocks; analyzers: istioctl)"
 .venv/bin/python -m pytest -m "not engine" "$@"
 
 part "real-engine tier: the engine (Pulumi CLI, language host, Kubernetes and TLS providers; docs/engine.md)"

@@ -33,3 +33,8 @@ def shipped_programs() -> list[tuple[str, Program]]:
             if program is not None:
                 programs.append((f"{stack}@{scenario.value}", program))
     return programs
+
+
+def shipped_programs_by_label() -> dict[str, Program]:
+    """`shipped_programs()` as a mapping: `dev`, `prod@gateway-api`, …"""
+    return dict(shipped_programs())

@@ -37,6 +37,12 @@ TLS_SECRET = "meshgate-gateway-tls"
 NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 RATE_LIMIT_DESCRIPTOR = "meshgate-api"
 UNLIMITED_TOKENS = 1_000_000_000
+RATE_LIMIT_PRIORITY = 10
+"""The rate-limit EnvoyFilter inserts itself before the router (a relative operation). Istio applies
+EnvoyFilters by priority, then by creation time; without a priority the order against other
+filters on the gateway is left to creation time, and `istioctl analyze` warns that the filter may not
+be applied (IST0151). A positive priority applies it after every default-priority (0) filter, so
+the order is fixed and it sits next to the router, after any such filter inserted before it."""
 WAIT_SECONDS = 600
 HTTP_LISTENER = "http"
 HTTPS_LISTENER = "https"
@@ -224,6 +230,7 @@ def rate_limit_spec(routes: list[Route]) -> dict[str, Any]:
     percent = {"numerator": 100, "denominator": "HUNDRED"}
     return {
         "workloadSelector": {"labels": gateway_selector()},
+        "priority": RATE_LIMIT_PRIORITY,
         "configPatches": [
             {
                 "applyTo": "HTTP_FILTER",
