@@ -21,6 +21,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.prompt import Confirm
 
+from stacks import analyze as analysis
 from stacks.config import ConfigError, KubeconfigClusterSpec, StackConfig
 from stacks.pipeline import diagram as diagrams
 from stacks.pipeline import engine, file_state, locks, state_encryption
@@ -41,6 +42,7 @@ from stacks.pipeline.processes import SUPERVISOR, Supervisor, checkpoints_skippe
 from stacks.pipeline.progress import ProgressDisplay, ProgressState
 from stacks.pipeline.report import ExitCode, Report, has_changes, mask, outputs_table, render_human, traffic_table
 from stacks.pipeline.stackfile import ROOT, StackFileError, load_config, raw_config, stack_file
+from stacks.traffic.objects import record
 from stacks.traffic.query import QueryError, StackTraffic, check_source, parse_target
 
 EXIT_CODES_HELP = """\
@@ -109,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=_program_name(),
         description="Drive meshgate stacks through the Pulumi Automation API (preview, up, refresh, destroy, "
-        "outputs), draw their traffic paths (diagram) and ask who may call what (traffic).",
+        "outputs), draw their traffic paths (diagram), ask who may call what (traffic) and run Istio's analyzers "
+        "over what a stack plans (analyze).",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -206,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--jwt", action="store_true", help="the request carries a valid token from the configured issuer")
     t.add_argument("--path", default="/", help="the request path (default /); path-scoped rules match against it")
     t.add_argument("--method", default="GET", help="the request method (default GET)")
+    command(
+        "analyze",
+        "run Istio's analyzers (istioctl analyze --use-kube=false) over the objects the stack registers (no engine); "
+        "exit 1 on any message not listed in stacks/analyze_suppressions.yaml",
+    )
     return parser
 
 
@@ -288,6 +296,8 @@ class _Runner:
                 self._diagram(overrides)
             elif self.args.command == "traffic":
                 self._traffic(overrides)
+            elif self.args.command == "analyze":
+                self._analyze(overrides)
             elif self.args.command == "cancel":
                 self._cancel(overrides)
             else:
@@ -758,6 +768,29 @@ class _Runner:
             console.print(f"{row['verdict']}: {row['decidedBy']} ({row['reason']})", markup=False)
             for note in row["notes"]:
                 console.print(f"  note: {note}", markup=False)
+
+    # ------------------------------------------------------------------ analyze
+
+    def _analyze(self, overrides: list[Override]) -> None:
+        stack = self.args.stack
+        load_config(stack, overrides)  # exit 2 on bad config, before anything runs
+        try:
+            istioctl = analysis.find_istioctl(self.environ)
+        except analysis.IstioctlMissing as err:
+            raise SetupError(str(err)) from None
+        result = analysis.analyze(record(raw_config(stack, overrides), stack), istioctl)
+        self.report.extra["analyze"] = result.as_dict()
+        if not self.json:
+            for message in result.findings:
+                self.out.write(message.describe() + "\n")
+            objects = ", ".join(f"{c}: {n} objects" for c, n in result.clusters.items())
+            self.console.print(
+                f"analyzed {objects}; {len(result.findings)} finding(s), {len(result.suppressed)} expected "
+                "message(s) suppressed (stacks/analyze_suppressions.yaml)",
+                highlight=False,
+            )
+        if result.findings:
+            self.report.fail(ExitCode.FAILED, "findings", f"istioctl analyze: {len(result.findings)} finding(s)")
 
     def _emit(self, data: bytes, output: str | None) -> None:
         if output:
