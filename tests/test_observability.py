@@ -19,6 +19,7 @@ import pytest
 import yaml
 from harness import Program, Resource, evaluate_stack, stack_config
 from mesh_helpers import cluster_of, one_object
+from schemas import validate_object
 
 from components.observability import istio_views
 from components.observability.collector import agent_config, components_used, hub_config
@@ -39,6 +40,21 @@ def cluster_release(program: Program, cluster: str, name: str) -> Resource:
 
 def collector_fqdn(r: Resource) -> str:
     return f"{r.get('values.fullnameOverride')}.{r.get('namespace')}.svc.cluster.local"
+
+
+def observability_resources(program: Program) -> list[Resource]:
+    """Every resource registered under an observability component."""
+    components = {r.urn for r in program.resources if r.type.startswith(OBS_TYPES)}
+    index = program.by_urn()
+
+    def under(urn: str) -> bool:
+        while urn in index:
+            if urn in components:
+                return True
+            urn = index[urn].parent
+        return False
+
+    return [r for r in program.resources if under(r.urn)]
 
 
 def observability_off(stack: str) -> Program:
@@ -292,17 +308,8 @@ def test_turning_observability_off_removes_all_of_it_and_changes_nothing_else(pr
     on_inputs, off_inputs = _inputs(prod), _inputs(off)
     added = set(on_inputs) - set(off_inputs)
     assert not set(off_inputs) - set(on_inputs)
-    obs_components = {r.urn for r in prod.resources if r.type.startswith(OBS_TYPES)}
+    assert added == {r.urn for r in observability_resources(prod)}
     index = prod.by_urn()
-
-    def under_observability(urn: str) -> bool:
-        while urn:
-            if urn in obs_components:
-                return True
-            urn = index[urn].parent
-        return False
-
-    assert added and all(under_observability(u) for u in added)
     changed = sorted(index[u].name for u in on_inputs.keys() & off_inputs.keys() if on_inputs[u] != off_inputs[u])
     # only the two places that point proxies at the collectors
     assert changed == [
@@ -335,3 +342,17 @@ def test_collector_configs_use_only_contrib_components() -> None:
             for kind in ("receivers", "processors", "exporters"):
                 assert set(pipeline[kind]) <= set(config[kind])
         yaml.safe_dump(config)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_observability_object_is_schema_valid(stack: str) -> None:
+    """Kubernetes 1.35 (strict) and Istio CRD models (extra=forbid), as for the mesh's objects."""
+    objects = [
+        r.plain
+        for r in observability_resources(evaluate_stack(stack))
+        if r.type.startswith("kubernetes:") and r.type != "kubernetes:helm.sh/v3:Release"
+    ]
+    kinds = {o["kind"] for o in objects}
+    assert {"Namespace", "Telemetry", "AuthorizationPolicy", "NetworkPolicy", "ConfigMap"} <= kinds
+    for obj in objects:
+        validate_object(obj)
