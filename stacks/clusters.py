@@ -189,6 +189,13 @@ def _autoscaler(
     )
 
 
+def _default_storage(spec: EksClusterSpec, k8s_provider: k8s.Provider) -> None:
+    """The EBS gp3 default StorageClass (EKS 1.30+ has none; PersistentVolumeClaims would stay Pending)."""
+    from components.clusters.eks_storage import EksDefaultStorage, EksDefaultStorageArgs
+
+    EksDefaultStorage(f"{spec.name}-storage", EksDefaultStorageArgs(cluster=spec.name, provider=k8s_provider))
+
+
 def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
     """Create every configured cluster; clusters never depend on each other, only on egress addresses."""
     providers = {
@@ -217,5 +224,6 @@ def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
         )
         if isinstance(spec, EksClusterSpec):
             _autoscaler(spec, component, handle.provider, providers[spec.name])
+            _default_storage(spec, handle.provider)
         built[spec.name] = BuiltCluster(handle=handle, component=component, egress=egress.get(spec.name))
     return built

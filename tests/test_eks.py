@@ -302,6 +302,35 @@ def test_vpc_cni_gets_its_own_pod_identity_role_and_the_node_role_not_the_cni_po
         assert not addons[other].get("podIdentityAssociations"), other
 
 
+def test_volumes_are_provisioned_by_the_ebs_csi_driver_through_a_default_gp3_class(
+    stack: tuple[str, Program],
+) -> None:
+    """EKS 1.23+ provisions no volume without the EBS CSI driver, and 1.30+ has no default
+    StorageClass: Prometheus' and Tempo's claims (meshgate:observability) name none."""
+    name, program = stack
+    cluster = eks_name(name)
+    addons = {a.get("addonName"): a for a in program.of_type(ADDON)}
+    assert addons["aws-ebs-csi-driver"].get("podIdentityAssociations") == [
+        {
+            "serviceAccount": "ebs-csi-controller-sa",
+            "roleArn": f"arn:aws:mock:us-east-1:123456789012:{cluster}-ebs-csi-role",
+        }
+    ]
+    assert program.depends_on(addons["aws-ebs-csi-driver"], program.one(NODE_GROUP))
+    roles = {r.name: r for r in program.of_type("aws:iam/role:Role")}
+    trust = json.loads(roles[f"{cluster}-ebs-csi-role"].get("assumeRolePolicy"))["Statement"][0]
+    assert trust["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"] == "ebs-csi-controller-sa"
+    attached = program.named(f"{cluster}-ebs-csi-role-service-role-amazonebscsidriverpolicy")
+    assert attached.get("policyArn") == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+    classes = [r for r in program.k8s_objects("StorageClass") if r.provider.endswith(f"{cluster}-k8s")]
+    assert len(classes) == 1
+    gp3 = classes[0].plain
+    assert gp3["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert gp3["provisioner"] == "ebs.csi.aws.com"
+    assert gp3["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert gp3["volumeBindingMode"] == "WaitForFirstConsumer"
+
+
 def test_node_role_has_the_worker_policies_and_an_ec2_trust(stack: tuple[str, Program]) -> None:
     _, program = stack
     roles = {r.name: r for r in program.of_type("aws:iam/role:Role")}
@@ -470,7 +499,14 @@ def test_node_group_waits_for_cluster_roles_and_networking_addons(stack: tuple[s
     cluster = program.one(CLUSTER)
     group = program.one(NODE_GROUP)
     addons = {a.get("addonName"): a for a in program.of_type(ADDON)}
-    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "metrics-server"}
+    assert set(addons) == {
+        "vpc-cni",
+        "kube-proxy",
+        "coredns",
+        "eks-pod-identity-agent",
+        "metrics-server",
+        "aws-ebs-csi-driver",
+    }
     # HPAs (gateways, istiod) need the metrics API; the add-on's pods need nodes.
     assert program.depends_on(addons["metrics-server"], group)
     assert program.depends_on(group, cluster)
@@ -486,6 +522,8 @@ def test_node_group_waits_for_cluster_roles_and_networking_addons(stack: tuple[s
             if "-node-role-" in attachment.name
             else addons["vpc-cni"]
             if "-vpc-cni-role-" in attachment.name
+            else addons["aws-ebs-csi-driver"]
+            if "-ebs-csi-role-" in attachment.name
             else cluster
         )
         assert program.depends_on(dependent, attachment), attachment.name

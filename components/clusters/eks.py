@@ -22,7 +22,15 @@ from components.clusters.aws_kms import logs_key_policy, secrets_key_policy
 from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
 from components.clusters.aws_tags import aws_tags
 from components.clusters.egress import DEPLOYER_TAG, INSIDE_NETWORK
-from components.clusters.eks_iam import VPC_CNI_SERVICE_ACCOUNT, cluster_role, kms_use_policy, node_role, vpc_cni_role
+from components.clusters.eks_iam import (
+    EBS_CSI_SERVICE_ACCOUNT,
+    VPC_CNI_SERVICE_ACCOUNT,
+    cluster_role,
+    ebs_csi_role,
+    kms_use_policy,
+    node_role,
+    vpc_cni_role,
+)
 from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 from stacks.config import ENVIRONMENT_DEFAULTS, EksClusterSpec, EnvironmentDefaults
@@ -36,7 +44,9 @@ LOG_GROUP_PREFIXES = ("/aws/eks/{cluster}/", "/aws/vpc/{cluster}/", "/aws/apigat
 ADDONS_BEFORE_NODES = ("eks-pod-identity-agent", "kube-proxy", "vpc-cni")
 # metrics-server: the EKS community add-on (add-on name `metrics-server`, serves on 10251), what
 # HorizontalPodAutoscalers (the gateways' and Istio's) read CPU from; without it they never scale.
-ADDONS_AFTER_NODES = ("coredns", "metrics-server")
+# aws-ebs-csi-driver: provisions EBS volumes for PersistentVolumeClaims (Prometheus, Tempo of
+# meshgate:observability); EKS has no in-tree volume provisioning since 1.23.
+ADDONS_AFTER_NODES = ("coredns", "metrics-server", "aws-ebs-csi-driver")
 ADDON_CONFIGURATION = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
 """The VPC CNI enforces Kubernetes NetworkPolicy only when its network policy agent is enabled
 (e.g. the policy that keeps Kong's admin port to the ingress controller)."""
@@ -274,6 +284,7 @@ class EksCluster(pulumi.ComponentResource):
         # The VPC CNI's own role, handed to aws-node by the add-on's Pod Identity association
         # (the agent runs on the host network, so it serves credentials before pod networking works).
         cni_role = vpc_cni_role(name, partition, account, self)
+        ebs_role = ebs_csi_role(name, partition, account, self)
         identities: dict[str, tuple[list[aws.eks.AddonPodIdentityAssociationArgs], list[pulumi.Resource]]] = {
             "vpc-cni": (
                 [
@@ -282,6 +293,14 @@ class EksCluster(pulumi.ComponentResource):
                     )
                 ],
                 list(cni_role.attachments),
+            ),
+            "aws-ebs-csi-driver": (
+                [
+                    aws.eks.AddonPodIdentityAssociationArgs(
+                        role_arn=ebs_role.role.arn, service_account=EBS_CSI_SERVICE_ACCOUNT
+                    )
+                ],
+                list(ebs_role.attachments),
             ),
         }
 

@@ -26,6 +26,8 @@ NODE_POLICIES = (
 )
 CNI_POLICIES = ("AmazonEKS_CNI_Policy",)
 VPC_CNI_SERVICE_ACCOUNT = "aws-node"  # kube-system/aws-node, created by the vpc-cni add-on
+EBS_CSI_POLICIES = ("service-role/AmazonEBSCSIDriverPolicy",)
+EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # kube-system, created by the aws-ebs-csi-driver add-on
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 
 
@@ -70,7 +72,7 @@ def service_role(
     )
     attachments = [
         aws.iam.RolePolicyAttachment(
-            f"{name}-{policy.lower().replace('_', '-')}",
+            f"{name}-{policy.lower().replace('_', '-').replace('/', '-')}",
             role=role.name,
             policy_arn=managed_policy_arn(partition, policy),
             opts=pulumi.ResourceOptions(parent=parent),
@@ -92,11 +94,17 @@ def node_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resourc
     return service_role(cluster, "node", trust, NODE_POLICIES, partition, parent)
 
 
-def vpc_cni_role(
-    cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource
+def pod_identity_role(
+    cluster: str,
+    purpose: str,
+    service_account: str,
+    policies: Sequence[str],
+    partition: pulumi.Input[str],
+    account: pulumi.Input[str],
+    parent: pulumi.Resource,
 ) -> ServiceRole:
-    """The VPC CNI's role (AmazonEKS_CNI_Policy), assumable through EKS Pod Identity by kube-system/aws-node of
-    this cluster.
+    """Role `<cluster>-<purpose>-role` with `policies`, assumable through EKS Pod Identity only by
+    kube-system/`service_account` of this cluster.
 
     Trust as the EKS Pod Identity guide gives it (`pods.eks.amazonaws.com`, AssumeRole and
     TagSession), narrowed with the session tags Pod Identity sets (cluster name, namespace,
@@ -111,12 +119,27 @@ def vpc_cni_role(
                     "aws:SourceAccount": acct,
                     "aws:RequestTag/eks-cluster-name": cluster,
                     "aws:RequestTag/kubernetes-namespace": "kube-system",
-                    "aws:RequestTag/kubernetes-service-account": VPC_CNI_SERVICE_ACCOUNT,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
                 }
             },
         )
     )
-    return service_role(cluster, "vpc-cni", trust, CNI_POLICIES, partition, parent)
+    return service_role(cluster, purpose, trust, policies, partition, parent)
+
+
+def vpc_cni_role(
+    cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource
+) -> ServiceRole:
+    """The VPC CNI's role (AmazonEKS_CNI_Policy) for kube-system/aws-node."""
+    return pod_identity_role(cluster, "vpc-cni", VPC_CNI_SERVICE_ACCOUNT, CNI_POLICIES, partition, account, parent)
+
+
+def ebs_csi_role(
+    cluster: str, partition: pulumi.Input[str], account: pulumi.Input[str], parent: pulumi.Resource
+) -> ServiceRole:
+    """The EBS CSI controller's role (AmazonEBSCSIDriverPolicy) for kube-system/ebs-csi-controller-sa:
+    without the driver, EKS (1.23+) provisions no volume for a PersistentVolumeClaim."""
+    return pod_identity_role(cluster, "ebs-csi", EBS_CSI_SERVICE_ACCOUNT, EBS_CSI_POLICIES, partition, account, parent)
 
 
 def kms_use_policy(key_arn: pulumi.Input[str]) -> pulumi.Output[str]:
