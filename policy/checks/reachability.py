@@ -50,10 +50,28 @@ def allowlist(resource: StackResource) -> list[Any]:
     ]
 
 
+def open_to_every_address(resource: StackResource) -> bool:
+    """A public endpoint without an allowlist: EKS without `publicAccessCidrs` defaults to 0.0.0.0/0,
+    GKE without `masterAuthorizedNetworksConfig` admits any address (the openness itself is
+    `eks-endpoint-not-public` / `gke-master-authorized-networks`' business, not reachability's)."""
+    if resource.type == EKS_CLUSTER:
+        cidrs = get(resource.props, "vpcConfig.publicAccessCidrs")
+        return cidrs is None or open_to_world(cidrs)
+    return resource.props.get("masterAuthorizedNetworksConfig") is None
+
+
 def public_endpoint(resource: StackResource) -> bool:
     if resource.type == EKS_CLUSTER:
         return is_true(get(resource.props, "vpcConfig.endpointPublicAccess"))
     return not is_true(get(resource.props, "privateClusterConfig.enablePrivateEndpoint"))
+
+
+def private_endpoint(resource: StackResource) -> bool:
+    """The API server has an endpoint inside its network: EKS `endpointPrivateAccess`; GKE a private
+    cluster (`privateClusterConfig.enablePrivateNodes`), whose control plane always has one."""
+    if resource.type == EKS_CLUSTER:
+        return is_true(get(resource.props, "vpcConfig.endpointPrivateAccess"))
+    return is_true(get(resource.props, "privateClusterConfig.enablePrivateNodes"))
 
 
 def deployer_inside(resource: StackResource) -> bool:
@@ -109,6 +127,8 @@ def _from_peers(resources: Sequence[StackResource]) -> list[Violation]:
     egress = _Egress(resources)
     out: list[Violation] = []
     for server in (r for r in resources if r.type in API_SERVERS):
+        if public_endpoint(server) and open_to_every_address(server):
+            continue
         listed = set(allowlist(server))
         for address in sorted(egress.peer_addresses(server)):
             peer = egress.by_urn[address]
@@ -137,7 +157,7 @@ def _from_deployer(resources: Sequence[StackResource]) -> list[Violation]:
     out: list[Violation] = []
     for server in (r for r in resources if r.type in API_SERVERS):
         if deployer_inside(server):
-            if server.type == EKS_CLUSTER and not is_true(get(server.props, "vpcConfig.endpointPrivateAccess")):
+            if not private_endpoint(server):
                 out.append(
                     Violation(
                         f"API server {server.name}: the deployer runs "
@@ -145,6 +165,8 @@ def _from_deployer(resources: Sequence[StackResource]) -> list[Violation]:
                         server.urn,
                     )
                 )
+            continue
+        if public_endpoint(server) and open_to_every_address(server):
             continue
         peers = len(egress.peer_addresses(server)) if egress else 0
         entries = allowlist(server)
