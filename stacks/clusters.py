@@ -221,6 +221,7 @@ def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
             ca_data=component.ca_data,
             provider=_provider(spec, component),
             rendered=isinstance(spec, KubeconfigClusterSpec) and spec.render_directory is not None,
+            render_secrets=isinstance(spec, KubeconfigClusterSpec) and spec.render_secrets,
         )
         if isinstance(spec, EksClusterSpec):
             _autoscaler(spec, component, handle.provider, providers[spec.name])

@@ -14,9 +14,16 @@ from components.istio_security.telemetry import mesh_default_telemetry
 from components.mesh.ca import MeshCertificateAuthority, MeshCertificateAuthorityArgs
 from components.mesh.handle import MeshHandle
 from components.mesh.istio import IstioMesh, IstioMeshArgs
+from components.mesh.managed_ca import (
+    ClusterCaIssuer,
+    ClusterCaIssuerArgs,
+    IssuerRef,
+    ManagedRootCa,
+    ManagedRootCaArgs,
+)
 from components.mesh.multicluster import MeshFederation, MeshFederationArgs
 from stacks.clusters import BuiltCluster
-from stacks.config import IstioSpec, KubeconfigClusterSpec, StackConfig
+from stacks.config import EksClusterSpec, GkeClusterSpec, IstioSpec, KubeconfigClusterSpec, StackConfig
 from stacks.observability import telemetry_providers
 
 
@@ -59,15 +66,38 @@ def peer_egress_cidrs(config: StackConfig, clusters: dict[str, BuiltCluster], na
     return cidrs
 
 
+def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, IssuerRef]:
+    """With a managed CA (`meshgate:istio.ca`): the root, and per cluster the issuer of its intermediate."""
+    istio, ca = config.istio, config.istio.ca
+    if not (ca.managed and istio.install) or ca.kind == "self-managed" or ca.region is None:
+        return {}
+    root = ManagedRootCa(
+        f"{istio.mesh_id}-root-ca",
+        ManagedRootCaArgs(mesh_id=istio.mesh_id, kind=ca.kind, region=ca.region, project=ca.project),
+    )
+    issuers: dict[str, IssuerRef] = {}
+    for spec in config.clusters:
+        built = clusters[spec.name]
+        args = ClusterCaIssuerArgs(
+            cluster=built.handle,
+            root=root,
+            eks_cluster_name=built.component.cluster_name if isinstance(spec, EksClusterSpec) else None,
+            workload_pool=f"{spec.project}.svc.id.goog" if isinstance(spec, GkeClusterSpec) else None,
+        )
+        issuers[spec.name] = ClusterCaIssuer(f"{spec.name}-mesh-ca", args).issuer
+    return issuers
+
+
 def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, MeshHandle]:
     """One IstioMesh per cluster (named after it); returns the handles by cluster name."""
     istio = config.istio
     multicluster = istio.multicluster
+    issuers = managed_issuers(config, clusters)
     ca = (
         MeshCertificateAuthority(
             f"{istio.mesh_id}-ca", MeshCertificateAuthorityArgs(mesh_id=istio.mesh_id, clusters=list(clusters))
         )
-        if multicluster and istio.install
+        if multicluster and istio.install and not issuers
         else None
     )
     meshes: dict[str, IstioMesh] = {}
@@ -79,7 +109,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
                 cluster=built.handle,
                 istio=istio,
                 multicluster=multicluster,
-                ca=ca.intermediates[name] if ca else None,
+                ca=issuers.get(name) or (ca.intermediates[name] if ca else None),
                 peer_egress_cidrs=peer_egress_cidrs(config, clusters, name) if multicluster else (),
                 telemetry=providers,
             ),

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from components.mesh import managed_ca
+
 CHECKED_ON = date(2026, 12, 1)
 """The day the matrix below was last checked against its sources."""
 
@@ -289,6 +291,42 @@ KUBERNETES_SCHEMAS = Pin(
     PYPI,
 )
 
+CERT_MANAGER_TAGS = Source(
+    "cert-manager/cert-manager tags", "https://github.com/cert-manager/cert-manager/releases", "2026-12-02"
+)
+AWS_PCA_ISSUER_TAGS = Source(
+    "cert-manager/aws-privateca-issuer tags",
+    "https://github.com/cert-manager/aws-privateca-issuer/releases",
+    "2026-12-02",
+)
+GOOGLE_CAS_ISSUER_TAGS = Source(
+    "cert-manager/google-cas-issuer tags", "https://github.com/cert-manager/google-cas-issuer/releases", "2026-12-02"
+)
+CERT_MANAGER_CHART = Pin(
+    "cert-manager chart (managed mesh CA)",
+    managed_ca.CERT_MANAGER_VERSION,
+    "v1.21.1",
+    date(2026, 7, 29),
+    "only with meshgate:istio.ca.kind aws-private-ca or google-cas; repository https://charts.jetstack.io",
+    CERT_MANAGER_TAGS,
+)
+AWS_PCA_ISSUER_CHART = Pin(
+    "aws-privateca-issuer chart (meshgate:istio.ca.kind aws-private-ca)",
+    managed_ca.AWS_ISSUER_VERSION,
+    "v1.9.0",
+    date(2026, 6, 12),
+    "repository https://cert-manager.github.io/aws-privateca-issuer; AWS credentials from EKS Pod Identity",
+    AWS_PCA_ISSUER_TAGS,
+)
+GOOGLE_CAS_ISSUER_CHART = Pin(
+    "cert-manager-google-cas-issuer chart (meshgate:istio.ca.kind google-cas)",
+    managed_ca.GOOGLE_ISSUER_VERSION,
+    "v0.12.0",
+    date(2026, 7, 7),
+    "repository https://charts.jetstack.io; the project is in maintenance mode upstream (fixes only)",
+    GOOGLE_CAS_ISSUER_TAGS,
+)
+
 
 # ---------------------------------------------------------------- queries
 
@@ -501,7 +539,15 @@ def render_markdown() -> str:
         "| what | pinned | newest seen | released | note | source |",
         "|---|---|---|---|---|---|",
     ]
-    for pin in (GATEWAY_API, KONG_CHART, ISTIO_MODELS, KUBERNETES_SCHEMAS):
+    for pin in (
+        GATEWAY_API,
+        KONG_CHART,
+        CERT_MANAGER_CHART,
+        AWS_PCA_ISSUER_CHART,
+        GOOGLE_CAS_ISSUER_CHART,
+        ISTIO_MODELS,
+        KUBERNETES_SCHEMAS,
+    ):
         released = pin.released.isoformat() if pin.released else "—"
         note = f"{pin.note} {cite(KONG_SUPPORT)}" if pin is KONG_CHART else pin.note
         lines.append(

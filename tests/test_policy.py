@@ -880,4 +880,5 @@ def test_every_stack_check_has_a_failing_case_above() -> None:
     exercised.add("gateway-credentials-https-only")
     exercised |= {"kong-admin-reachable-only-from-controller", "external-gateway-upstream-verified"}  # ..._reachability
     exercised.add("teardown-load-balancers-before-network")  # tests/test_teardown.py
+    exercised.add("mesh-ca-managed-on-cloud")  # tests/test_managed_ca.py
     assert {c.id for c in STACK_CHECKS} <= exercised

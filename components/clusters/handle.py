@@ -18,7 +18,8 @@ class ClusterHandle:
     `kubeconfig` is a secret Output. `provider` targets the cluster and depends on the whole
     cluster component (network, control plane, nodes), so every Kubernetes object waits for
     the nodes on create and is deleted before the network on destroy. `rendered`: the provider
-    writes YAML instead of applying it (`renderDirectory`), so nothing can be read back.
+    writes YAML instead of applying it (`renderDirectory`), so nothing can be read back;
+    `render_secrets`: such YAML may hold Secrets with private keys (else they are left out).
     """
 
     name: str
@@ -29,6 +30,13 @@ class ClusterHandle:
     ca_data: pulumi.Output[str]
     provider: k8s.Provider
     rendered: bool = False
+    render_secrets: bool = False
+
+    @property
+    def holds_private_keys(self) -> bool:
+        """Whether components may create Secrets with private keys here: always on a live cluster; in
+        rendered YAML (plaintext files) only with `render_secrets`, else the Secret is referenced by name."""
+        return not self.rendered or self.render_secrets
 
     def opts(self, parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
         """Options for a Kubernetes child of `parent` in this cluster."""

@@ -27,6 +27,7 @@ from components.mesh.ca import CaMaterial
 from components.mesh.gateway import NETWORK_LABEL, IstioGateway, IstioGatewayArgs
 from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 from components.mesh.helm import istio_release
+from components.mesh.managed_ca import CACERTS, READY, IssuerRef, intermediate_certificate
 from stacks.config import DEFAULT_REVISION, STABLE_TAG, IstioSpec
 
 BASE_TIMEOUT_SECONDS = 300
@@ -51,7 +52,8 @@ _EASTWEST_SERVICE_ANNOTATIONS: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class IstioMeshArgs:
-    """`ca` is this cluster's `cacerts` material (multi-cluster), None to let istiod self-sign.
+    """`ca` is this cluster's `cacerts` material (self-managed CA, multi-cluster), the issuer of a managed
+    CA (cert-manager writes `cacerts`), or None to let istiod self-sign.
 
     `peer_egress_cidrs`: the other clusters' egress addresses, the only sources the east-west
     gateway's load balancer admits (empty: unrestricted).
@@ -62,7 +64,7 @@ class IstioMeshArgs:
     cluster: ClusterHandle
     istio: IstioSpec
     multicluster: bool
-    ca: CaMaterial | None = None
+    ca: CaMaterial | IssuerRef | None = None
     peer_egress_cidrs: Sequence[pulumi.Input[str]] = ()
     telemetry: TelemetryProviders | None = None
 
@@ -249,7 +251,24 @@ class IstioMesh(pulumi.ComponentResource):
             opts=cluster.opts(self),
         )
         before_istiod: list[pulumi.Resource] = [namespace]
-        if args.ca is not None:
+        if isinstance(args.ca, IssuerRef):
+            # The key is generated in the cluster; istiod starts once the intermediate is issued.
+            before_istiod.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-cacerts-certificate",
+                    api_version="cert-manager.io/v1",
+                    kind="Certificate",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=CACERTS,
+                        namespace=ISTIO_NAMESPACE,
+                        labels={"app.kubernetes.io/part-of": "meshgate"},
+                        annotations=dict(READY),
+                    ),
+                    spec=intermediate_certificate(istio.mesh_id, cluster.name, args.ca),
+                    opts=cluster.opts(self, depends_on=[namespace, *args.ca.ready]),
+                )
+            )
+        elif args.ca is not None:
             before_istiod.append(
                 k8s.core.v1.Secret(
                     f"{name}-cacerts",
@@ -272,7 +291,7 @@ class IstioMesh(pulumi.ComponentResource):
             opts=cluster.opts(self, depends_on=[namespace]),
             version=base_version(istio),
         )
-        fingerprint = args.ca.fingerprint() if args.ca is not None else None
+        fingerprint = args.ca.fingerprint() if isinstance(args.ca, CaMaterial) else None
         istiods: dict[str, pulumi.Resource] = {}
         for revision in installed_revisions(istio):
             release = istiod_release_name(revision.name)

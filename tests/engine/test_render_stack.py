@@ -9,8 +9,7 @@ its steps. The expected values come from the same program evaluated under mocks
 
 from __future__ import annotations
 
-import base64
-import re
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,7 +248,7 @@ def test_up_registers_exactly_the_resources_the_mocks_record(lifecycle: Lifecycl
     urns = lifecycle.urns.value
     assert document["changes"] == {"create": counted(urns)}
     engine_only = {u for u in urns if registered_by_the_engine(u)}
-    assert {identity(u)[0] for u in engine_only} == {"pulumi:pulumi:Stack", "pulumi:providers:tls"}
+    assert {identity(u)[0] for u in engine_only} == {"pulumi:pulumi:Stack"}  # no tls provider: no key generated
     tree = {(identity(u), identity(parent)) for u, parent in urns.items() if u not in engine_only}
     assert len(tree) == len(urns) - len(engine_only)
     assert tree == {(identity(r.urn), identity(r.parent)) for r in mocked.resources}
@@ -271,7 +270,6 @@ def test_up_renders_every_kubernetes_object_as_the_mocks_record_it(lifecycle: Li
         "PeerAuthentication",
         "Telemetry",
         "EnvoyFilter",
-        "Secret",
     } <= kinds
     for key, obj in rendered.items():
         if key != TLS_SECRET:  # its content comes from the TLS provider, below
@@ -290,19 +288,20 @@ def test_rendered_manifests_pass_the_unit_tier_schema_checks(lifecycle: Lifecycl
     assert not failures
 
 
-def test_the_tls_provider_issues_the_gateway_certificate(lifecycle: Lifecycle) -> None:
-    secret = lifecycle.manifests.value[TLS_SECRET]
-    assert secret["type"] == "kubernetes.io/tls"
-    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
-    assert set(data) == {"tls.crt", "tls.key"}
-    assert re.fullmatch(
-        r"-----BEGIN (EC )?PRIVATE KEY-----\n[A-Za-z0-9+/=\n]+-----END (EC )?PRIVATE KEY-----\n", data["tls.key"]
-    )
-    body = re.fullmatch(r"-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=\n]+)-----END CERTIFICATE-----\n", data["tls.crt"])
-    assert body, data["tls.crt"]
-    der = base64.b64decode(body.group(1))
-    assert b"meshgate-istio.meshgate-gateway.svc" in der  # subject CN and DNS SAN
-    assert b"meshgate" in der  # organization
+def test_no_private_key_is_written_to_the_rendered_files(lifecycle: Lifecycle) -> None:
+    """`renderSecrets` is off: the gateway's TLS Secret is referenced by name, left to the user's tooling."""
+    ok(lifecycle.up)
+    assert TLS_SECRET not in lifecycle.manifests.value
+    assert "Secret" not in {key[1] for key in lifecycle.manifests.value}
+    texts = [json.dumps(obj) for obj in lifecycle.manifests.value.values()]  # every rendered file, as read
+    assert texts and not [t for t in texts if "PRIVATE KEY" in t]
+    gateway = next(obj for key, obj in lifecycle.manifests.value.items() if key[1] == "Gateway")
+    refs = [
+        c["name"]
+        for listener in gateway["spec"]["listeners"]
+        for c in listener.get("tls", {}).get("certificateRefs", [])
+    ]
+    assert refs == [TLS_SECRET[3]]
 
 
 # ------------------------------------------------------------------------------ outputs
