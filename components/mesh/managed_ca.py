@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from components.clusters.aws_tags import aws_tags
-from components.clusters.eks_iam import assume_role_policy
 from components.clusters.handle import ClusterHandle
+
+# pulumi_aws / pulumi_gcp are imported where used: a kubeconfig-only stack never loads a cloud SDK.
 
 ManagedCaKind = Literal["aws-private-ca", "google-cas"]
 
@@ -84,6 +82,10 @@ class ManagedRootCa(pulumi.ComponentResource):
 
     def _private_ca(self, name: str, subject: str) -> pulumi.Output[str]:
         """A ROOT CA that signs its own certificate and then per-cluster intermediates (path length 0)."""
+        import pulumi_aws as aws
+
+        from components.clusters.aws_tags import aws_tags
+
         child = pulumi.ResourceOptions(parent=self)
         ca = aws.acmpca.CertificateAuthority(
             f"{name}-root",
@@ -126,6 +128,8 @@ class ManagedRootCa(pulumi.ComponentResource):
     def _cas_pool(self, name: str, args: ManagedRootCaArgs, subject: str) -> pulumi.Output[str]:
         """A self-signed root in a pool whose every certificate is a CA of path length 0 (a cluster
         intermediate): the pool can issue nothing else."""
+        import pulumi_gcp as gcp
+
         ca_api = gcp.certificateauthority
         child = pulumi.ResourceOptions(parent=self)
         pool = ca_api.CaPool(
@@ -321,6 +325,11 @@ class ClusterCaIssuer(pulumi.ComponentResource):
     def _pod_identity(
         self, cluster: str, ca_arn: pulumi.Output[str], eks_cluster_name: pulumi.Input[str]
     ) -> pulumi.Resource:
+        import pulumi_aws as aws
+
+        from components.clusters.aws_tags import aws_tags
+        from components.clusters.eks_iam import assume_role_policy
+
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{cluster}-pca-issuer",
@@ -347,6 +356,8 @@ class ClusterCaIssuer(pulumi.ComponentResource):
     ) -> tuple[pulumi.Output[str], list[pulumi.Resource]]:
         """A Google service account allowed to request certificates from the pool, and usable only by
         the issuer's Kubernetes ServiceAccount (Workload Identity)."""
+        import pulumi_gcp as gcp
+
         assert root.pool_id is not None
         child = pulumi.ResourceOptions(parent=self)
         account = gcp.serviceaccount.Account(
