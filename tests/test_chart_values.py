@@ -27,8 +27,9 @@ def test_every_release_sets_only_values_its_pinned_chart_has() -> None:
 
 
 def test_the_shipped_stacks_cover_every_pinned_chart() -> None:
+    """The pins in the code are what the shipped stacks install (so the test above covers each of them)."""
     charts = {(r.plain["chart"], r.plain["version"]) for _, p in PROGRAMS for r in p.releases()}
-    assert charts == {
+    assert charts >= {
         ("base", config.DEFAULT_ISTIO_VERSION),
         ("istiod", config.DEFAULT_ISTIO_VERSION),
         ("gateway", config.DEFAULT_ISTIO_VERSION),
