@@ -27,7 +27,12 @@ def _namespaces(workloads: dict[str, ClusterApps]) -> Mapping[tuple[str, str], p
     return {(cluster, ns): resource for cluster, apps in workloads.items() for ns, resource in apps.namespaces.items()}
 
 
-def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: dict[str, MeshHandle]) -> Edge:
+def _external(
+    config: StackConfig,
+    clusters: dict[str, BuiltCluster],
+    meshes: dict[str, MeshHandle],
+    workloads: dict[str, ClusterApps],
+) -> Edge:
     from components.gateways.external.scenario import ExternalGateway, ExternalGatewayArgs
 
     ext = config.external_gateway
@@ -59,6 +64,7 @@ def _external(config: StackConfig, clusters: dict[str, BuiltCluster], meshes: di
             external=ext,
             entry={api.name: config.ingress_cluster(api) for api in config.apis},
             ingresses={c.name: c.ingress for c in config.clusters if c.ingress is not None},
+            namespaces=_namespaces(workloads),
             vpc_link_cluster=vpc_link_cluster,
             vpc_link_eks=clusters[vpc_link_cluster].component if vpc_link_cluster else None,
         ),
@@ -100,7 +106,7 @@ def build_gateway_layer(
     """Build the scenario's gateway resources and export `endpoints`, `curl` and `hops`."""
     scenario = config.scenario
     if scenario is Scenario.EXTERNAL_GATEWAY:
-        edge = _external(config, clusters, meshes)
+        edge = _external(config, clusters, meshes, workloads)
     else:
         edge = _in_cluster_edge(config, meshes, workloads)
     pulumi.export("endpoints", edge.endpoints)

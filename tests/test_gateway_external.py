@@ -132,10 +132,61 @@ def test_istio_gateway_and_one_virtual_service_per_api() -> None:
     assert cluster_of(services["catalog"]) == "gcp-central"
 
 
-def test_scenario1_adds_no_peer_authentication_and_policies_only_at_the_ingress() -> None:
+def test_scenario1_adds_no_peer_authentication_and_policies_at_the_ingress_and_the_backends() -> None:
     program = aws()
     assert not kind(program, "PeerAuthentication")
-    assert {p.get("metadata.namespace") for p in kind(program, "AuthorizationPolicy")} == {"istio-ingress"}
+    assert {p.get("metadata.namespace") for p in kind(program, "AuthorizationPolicy")} == {"istio-ingress", "shop"}
+
+
+INGRESS_PRINCIPAL = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway"
+
+
+def _backend_policies(program: Program) -> dict[tuple[str, str], Resource]:
+    """(cluster, name) -> the Istio security objects in the backends' namespace."""
+    found = [*kind(program, "AuthorizationPolicy"), *kind(program, "RequestAuthentication")]
+    return {(cluster_of(p), p.get("metadata.name")): p for p in found if p.get("metadata.namespace") == "shop"}
+
+
+@pytest.mark.parametrize(
+    ("variant", "forwarded_token"),
+    [("aws", True), ("split", True), ("gcp", False), ("split-gcp", False), ("staging", True)],
+)
+def test_scenario1_backends_admit_only_the_ingress_identity(variant: str, forwarded_token: bool) -> None:
+    """Istio's AuthorizationPolicy reference (https://istio.io/latest/docs/reference/config/security/authorization-policy/):
+    an ALLOW policy on a workload denies every request no rule matches, `spec: {}` allows nothing,
+    `principals` match the mTLS peer identity and `requestPrincipals` the validated token. So each
+    backend namespace gets `allow-nothing` and each backend one ALLOW rule: the ingress's principal
+    on the backend's port, with the client's token of the API's issuer where the ingress forwards it
+    (AWS: `forwardOriginalToken`; GCP's gateway replaces Authorization with its own token). Before,
+    scenario 1 had no policy on the backends: any workload in the mesh called them directly."""
+    from harness import stack_config
+
+    config = {
+        "aws": lambda: cloud("external-gateway"),
+        "split": split_config,
+        "gcp": lambda: cloud("external-gateway", external="gcp-api-gateway"),
+        "split-gcp": lambda: split_config("gcp-api-gateway"),
+        "staging": lambda: stack_config("staging"),
+    }[variant]()
+    found = _backend_policies(run(config))
+    routed = {(a["cluster"], a["service"]["name"]) for a in config["meshgate:apis"]}
+    assert {(c, n.removesuffix("-from-gateway")) for c, n in found if n.endswith("-from-gateway")} == routed
+    for cluster in {c for c, _ in routed}:
+        assert found[(cluster, "allow-nothing")].get("spec") == {}
+    for (cluster, name), policy in found.items():
+        if not name.endswith("-from-gateway"):
+            continue
+        (rule,) = policy.get("spec.rules")
+        (source,) = rule["from"]
+        jwt = name == "orders-from-gateway" and forwarded_token
+        assert source["source"]["principals"] == [INGRESS_PRINCIPAL]
+        assert source["source"].get("requestPrincipals", []) == (
+            [f"{(found[(cluster, 'orders-jwt')].get('spec.jwtRules'))[0]['issuer']}/*"] if jwt else []
+        )
+        assert rule["to"] == [{"operation": {"ports": ["8080"]}}]
+        assert policy.get("spec.selector.matchLabels") == {"app": name.removesuffix("-from-gateway")}
+        assert policy.get("spec.action", "ALLOW") == "ALLOW"
+    assert any(n == "orders-jwt" for _, n in found) is forwarded_token
 
 
 # ---------------------------------------------------------------- AWS HTTP API

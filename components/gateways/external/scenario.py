@@ -4,12 +4,15 @@ client -> AWS HTTP API / GCP API Gateway -> Istio ingress (HTTPS, a hostname wit
 certificate) -> backend over STRICT mTLS. With a multi-cluster mesh every API enters at the edge
 cluster's ingress and the mesh carries it to other clusters through their east-west gateway;
 without one, each API enters at its own cluster's ingress. The hop into the cluster is not in
-the mesh (the article's con).
+the mesh (the article's con). Behind the ingress each backend admits only the ingress's mTLS
+identity (`allow-nothing` per app namespace + `<backend>-from-gateway`), and on AWS, where the
+ingress forwards the client's token, for `auth: jwt` APIs only with a valid token of the issuer:
+a workload in the mesh cannot call a backend around the gateway.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -18,9 +21,16 @@ from components.gateways.external.istio_ingress import (
     GOOGLE_ISSUER,
     NAMESPACE,
     NODE_PORTS,
+    RELEASE_NAME,
     GatewayProof,
     IstioIngress,
     IstioIngressArgs,
+)
+from components.gateways.shared.backend_policies import (
+    BACKEND_POLICIES,
+    BackendPolicies,
+    BackendPoliciesArgs,
+    Namespaces,
 )
 from components.gateways.shared.catalogue import Route
 from components.gateways.shared.scenario_outputs import Edge, same_url_for_all
@@ -32,7 +42,8 @@ from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
 class ExternalGatewayArgs:
     """Routes, meshes, the gateway settings, the external gateway, the ingress each route enters
     (`entry`: route name -> cluster) with each entry cluster's hostname and certificate
-    (`ingresses`), and (aws-http-api) the EKS component of the VPC link."""
+    (`ingresses`), the app namespaces policies wait for, and (aws-http-api) the EKS component of
+    the VPC link."""
 
     name: str
     routes: list[Route]
@@ -41,6 +52,7 @@ class ExternalGatewayArgs:
     external: ExternalGatewaySpec
     entry: dict[str, str]
     ingresses: dict[str, IngressSpec]
+    namespaces: Namespaces = field(default_factory=dict)  # (cluster, namespace) -> app Namespace resource
     vpc_link_cluster: str | None = None  # aws-http-api only: the cluster whose VPC hosts the VPC link
     vpc_link_eks: Any = None  # components.clusters.eks.EksCluster of vpc_link_cluster
 
@@ -96,6 +108,7 @@ class ExternalGateway(pulumi.ComponentResource):
             )
             for cluster in entries
         }
+        self._backends_only_from_ingress(args, entries)
         hostnames = {route.name: args.ingresses[args.entry[route.name]].hostname for route in args.routes}
         if secret is not None:
             endpoint = self._aws(args, private, hostnames, secret)
@@ -110,6 +123,25 @@ class ExternalGateway(pulumi.ComponentResource):
             route_urls=same_url_for_all(args.routes, endpoint),
         )
         self.register_outputs({"endpoint": endpoint})
+
+    def _backends_only_from_ingress(self, args: ExternalGatewayArgs, entries: list[str]) -> None:
+        """Each backend admits only the ingress's mTLS identity (the gateway chart's service account
+        is its release name). The ingress forwards the client's token on AWS only (GCP's gateway
+        replaces `Authorization` with its own token, which the ingress consumes), so there a
+        backend of an `auth: jwt` API also requires a valid token of the API's issuer."""
+        # one trust domain per stack: every entry ingress has the same principal
+        principal = args.meshes[entries[0]].principal(NAMESPACE, RELEASE_NAME)
+        BackendPolicies(
+            BACKEND_POLICIES,
+            BackendPoliciesArgs(
+                routes=args.routes,
+                meshes=args.meshes,
+                namespaces=args.namespaces,
+                gateway_principal=principal,
+                jwt_at_backend=args.external.kind == "aws-http-api",
+            ),
+            pulumi.ResourceOptions(parent=self),
+        )
 
     def _aws(
         self,
