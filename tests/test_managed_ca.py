@@ -122,6 +122,14 @@ def test_issuer_identity_is_least_privilege(managed: tuple[str, Program]) -> Non
         assert {(a.plain["namespace"], a.plain["serviceAccount"]) for a in associations} == {
             ("cert-manager", "aws-privateca-issuer")
         }
+        roles = [r for r in program.of_type("aws:iam/role:Role") if r.name.endswith("-pca-issuer")]
+        assert len(roles) == 2
+        for role in roles:
+            (trust,) = json.loads(role.plain["assumeRolePolicy"])["Statement"]
+            tags = trust["Condition"]["StringEquals"]
+            assert tags["aws:RequestTag/kubernetes-namespace"] == "cert-manager"
+            assert tags["aws:RequestTag/kubernetes-service-account"] == "aws-privateca-issuer"
+            assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
         policies = [r for r in program.of_type("aws:iam/rolePolicy:RolePolicy") if "pca-issuer" in r.name]
         assert len(policies) == 2
         for policy in policies:
