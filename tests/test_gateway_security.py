@@ -270,3 +270,40 @@ def test_eks_enforces_network_policies() -> None:
     program = run(cloud("in-cluster-gateway-mesh"))
     (cni,) = [a for a in program.of_type("aws:eks/addon:Addon") if a.get("addonName") == "vpc-cni"]
     assert json.loads(cni.get("configurationValues")) == {"enableNetworkPolicy": "true"}
+
+
+def test_scenario2_backend_ports_admit_only_kongs_gateway_pods() -> None:
+    """https://kubernetes.io/docs/concepts/services-networking/network-policies/: a pod selected by
+    an Ingress NetworkPolicy admits only what its rules allow, and one `from` element with both a
+    `namespaceSelector` and a `podSelector` admits only the matching pods of the matching
+    namespaces (`kubernetes.io/metadata.name` is set on every namespace). Kong's gateway pods carry
+    the kong chart's selector labels (`kong.selectorLabels` in Kong/charts charts/kong/templates/
+    _helpers.tpl: name = the `gateway` alias, `component: app`, `instance: <release>`). Before, a
+    scenario-2 backend port was PERMISSIVE and open to every pod."""
+    program = run(single("in-cluster-gateway"))
+    policies = {
+        p.get("metadata.name"): p for p in kind(program, "NetworkPolicy") if p.get("metadata.namespace") == "shop"
+    }
+    kong_pods = next(p for p in kind(program, "NetworkPolicy") if p.get("metadata.name") == "kong-admin-api")
+    gateway_labels = kong_pods.get("spec.podSelector.matchLabels")
+    assert gateway_labels == {
+        "app.kubernetes.io/name": "gateway",
+        "app.kubernetes.io/instance": "kong",
+        "app.kubernetes.io/component": "app",
+    }
+    assert set(policies) == {"orders-from-gateway-pods", "payments-from-gateway-pods"}
+    for name, policy in policies.items():
+        spec = policy.get("spec")
+        assert spec["podSelector"] == {"matchLabels": {"app": name.removesuffix("-from-gateway-pods")}}
+        assert spec["policyTypes"] == ["Ingress"]
+        backend, agent = spec["ingress"]
+        assert backend["from"] == [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "meshgate-gateway"}},
+                "podSelector": {"matchLabels": gateway_labels},
+            }
+        ]
+        assert backend["ports"] == [{"protocol": "TCP", "port": 8080}]
+        assert "from" not in agent and {p["port"] for p in agent["ports"]} == {15020, 15021, 15090}
+    for scenario in ("in-cluster-gateway-mesh", "gateway-api"):  # identities do it there: no NetworkPolicy
+        assert not [p for p in kind(run(single(scenario)), "NetworkPolicy") if p.get("metadata.namespace") == "shop"]

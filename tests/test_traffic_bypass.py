@@ -55,3 +55,20 @@ def test_staging_backends_admit_only_the_ingress_and_the_jwt_where_it_is_forward
                 (False, "AuthorizationPolicy shop/allow-nothing")
             }
         assert verdicts(staging, OUTSIDE_MESH, target) == {(False, "PeerAuthentication istio-system/default")}
+
+
+def test_scenario2_backends_admit_only_kongs_pods() -> None:
+    """Scenario 2 (Kong outside the mesh): before, the backend port was PERMISSIVE with no policy and
+    any pod, with or without a sidecar, called the backends in plaintext around Kong. Now the
+    NetworkPolicy on each backend admits its port only from Kong's gateway pods
+    (https://kubernetes.io/docs/concepts/services-networking/network-policies/)."""
+    dev = traffic("dev", "meshgate:scenario=in-cluster-gateway")
+    for service in ("orders", "payments"):
+        target, dropped = f"{service}.shop:8080", f"NetworkPolicy shop/{service}-from-gateway-pods"
+        assert verdicts(dev, GATEWAY, target, path=f"/{service}") == {(True, "no policy: allowed")}
+        assert verdicts(dev, OUTSIDE_MESH, target) == {(False, dropped)}
+        for caller in ("mesh:shop/orders", "mesh:shop/payments", "mesh:default/sleep"):
+            if caller != f"mesh:shop/{service}":
+                assert verdicts(dev, caller, target) == {(False, dropped)}
+        # Kong's own namespace, another workload in it (not a gateway pod)
+        assert verdicts(dev, "mesh:meshgate-gateway/other", target) == {(False, dropped)}

@@ -12,6 +12,7 @@ from stacks.traffic.policy import (
     NO_POLICY,
     Caller,
     IstioObject,
+    Pod,
     Policies,
     Request,
     Workload,
@@ -315,3 +316,48 @@ def test_a_workload_without_a_sidecar_enforces_nothing() -> None:
         "allow",
         NO_POLICY,
     )
+
+
+# ---------------------------------------------------------------- NetworkPolicy
+NP_DOC = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+
+
+def _np(namespace: str, selector: dict[str, str], ingress: list[dict[str, Any]]) -> IstioObject:
+    spec = {"podSelector": {"matchLabels": selector}, "policyTypes": ["Ingress"], "ingress": ingress}
+    return IstioObject("NetworkPolicy", namespace, "np", spec)
+
+
+def test_network_policy_peers_and_ports_as_the_kubernetes_page_states() -> None:
+    """NP_DOC: a pod selected by an Ingress policy admits only what a rule allows (rules add up);
+    a peer with `namespaceSelector` and `podSelector` in one element admits the matching pods of
+    the matching namespaces only; `podSelector` alone means the policy's own namespace; a rule
+    without `from` admits every source on its ports."""
+    target = Workload("shop", {"app": "orders"}, sidecar=False)  # no sidecar: only the NetworkPolicy decides
+    gateway_pods = {"app.kubernetes.io/name": "gateway"}
+    both = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "edge"}},
+        "podSelector": {"matchLabels": gateway_pods},
+    }
+    policies = Policies(
+        ROOT,
+        (_np("shop", {"app": "orders"}, [{"from": [both], "ports": [{"port": 8080}]}, {"ports": [{"port": 15020}]}]),),
+    )
+
+    def allowed(pod: Pod | None, port: int) -> bool:
+        return decide(policies, Request(Caller(None, pod), target, port)).allowed
+
+    assert allowed(Pod("edge", gateway_pods), 8080)
+    assert not allowed(Pod("edge", {"app": "other"}), 8080)  # right namespace, wrong pod
+    assert not allowed(Pod("shop", gateway_pods), 8080)  # right labels, wrong namespace
+    assert not allowed(None, 8080)  # a pod of unknown namespace and labels
+    assert allowed(None, 15020)  # a rule without `from`: everyone, on its ports
+    assert not allowed(Pod("edge", gateway_pods), 9090)  # no rule names the port
+    same_ns = Policies(
+        ROOT, (_np("shop", {"app": "orders"}, [{"from": [{"podSelector": {"matchLabels": gateway_pods}}]}]),)
+    )
+    assert decide(same_ns, Request(Caller(None, Pod("shop", gateway_pods)), target, 8080)).allowed
+    assert not decide(same_ns, Request(Caller(None, Pod("edge", gateway_pods)), target, 8080)).allowed
+    unselected = Workload("shop", {"app": "payments"}, sidecar=False)  # no policy selects it: open
+    assert decide(policies, Request(Caller(None), unselected, 8080)).allowed
+    denied = decide(policies, Request(Caller("cluster.local/ns/shop/sa/x", Pod("shop", {})), target, 8080))
+    assert (denied.allowed, denied.decided_by) == (False, "NetworkPolicy shop/np")

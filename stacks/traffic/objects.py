@@ -18,7 +18,7 @@ from stacks.config import StackConfig
 from stacks.recording import Program, Resource, run_program
 from stacks.traffic.policy import IstioObject, Policies, Workload
 
-SECURITY_KINDS = ("PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy")
+SECURITY_KINDS = ("PeerAuthentication", "RequestAuthentication", "AuthorizationPolicy", "NetworkPolicy")
 NO_INJECTION = "sidecar.istio.io/inject"
 DEFAULT_TRUST_DOMAIN = "cluster.local"
 DEFAULT_ROOT_NAMESPACE = "istio-system"
@@ -58,10 +58,11 @@ class ClusterObjects:
     root_namespace: str = DEFAULT_ROOT_NAMESPACE
     security: list[IstioObject] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
+    namespace_labels: dict[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def policies(self) -> Policies:
-        return Policies(self.root_namespace, tuple(self.security))
+        return Policies(self.root_namespace, tuple(self.security), self.namespace_labels)
 
     def principal(self, namespace: str, service_account: str) -> str:
         return f"{self.trust_domain}/ns/{namespace}/sa/{service_account}"
@@ -117,6 +118,7 @@ def read(config: StackConfig, program: Program) -> StackObjects:
             clusters[cluster].security.append(obj)
         elif resource.kind == "Namespace":
             namespaces[(cluster, meta.get("name", ""))] = meta.get("labels") or {}
+            clusters[cluster].namespace_labels[meta.get("name", "")] = meta.get("labels") or {}
         elif resource.kind == "Deployment":
             deployments[cluster].append(resource)
         elif resource.kind == "Service" and resource.get("spec.ports"):

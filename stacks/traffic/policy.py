@@ -1,7 +1,7 @@
 """Istio's documented authentication and authorization semantics, evaluated for one request.
 
-No engine and no cluster: the input is the PeerAuthentication, RequestAuthentication and
-AuthorizationPolicy objects of one cluster (as the program registers them) and one request
+No engine and no cluster: the input is the PeerAuthentication, RequestAuthentication,
+AuthorizationPolicy and NetworkPolicy objects of one cluster (as the program registers them) and one request
 (who calls which workload on which target port, with or without a valid token). Sources:
 
 - PeerAuthentication: https://istio.io/latest/docs/reference/config/security/peer_authentication/
@@ -20,6 +20,14 @@ AuthorizationPolicy objects of one cluster (as the program registers them) and o
   if an ALLOW rule matches (`spec: {}` allows nothing, a rule `{}` matches everything);
   `principals`/`namespaces` need an mTLS peer identity, `requestPrincipals` a validated token;
   values match exactly, by prefix (`abc*`), by suffix (`*abc`), or `*` for any non-empty value.
+
+- NetworkPolicy: https://kubernetes.io/docs/concepts/services-networking/network-policies/ —
+  evaluated before the sidecar sees anything: a pod that no Ingress policy selects admits every
+  connection; one that some select admits a connection only if a rule of one of them matches
+  (its `ports`, empty = all; its `from` peers, empty = everyone; a peer with `podSelector` alone
+  means pods of the policy's namespace, with `namespaceSelector` alone every pod of the matching
+  namespaces, with both the matching pods of the matching namespaces). Traffic from the pod's own
+  node (kubelet probes) is always allowed, so it is not a source here.
 
 What an offline query cannot know (source IPs, hosts, headers, claims) makes a field not
 match, and the decision says so in `notes`.
@@ -67,11 +75,21 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class Pod:
+    """The calling pod as a NetworkPolicy sees it: its namespace and its labels (as far as known)."""
+
+    namespace: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Caller:
     """Who opens the connection. `principal` (`<trustDomain>/ns/<ns>/sa/<sa>`) is None for a caller
-    without a sidecar: it connects in plaintext and has no peer identity."""
+    without a sidecar: it connects in plaintext and has no peer identity. `pod` is None for a pod
+    of unknown namespace and labels (it matches only peers that admit every pod)."""
 
     principal: str | None
+    pod: Pod | None = None
 
     @property
     def namespace(self) -> str | None:
@@ -102,6 +120,7 @@ class Policies:
 
     root_namespace: str
     objects: Sequence[IstioObject] = ()
+    namespace_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def of_kind(self, kind: str, workload: Workload) -> list[IstioObject]:
         return [o for o in self.objects if o.kind == kind and o.selects(workload, self.root_namespace)]
@@ -287,12 +306,82 @@ def _request_principal(policies: Policies, request: Request) -> tuple[str, Decis
 
 
 def decide(policies: Policies, request: Request) -> Decision:
-    """Whether Istio lets `request` through, and which object decided."""
+    """Whether Kubernetes' NetworkPolicies and Istio let `request` through, and which object decided."""
     if not request.target.sidecar:
-        return Decision(True, NO_POLICY, "the target has no sidecar: no Istio policy is enforced", mtls=False)
-    mode, peer_policy, notes = peer_mode(policies, request.target, request.port)
-    decision = _decide(policies, request, mode, peer_policy, notes)
-    return replace(decision, mode=mode, mode_set_by=peer_policy.ref if peer_policy else None)
+        decision = Decision(True, NO_POLICY, "the target has no sidecar: no Istio policy is enforced", mtls=False)
+    else:
+        mode, peer_policy, notes = peer_mode(policies, request.target, request.port)
+        decision = _decide(policies, request, mode, peer_policy, notes)
+        decision = replace(decision, mode=mode, mode_set_by=peer_policy.ref if peer_policy else None)
+    dropped = network_policy_drop(policies, request)
+    if dropped is None:
+        return decision
+    reason = f"no ingress rule of the NetworkPolicies selecting the target admits this pod on port {request.port}"
+    return replace(decision, allowed=False, decided_by=dropped.ref, reason=reason)
+
+
+def _labels_match(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
+    """A LabelSelector (matchLabels only; matchExpressions count as not matching) against known labels."""
+    if selector is None:
+        return True
+    if selector.get("matchExpressions"):
+        return False
+    wanted: Mapping[str, str] = selector.get("matchLabels") or {}
+    if not wanted:
+        return True
+    return labels is not None and all(labels.get(k) == v for k, v in wanted.items())
+
+
+def _peer_matches(peer: Mapping[str, Any], policy: IstioObject, caller: Pod | None, policies: Policies) -> bool:
+    if "ipBlock" in peer:
+        return False  # source addresses are not known offline
+    pods, namespaces = peer.get("podSelector"), peer.get("namespaceSelector")
+    if namespaces is None:  # pods of the policy's own namespace
+        return caller is not None and caller.namespace == policy.namespace and _labels_match(pods, caller.labels)
+    namespace_labels = None
+    if caller is not None:
+        namespace_labels = {
+            "kubernetes.io/metadata.name": caller.namespace,
+            **policies.namespace_labels.get(caller.namespace, {}),
+        }
+    return _labels_match(namespaces, namespace_labels) and _labels_match(pods, caller.labels if caller else None)
+
+
+def _port_matches(rule: Mapping[str, Any], port: int) -> bool:
+    ports = rule.get("ports") or []
+    if not ports:
+        return True
+    for p in ports:
+        if p.get("protocol", "TCP") != "TCP":
+            continue
+        start = p.get("port")
+        if start is None:
+            return True
+        if isinstance(start, (int, float)) and int(start) <= port <= int(p.get("endPort") or start):
+            return True  # numbers (recorded inputs may carry them as floats); a named port never matches here
+    return False
+
+
+def network_policy_drop(policies: Policies, request: Request) -> IstioObject | None:
+    """The NetworkPolicy that drops the connection (the first selecting the target), or None if admitted."""
+    selecting = [
+        o
+        for o in policies.objects
+        if o.kind == "NetworkPolicy"
+        and o.namespace == request.target.namespace
+        and "Ingress" in (o.spec.get("policyTypes") or ["Ingress"])
+        and _labels_match(o.spec.get("podSelector") or {}, request.target.labels)
+    ]
+    if not selecting:
+        return None
+    for policy in selecting:
+        for rule in policy.spec.get("ingress") or []:
+            peers = rule.get("from") or []
+            if _port_matches(rule, request.port) and (
+                not peers or any(_peer_matches(p, policy, request.caller.pod, policies) for p in peers)
+            ):
+                return None
+    return selecting[0]
 
 
 def _decide(

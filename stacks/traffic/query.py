@@ -17,7 +17,7 @@ from typing import Any
 from stacks.config import ApiSpec, Scenario, StackConfig
 from stacks.traffic import model
 from stacks.traffic.objects import ClusterObjects, Service, StackObjects, read, record
-from stacks.traffic.policy import Caller, Decision, Request, decide
+from stacks.traffic.policy import Caller, Decision, Pod, Request, decide
 
 GATEWAY = "gateway"
 OUTSIDE_MESH = "outside-mesh"
@@ -132,20 +132,31 @@ class StackTraffic:
     def caller(self, source: str, service: Service) -> Caller:
         """The caller `source` names, as `service`'s sidecar sees it."""
         if source == OUTSIDE_MESH:
-            return Caller(None)
+            return Caller(None)  # a pod of unknown namespace and labels
         home = self.objects.clusters[service.cluster]
         if source.startswith(MESH_PREFIX):
             namespace, account = source[len(MESH_PREFIX) :].split("/", 1)
-            return Caller(home.principal(namespace, account))
+            # its pod labels if the stack runs a workload with that service account, else none known
+            labels = next(
+                (
+                    dict(s.workload.labels)
+                    for s in home.services
+                    if s.namespace == namespace and s.service_account == account and s.workload is not None
+                ),
+                {},
+            )
+            return Caller(home.principal(namespace, account), Pod(namespace, labels))
         api = self._api_for(service)
         if api is not None:
             hop, entry = model.backend_hop(self.config, api), model.entry_cluster(self.config, api)
         else:  # not an API backend: what the gateway would use from its (first) entry cluster
             entry = model.entry_clusters(self.config)[0] if self.config.apis else self.config.gateway_cluster
             hop = next(h for h in model.hops(self.config) if h.target == model.BACKENDS)
-        if not hop.mtls:
-            return Caller(None)
-        return Caller(str(self._gateway_outputs(entry)["principal"]))
+        outputs = self._gateway_outputs(entry)
+        pod = None
+        if outputs.get("namespace") and outputs.get("podLabels") is not None:
+            pod = Pod(str(outputs["namespace"]), dict(outputs["podLabels"]))
+        return Caller(str(outputs["principal"]) if hop.mtls else None, pod)
 
     def _issuer(self, service: Service) -> str:
         """The issuer of a valid token: the API's own `jwt`, else `meshgate:jwt`."""

@@ -24,13 +24,12 @@ import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
 from components.clusters.handle import ClusterHandle
+from components.gateways.shared.backend_policies import ISTIO_AGENT_PORTS
 from components.gateways.shared.k8s_objects import MANAGED_LABELS
 
 ADMIN_PORT = 8444
 PROXY_PORTS = (8000, 8443)
 STATUS_PORT = 8100
-ISTIO_AGENT_PORTS = (15020, 15021, 15090)
-"""Sidecar telemetry and health ports (merged metrics, health, Envoy stats) of an injected pod."""
 CLIENT_SECRET = "kong-admin-api-client"
 NETWORK_POLICY = "kong-admin-api"
 KEY_ALGORITHM = "ECDSA"

@@ -18,6 +18,7 @@ from components.gateways.kong.admin_access import (
     CERT_ANNOTATION,
     KongAdminAccess,
     KongAdminAccessArgs,
+    chart_pod_labels,
 )
 from components.gateways.shared.k8s_objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
@@ -194,6 +195,7 @@ class KongGateway(pulumi.ComponentResource):
     service_name: str
     service_account: str
     principal: str
+    pod_labels: dict[str, str]
     address: pulumi.Output[str]
 
     def __init__(self, name: str, args: KongGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -240,6 +242,7 @@ class KongGateway(pulumi.ComponentResource):
         self.service_name = proxy_service_name(RELEASE_NAME)
         self.service_account = gateway_service_account(RELEASE_NAME)
         self.principal = args.mesh.principal(args.namespace, self.service_account)
+        self.pod_labels = chart_pod_labels(RELEASE_NAME, "gateway")
         self.address = load_balancer_address(
             f"{name}-proxy", args.namespace, self.service_name, cluster=cluster, parent=self, after=self.release.status
         )

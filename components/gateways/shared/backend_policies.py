@@ -8,6 +8,8 @@ is updated in place rather than re-created and then deleted. The building blocks
   on exactly the backend ports (scenarios 3 and 4);
 - `plaintext_from_gateway`: the narrow PERMISSIVE exception a gateway outside the mesh
   needs (scenario 2);
+- `only_gateway_pods`: a NetworkPolicy per backend admitting the backend port only from the
+  gateway's pods (scenario 2: a plaintext caller has no identity an Istio policy could check);
 - `jwt_at_backend`: JWT validation by the backend's sidecar where the gateway cannot
   validate against a JWKS itself (Kong OSS, scenarios 2 and 3).
 """
@@ -21,6 +23,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gateways.shared.catalogue import Route
+from components.gateways.shared.k8s_objects import MANAGED_LABELS
 from components.istio_security.authorization import allow_from, allow_nothing
 from components.istio_security.peer_authentication import peer_authentication
 from components.istio_security.request_authentication import request_authentication
@@ -187,12 +190,74 @@ def jwt_at_backend(
     return created
 
 
+ISTIO_AGENT_PORTS = (15020, 15021, 15090)
+"""Ports of an injected pod's sidecar: merged Prometheus metrics and the rewritten health probes
+(15020), Envoy readiness (15021) and Envoy stats (15090)."""
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""The label the control plane sets on every Namespace to its name (Kubernetes >= 1.22)."""
+
+
+@dataclass(frozen=True)
+class GatewayPods:
+    """The gateway's pods as a NetworkPolicy peer: their namespace and the chart's pod labels."""
+
+    namespace: str
+    labels: Mapping[str, str]
+
+
+def network_policy_spec(backend: Backend, gateway: GatewayPods) -> k8s.networking.v1.NetworkPolicySpecArgs:
+    """Ingress to the backend's pods: its port only from the gateway's pods (namespace AND pod
+    labels, one peer), the sidecar's own ports from anywhere (metrics scrapes); every other port
+    is closed. Kubelet probes are not affected: Kubernetes does not let a NetworkPolicy block a
+    pod's own node, and Istio rewrites HTTP probes to the sidecar's 15020 anyway."""
+
+    def tcp(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
+        return k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)
+
+    peer = k8s.networking.v1.NetworkPolicyPeerArgs(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={NAMESPACE_NAME_LABEL: gateway.namespace}),
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(gateway.labels)),
+    )
+    return k8s.networking.v1.NetworkPolicySpecArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=backend.selector),
+        policy_types=["Ingress"],
+        ingress=[
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[peer], ports=[tcp(backend.port)]),
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(ports=[tcp(p) for p in ISTIO_AGENT_PORTS]),
+        ],
+    )
+
+
+def only_gateway_pods(
+    routes: list[Route],
+    meshes: dict[str, MeshHandle],
+    gateway: GatewayPods,
+    *,
+    parent: pulumi.Resource,
+    namespaces: Namespaces,
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Per backend a NetworkPolicy `<service>-from-gateway-pods` in its namespace (`network_policy_spec`)."""
+    return [
+        k8s.networking.v1.NetworkPolicy(
+            f"{backend.cluster}-{backend.namespace}-{backend.service}-from-gateway-pods",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=f"{backend.service}-from-gateway-pods", namespace=backend.namespace, labels=dict(MANAGED_LABELS)
+            ),
+            spec=network_policy_spec(backend, gateway),
+            opts=meshes[backend.cluster].cluster.opts(parent, list(_after(namespaces, backend))),
+        )
+        for backend in backends_of(routes)
+    ]
+
+
 @dataclass(frozen=True)
 class BackendPoliciesArgs:
     """The routes and meshes, and which policies the scenario needs.
 
     `gateway_principal`: default-deny + ALLOW from this identity (a gateway in the mesh).
     `plaintext_gateway`: PERMISSIVE on the backend ports (a gateway outside the mesh).
+    `gateway_pods`: a NetworkPolicy admits the backend ports only from these pods (a gateway
+    outside the mesh: no identity for an Istio policy).
     `jwt_at_backend`: the backend sidecar validates the JWT of `auth: jwt` routes.
     `namespaces`: the app Namespace resources, (cluster, name) -> resource, policies wait for.
     """
@@ -202,6 +267,7 @@ class BackendPoliciesArgs:
     namespaces: Namespaces = field(default_factory=dict)
     gateway_principal: str | None = None
     plaintext_gateway: bool = False
+    gateway_pods: GatewayPods | None = None
     jwt_at_backend: bool = False
 
 
@@ -209,10 +275,16 @@ class BackendPolicies(pulumi.ComponentResource):
     """The scenario's Istio policies on the backends, each in the backend's own cluster."""
 
     policies: list[k8s.apiextensions.CustomResource]
+    network_policies: list[k8s.networking.v1.NetworkPolicy]
 
     def __init__(self, name: str, args: BackendPoliciesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:BackendPolicies", name, None, opts)
         self.policies = []
+        self.network_policies = []
+        if args.gateway_pods is not None:
+            self.network_policies = only_gateway_pods(
+                args.routes, args.meshes, args.gateway_pods, parent=self, namespaces=args.namespaces
+            )
         if args.plaintext_gateway:
             self.policies += plaintext_from_gateway(args.routes, args.meshes, parent=self, namespaces=args.namespaces)
         if args.gateway_principal is not None:
@@ -226,4 +298,4 @@ class BackendPolicies(pulumi.ComponentResource):
             )
         elif args.jwt_at_backend:
             self.policies += jwt_at_backend(args.routes, args.meshes, parent=self, namespaces=args.namespaces)
-        self.register_outputs({"policies": len(self.policies)})
+        self.register_outputs({"policies": len(self.policies), "networkPolicies": len(self.network_policies)})
