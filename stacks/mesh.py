@@ -20,6 +20,7 @@ from components.mesh.managed_ca import (
     IssuerRef,
     ManagedRootCa,
     ManagedRootCaArgs,
+    gke_oidc_issuer,
 )
 from components.mesh.multicluster import MeshFederation, MeshFederationArgs
 from stacks.clusters import BuiltCluster
@@ -83,6 +84,9 @@ def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> d
             root=root,
             eks_cluster_name=built.component.cluster_name if isinstance(spec, EksClusterSpec) else None,
             workload_pool=f"{spec.project}.svc.id.goog" if isinstance(spec, GkeClusterSpec) else None,
+            oidc_issuer=gke_oidc_issuer(spec.project, spec.region, built.component.cluster.name)
+            if isinstance(spec, GkeClusterSpec) and ca.kind == "aws-private-ca"
+            else None,
         )
         issuers[spec.name] = ClusterCaIssuer(f"{spec.name}-mesh-ca", args).issuer
     return issuers

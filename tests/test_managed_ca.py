@@ -161,7 +161,10 @@ def test_charts_are_pinned(managed: tuple[str, Program]) -> None:
     [
         ({"kind": "aws-private-ca"}, r"^meshgate:istio\.ca\.region is required"),
         ({"kind": "google-cas", "region": "us-central1"}, r"^meshgate:istio\.ca\.project is required"),
-        ({"kind": "aws-private-ca", "region": "us-east-1"}, r"^meshgate:istio\.ca\.kind .*gcp-central \(gke\)"),
+        (
+            {"kind": "google-cas", "region": "us-central1", "project": "acme-pki"},
+            r"^meshgate:istio\.ca\.kind .*aws-east \(eks\)",
+        ),
     ],
 )
 def test_bad_managed_ca_config(ca: dict[str, str], message: str) -> None:

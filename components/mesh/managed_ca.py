@@ -3,7 +3,10 @@
 The root CA lives in AWS Private CA or Google Certificate Authority Service (`ManagedRootCa`). In
 every cluster, cert-manager generates the cluster's intermediate key and has the managed CA sign
 it through the cloud's issuer (`ClusterCaIssuer`: aws-privateca-issuer with EKS Pod Identity,
-google-cas-issuer with GKE Workload Identity). The resulting `kubernetes.io/tls` Secret is
+google-cas-issuer with GKE Workload Identity). A mesh across EKS and GKE keeps one root in AWS Private
+CA: a GKE cluster's aws-privateca-issuer authenticates to AWS with web-identity federation (an IAM
+OIDC provider for the cluster's issuer, a role trusting only the issuer's ServiceAccount, and a
+projected ServiceAccount token with audience `sts.amazonaws.com`). The resulting `kubernetes.io/tls` Secret is
 Istio's `cacerts` (istiod reads `tls.crt`/`tls.key`/`ca.crt` as well as the `*-pem` names, and
 reloads it when cert-manager renews it). Workload certificates are still signed by istiod
 locally: one call to the managed CA per cluster and renewal, none per workload.
@@ -45,6 +48,13 @@ PCA_DELETION_DAYS = 7
 """The shortest deletion window AWS Private CA allows: a deleted CA can be restored (and is billed) for 7 days."""
 PCA_ISSUER_ACTIONS = ("acm-pca:DescribeCertificateAuthority", "acm-pca:GetCertificate", "acm-pca:IssueCertificate")
 PCA_INTERMEDIATE_TEMPLATE = "SubordinateCACertificate_PathLen0/V1"
+STS_AUDIENCE = "sts.amazonaws.com"
+"""The `aud` of the projected token a GKE cluster's issuer presents to AWS STS (AssumeRoleWithWebIdentity)."""
+AWS_TOKEN_VOLUME = "aws-web-identity-token"
+AWS_TOKEN_DIR = "/var/run/secrets/sts.amazonaws.com/serviceaccount"
+AWS_TOKEN_SECONDS = 86400  # the kubelet refreshes the projected token at 80% of its lifetime
+GKE_OIDC_ISSUER = "https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{name}"
+"""A GKE cluster's ServiceAccount token issuer (`iss`), which also serves its OIDC discovery document."""
 CAS_REQUESTER_ROLE = "roles/privateca.certificateRequester"
 CACERTS = "cacerts"
 READY = {"pulumi.com/waitFor": "condition=Ready"}
@@ -224,14 +234,71 @@ def pca_issuer_policy(ca_arn: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
+def gke_oidc_issuer(project: str, location: str, name: pulumi.Input[str]) -> pulumi.Output[str]:
+    """The OIDC issuer URL of a GKE cluster (`GKE_OIDC_ISSUER`)."""
+    return pulumi.Output.from_input(name).apply(
+        lambda n: GKE_OIDC_ISSUER.format(project=project, location=location, name=n)
+    )
+
+
+def web_identity_trust(provider_arn: str, issuer: str) -> str:
+    """Trust for AssumeRoleWithWebIdentity: only tokens of cert-manager/aws-privateca-issuer, issued
+    by this cluster for the STS audience."""
+    host_path = issuer.removeprefix("https://")
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {
+            "StringEquals": {
+                f"{host_path}:sub": f"system:serviceaccount:{CERT_MANAGER_NAMESPACE}:{AWS_ISSUER_SERVICE_ACCOUNT}",
+                f"{host_path}:aud": STS_AUDIENCE,
+            }
+        },
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
+
+
+def web_identity_values(role_arn: pulumi.Input[str], region: str) -> dict[str, Any]:
+    """aws-privateca-issuer chart values (v1.9.0 `env` map, `volumes`, `volumeMounts`) that give the
+    pod a projected token for AWS STS; the AWS SDK's default chain then assumes `role_arn`."""
+    return {
+        "serviceAccount": {"create": True, "name": AWS_ISSUER_SERVICE_ACCOUNT},
+        "env": {
+            "AWS_ROLE_ARN": role_arn,
+            "AWS_WEB_IDENTITY_TOKEN_FILE": f"{AWS_TOKEN_DIR}/token",
+            "AWS_REGION": region,
+        },
+        "volumes": [
+            {
+                "name": AWS_TOKEN_VOLUME,
+                "projected": {
+                    "sources": [
+                        {
+                            "serviceAccountToken": {
+                                "audience": STS_AUDIENCE,
+                                "expirationSeconds": AWS_TOKEN_SECONDS,
+                                "path": "token",
+                            }
+                        }
+                    ]
+                },
+            }
+        ],
+        "volumeMounts": [{"name": AWS_TOKEN_VOLUME, "mountPath": AWS_TOKEN_DIR, "readOnly": True}],
+    }
+
+
 @dataclass(frozen=True)
 class ClusterCaIssuerArgs:
-    """One cluster and the root; `eks_cluster_name` (EKS) or `workload_pool` (GKE) for its identity."""
+    """One cluster and the root; the cluster's identity: `eks_cluster_name` (EKS Pod Identity), or for
+    GKE `workload_pool` (google-cas) or `oidc_issuer` (aws-private-ca through web-identity federation)."""
 
     cluster: ClusterHandle
     root: ManagedRootCa
     eks_cluster_name: pulumi.Input[str] | None = None
     workload_pool: str | None = None
+    oidc_issuer: pulumi.Input[str] | None = None
 
 
 class ClusterCaIssuer(pulumi.ComponentResource):
@@ -252,15 +319,21 @@ class ClusterCaIssuer(pulumi.ComponentResource):
             [],
         )
         if root.kind == "aws-private-ca":
-            assert root.pca_arn is not None and args.eks_cluster_name is not None
-            identity = self._pod_identity(cluster.name, root.pca_arn, args.eks_cluster_name)
+            assert root.pca_arn is not None
+            if args.eks_cluster_name is not None:
+                identity = self._pod_identity(cluster.name, root.pca_arn, args.eks_cluster_name)
+                values: dict[str, Any] = {"serviceAccount": {"create": True, "name": AWS_ISSUER_SERVICE_ACCOUNT}}
+            else:
+                assert args.oidc_issuer is not None
+                role_arn, identity = self._web_identity(cluster.name, root.pca_arn, args.oidc_issuer)
+                values = web_identity_values(role_arn, root.region)
             issuer_release = self._release(
                 cluster,
                 f"{name}-aws-privateca-issuer",
                 AWS_ISSUER_CHART,
                 AWS_ISSUER_REPO,
                 AWS_ISSUER_VERSION,
-                {"serviceAccount": {"create": True, "name": AWS_ISSUER_SERVICE_ACCOUNT}},
+                values,
                 [cert_manager, identity],  # pods started before the association get no credentials
             )
             kind, group = "AWSPCAClusterIssuer", "awspca.cert-manager.io"
@@ -330,7 +403,6 @@ class ClusterCaIssuer(pulumi.ComponentResource):
         from components.clusters.aws_tags import aws_tags
         from components.clusters.eks_iam import POD_IDENTITY_PRINCIPAL, assume_role_policy
 
-        child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         # Only this cluster's cert-manager/aws-privateca-issuer may assume it (Pod Identity session tags).
         trust = pulumi.Output.all(account, eks_cluster_name).apply(
@@ -347,16 +419,7 @@ class ClusterCaIssuer(pulumi.ComponentResource):
                 },
             )
         )
-        role = aws.iam.Role(
-            f"{cluster}-pca-issuer",
-            description=f"meshgate: aws-privateca-issuer of EKS cluster {cluster} (EKS Pod Identity)",
-            assume_role_policy=trust,
-            tags=aws_tags(cluster, f"{cluster}-pca-issuer"),
-            opts=child,
-        )
-        policy = aws.iam.RolePolicy(
-            f"{cluster}-pca-issuer-policy", role=role.id, policy=ca_arn.apply(pca_issuer_policy), opts=child
-        )
+        role, policy = self._pca_role(cluster, f"EKS cluster {cluster} (EKS Pod Identity)", trust, ca_arn)
         return aws.eks.PodIdentityAssociation(
             f"{cluster}-pca-issuer-identity",
             cluster_name=eks_cluster_name,
@@ -366,6 +429,50 @@ class ClusterCaIssuer(pulumi.ComponentResource):
             tags=aws_tags(cluster, f"{cluster}-pca-issuer-identity"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+
+    def _pca_role(
+        self, cluster: str, how: str, trust: pulumi.Input[str], ca_arn: pulumi.Output[str]
+    ) -> tuple[Any, pulumi.Resource]:
+        """The issuer's IAM role (trust given) with the three acm-pca actions on the one CA."""
+        import pulumi_aws as aws
+
+        from components.clusters.aws_tags import aws_tags
+
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{cluster}-pca-issuer",
+            description=f"meshgate: aws-privateca-issuer of {how}",
+            assume_role_policy=trust,
+            tags=aws_tags(cluster, f"{cluster}-pca-issuer"),
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{cluster}-pca-issuer-policy", role=role.id, policy=ca_arn.apply(pca_issuer_policy), opts=child
+        )
+        return role, policy
+
+    def _web_identity(
+        self, cluster: str, ca_arn: pulumi.Output[str], oidc_issuer: pulumi.Input[str]
+    ) -> tuple[pulumi.Output[str], pulumi.Resource]:
+        """A GKE cluster in an AWS Private CA mesh: an IAM OIDC provider for the cluster's issuer and a
+        role only cert-manager/aws-privateca-issuer's projected token (audience STS) can assume."""
+        import pulumi_aws as aws
+
+        from components.clusters.aws_tags import aws_tags
+
+        issuer = pulumi.Output.from_input(oidc_issuer)
+        provider = aws.iam.OpenIdConnectProvider(
+            f"{cluster}-pca-issuer-oidc",
+            url=issuer,
+            client_id_lists=[STS_AUDIENCE],
+            # No thumbprint_lists: IAM verifies container.googleapis.com against its library of trusted
+            # root CAs (a publicly trusted certificate), so a pinned thumbprint would only go stale.
+            tags=aws_tags(cluster, f"{cluster}-pca-issuer-oidc"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        trust = pulumi.Output.all(provider.arn, issuer).apply(lambda parts: web_identity_trust(parts[0], parts[1]))
+        role, policy = self._pca_role(cluster, f"GKE cluster {cluster} (web identity)", trust, ca_arn)
+        return role.arn, policy
 
     def _workload_identity(
         self, cluster: str, root: ManagedRootCa, workload_pool: str
