@@ -315,7 +315,8 @@ AWS_PCA_ISSUER_CHART = Pin(
     managed_ca.AWS_ISSUER_VERSION,
     "v1.9.0",
     date(2026, 6, 12),
-    "repository https://cert-manager.github.io/aws-privateca-issuer; AWS credentials from EKS Pod Identity (EKS) or web-identity federation (GKE)",
+    "repository https://cert-manager.github.io/aws-privateca-issuer; AWS credentials from EKS Pod Identity (EKS) "
+    "or web-identity federation (GKE)",
     AWS_PCA_ISSUER_TAGS,
 )
 GOOGLE_CAS_ISSUER_CHART = Pin(
