@@ -65,7 +65,7 @@ def test_scenario2_backends_admit_only_kongs_pods() -> None:
     dev = traffic("dev", "meshgate:scenario=in-cluster-gateway")
     for service in ("orders", "payments"):
         target, dropped = f"{service}.shop:8080", f"NetworkPolicy shop/{service}-from-gateway-pods"
-        assert verdicts(dev, GATEWAY, target, path=f"/{service}") == {(True, "no policy: allowed")}
+        assert verdicts(dev, GATEWAY, target, path=f"/{service}") == {(True, dropped)}  # admitted by it
         assert verdicts(dev, OUTSIDE_MESH, target) == {(False, dropped)}
         for caller in ("mesh:shop/orders", "mesh:shop/payments", "mesh:default/sleep"):
             if caller != f"mesh:shop/{service}":

@@ -313,8 +313,11 @@ def decide(policies: Policies, request: Request) -> Decision:
         mode, peer_policy, notes = peer_mode(policies, request.target, request.port)
         decision = _decide(policies, request, mode, peer_policy, notes)
         decision = replace(decision, mode=mode, mode_set_by=peer_policy.ref if peer_policy else None)
-    dropped = network_policy_drop(policies, request)
+    dropped, admitted = network_policy_verdict(policies, request)
     if dropped is None:
+        if admitted is not None and decision.allowed and decision.decided_by == NO_POLICY:
+            reason = f"{admitted.ref} admits this pod on port {request.port}; {decision.reason}"
+            return replace(decision, decided_by=admitted.ref, reason=reason)
         return decision
     reason = f"no ingress rule of the NetworkPolicies selecting the target admits this pod on port {request.port}"
     return replace(decision, allowed=False, decided_by=dropped.ref, reason=reason)
@@ -362,8 +365,9 @@ def _port_matches(rule: Mapping[str, Any], port: int) -> bool:
     return False
 
 
-def network_policy_drop(policies: Policies, request: Request) -> IstioObject | None:
-    """The NetworkPolicy that drops the connection (the first selecting the target), or None if admitted."""
+def network_policy_verdict(policies: Policies, request: Request) -> tuple[IstioObject | None, IstioObject | None]:
+    """(the NetworkPolicy that drops the connection: the first selecting the target, the one whose
+    rule admits it); both None when no NetworkPolicy selects the target."""
     selecting = [
         o
         for o in policies.objects
@@ -373,15 +377,15 @@ def network_policy_drop(policies: Policies, request: Request) -> IstioObject | N
         and _labels_match(o.spec.get("podSelector") or {}, request.target.labels)
     ]
     if not selecting:
-        return None
+        return None, None
     for policy in selecting:
         for rule in policy.spec.get("ingress") or []:
             peers = rule.get("from") or []
             if _port_matches(rule, request.port) and (
                 not peers or any(_peer_matches(p, policy, request.caller.pod, policies) for p in peers)
             ):
-                return None
-    return selecting[0]
+                return None, policy
+    return selecting[0], None
 
 
 def _decide(
