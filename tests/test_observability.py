@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import Program, Resource, evaluate_stack, stack_config
+from harness import ROOT, Program, Resource, evaluate_stack, stack_config
 from mesh_helpers import cluster_of, one_object
 from schemas import validate_object
 
 from components.observability import istio_views
+from components.observability.charts import OTEL_COLLECTOR
 from components.observability.collector import agent_config, components_used, hub_config
 from components.observability.slo import ApiObjective, alerting_rules
 
@@ -356,3 +357,23 @@ def test_every_observability_object_is_schema_valid(stack: str) -> None:
     assert {"Namespace", "Telemetry", "AuthorizationPolicy", "NetworkPolicy", "ConfigMap"} <= kinds
     for obj in objects:
         validate_object(obj)
+
+
+def test_the_collector_build_manifest_has_exactly_the_components_the_configs_use() -> None:
+    """tools/otelcol/builder-config.yaml (OpenTelemetry Collector Builder) at the pinned image's version."""
+    manifest = yaml.safe_load((ROOT / "tools" / "otelcol" / "builder-config.yaml").read_text())
+    assert manifest["dist"]["version"] == OTEL_COLLECTOR.app_version
+    suffix = {"receivers": "receiver", "processors": "processor", "exporters": "exporter", "extensions": "extension"}
+    type_of = {"memorylimiter": "memory_limiter", "healthcheck": "health_check"}
+    built: dict[str, list[str]] = {}
+    for kind, entries in manifest.items():
+        if kind in suffix:
+            modules = [e["gomod"].split()[0].rsplit("/", 1)[-1] for e in entries]
+            assert all(e["gomod"].split()[1] == f"v{OTEL_COLLECTOR.app_version}" for e in entries)
+            names = [m.removesuffix(suffix[kind]) for m in modules]
+            built[kind] = sorted(type_of.get(n, n) for n in names)
+    used: dict[str, set[str]] = {}
+    for config in (agent_config("c", "hub:4317"), hub_config("http://p/api/v1/write", "t:4317")):
+        for kind, names in components_used(config).items():
+            used.setdefault(kind, set()).update(names)
+    assert built == {kind: sorted(names) for kind, names in used.items()}
