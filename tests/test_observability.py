@@ -371,7 +371,7 @@ def test_the_collector_build_manifest_has_exactly_the_components_the_configs_use
             modules = [e["gomod"].split()[0].rsplit("/", 1)[-1] for e in entries]
             assert all(e["gomod"].split()[1] == f"v{OTEL_COLLECTOR.app_version}" for e in entries)
             names = [m.removesuffix(suffix[kind]) for m in modules]
-            built[kind] = sorted(type_of.get(n, n) for n in names)
+            built[kind] = sorted(type_of.get(n) or n for n in names)
     used: dict[str, set[str]] = {}
     for config in (agent_config("c", "hub:4317"), hub_config("http://p/api/v1/write", "t:4317")):
         for kind, names in components_used(config).items():
