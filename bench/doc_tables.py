@@ -149,6 +149,26 @@ BLOCKS: dict[str, tuple[Path, Callable[[dict[str, Any]], str]]] = {
 }
 
 
+ENGINE_RESULTS = ROOT / "bench" / "engine_results.json"
+
+
+def engine_summary(results: dict[str, Any]) -> str:
+    """docs/performance.md: the real-engine summary (from bench/engine_results.json)."""
+    from bench.engine_report import summary_table
+
+    started = results.get("started_utc", "?")
+    return (
+        f"Run of {started} ({results.get('pulumi_version', '?')}, {results.get('cpus', '?')} CPUs shared with "
+        "other work: the `load` column is the 1-minute load average before the first preview; CPU is user + system "
+        "seconds of the whole process tree, which the load does not inflate).\n\n" + summary_table(results).rstrip()
+    )
+
+
+ENGINE_BLOCKS: dict[str, tuple[Path, Callable[[dict[str, Any]], str]]] = {
+    "engine": (PERFORMANCE, engine_summary),
+}
+
+
 def block(text: str, name: str) -> str:
     """The text between a block's markers (without the marker lines)."""
     match = re.search(rf"<!-- bench:{name}:start -->\n(.*?)\n<!-- bench:{name}:end -->", text, re.S)
@@ -157,9 +177,11 @@ def block(text: str, name: str) -> str:
     return match.group(1)
 
 
-def update_docs(results: dict[str, Any]) -> None:
-    """Rewrite every block from `results` (the mock part's results.json)."""
-    for name, (path, render) in BLOCKS.items():
+def update_docs(
+    results: dict[str, Any], blocks: dict[str, tuple[Path, Callable[[dict[str, Any]], str]]] = BLOCKS
+) -> None:
+    """Rewrite every block from `results` (the mock part's results.json, or ENGINE_BLOCKS from engine_results.json)."""
+    for name, (path, render) in blocks.items():
         text = path.read_text()
         old = block(text, name)
         path.write_text(text.replace(old, render(results), 1))

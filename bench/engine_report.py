@@ -160,8 +160,8 @@ def summary_table(results: dict[str, Any]) -> str:
     """The short table docs/performance.md quotes (a test keeps the two identical)."""
     lines = [
         "| APIs | resources | first preview | up | no-op preview | change (up) | up per "
-        "resource (meshgate / floor) | state file | peak RSS engine / program | load |",
-        "|---:|---:|---:|---:|---:|---:|---|---:|---|---:|",
+        "resource (meshgate / floor) | CPU preview / up | state file | peak RSS engine / program | load |",
+        "|---:|---:|---:|---:|---:|---:|---|---|---:|---|---:|",
     ]
     for p in results["points"]:
         s, f = p["steps"], p["floor"]
@@ -172,6 +172,7 @@ def summary_table(results: dict[str, Any]) -> str:
             f"{_s(s['noop_preview']['seconds'])} s | {_s(s['change_up']['seconds'])} s | "
             f"{1000 * s['up']['seconds'] / p['resources']:.0f} / "
             f"{1000 * f['up']['seconds'] / max(p['resources'], 1):.0f} ms | "
+            f"{_s(s['preview'].get('cpu_s'))} / {_s(s['up'].get('cpu_s'))} s | "
             f"{state} | {_mb(peak['engine'])} / {_mb(peak['program'])} MB | {s['preview']['load_before']:.1f} |"
         )
     fits = results.get("fits") or {}

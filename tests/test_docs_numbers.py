@@ -219,6 +219,13 @@ def test_quoted_benchmark_figures_are_the_committed_results(name: str) -> None:
     )
 
 
+def test_quoted_engine_figures_are_the_committed_engine_results() -> None:
+    """The real-engine summary in docs/performance.md is bench/engine_results.json's (`bench.run --only engine`)."""
+    results = json.loads(doc_tables.ENGINE_RESULTS.read_text())
+    path, render = doc_tables.ENGINE_BLOCKS["engine"]
+    assert doc_tables.block(path.read_text(), "engine") == render(results)
+
+
 def test_a_changed_figure_is_noticed() -> None:
     changed = json.loads(json.dumps(BENCH_RESULTS))
     changed["evaluation"]["dev"]["cold_median_s"] += 0.5
