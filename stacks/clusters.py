@@ -89,11 +89,23 @@ def _eks(
     spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource
 ) -> Any:
     from components.clusters.eks import EksCluster, EksClusterArgs
+    from components.clusters.eks_nodes import EksNodes
 
     return EksCluster(
         spec.name,
         EksClusterArgs(
-            spec=spec,
+            region=spec.region,
+            vpc_cidr=spec.vpc_cidr,
+            network=spec.network_name,
+            kubernetes_version=spec.kubernetes_version,
+            nodes=EksNodes(
+                instance_type=spec.nodes.instance_type,
+                min=spec.nodes.min,
+                max=spec.nodes.max,
+                disk_size_gb=spec.nodes.disk_size_gb,
+            ),
+            availability_zones=spec.availability_zones,
+            admin_principal_arns=list(spec.admin_principal_arns),
             protect=config.protect,
             nat_allocation_ids=egress[spec.name].ids,
             api_allowlist=[a.cidr for a in api_allowlist(spec, config, egress)],
@@ -116,13 +128,24 @@ def kong_webhook_ports(spec: GkeClusterSpec, config: StackConfig) -> list[int]:
 def _gke(
     spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource
 ) -> Any:
-    from components.clusters.gke import GkeCluster, GkeClusterArgs
+    from components.clusters.gke import GkeCluster, GkeClusterArgs, GkeNodes
 
     own = egress[spec.name]
     return GkeCluster(
         spec.name,
         GkeClusterArgs(
-            spec=spec,
+            project=spec.project,
+            region=spec.region,
+            vpc_cidr=spec.vpc_cidr,
+            network=spec.network_name,
+            nodes=GkeNodes(
+                machine_type=spec.nodes.machine_type,
+                min=spec.nodes.min,
+                max=spec.nodes.max,
+                disk_size_gb=spec.nodes.disk_size_gb,
+            ),
+            master_cidr=spec.master_cidr,
+            release_channel=spec.release_channel,
             protect=config.protect,
             nat_addresses=own.ids,
             prerequisites=own.apis,
@@ -140,7 +163,15 @@ def _gke(
 def _existing(spec: KubeconfigClusterSpec, protect: bool) -> Any:
     from components.clusters.existing import KubeconfigCluster, KubeconfigClusterArgs
 
-    return KubeconfigCluster(spec.name, KubeconfigClusterArgs(spec=spec))
+    return KubeconfigCluster(
+        spec.name,
+        KubeconfigClusterArgs(
+            network=spec.network_name,
+            kubeconfig=spec.kubeconfig,
+            context=spec.context,
+            render_directory=spec.render_directory,
+        ),
+    )
 
 
 def k8s_provider_name(cluster: str) -> str:

@@ -14,7 +14,6 @@ import ipaddress
 import json
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +29,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components.clusters.cost_defaults import LOW_COST, EnvironmentDefaults
+from components.workloads.demo_service import DEFAULT_DEMO_IMAGE
+
 NAMESPACE = "meshgate"
 
 # Version defaults: stacks/versions.py holds the matrix they must stay inside (tests/test_versions.py).
@@ -39,7 +41,6 @@ DEFAULT_GATEWAY_API_VERSION = "v1.6.1"
 DEFAULT_KONG_CHART_VERSION = "0.24.0"  # kong/ingress, newest release (bundles kong/kong chart 3.2.0)
 DEFAULT_EKS_KUBERNETES_VERSION = "1.35"
 DEFAULT_GKE_RELEASE_CHANNEL: Literal["REGULAR"] = "REGULAR"
-DEFAULT_DEMO_IMAGE = "ghcr.io/mccutchen/go-httpbin:2.15.0"
 
 
 _FORMS: dict[str, tuple[str, str]] = {}
@@ -318,11 +319,6 @@ _REVISION_PATTERN = _pattern(
 )
 _VERSION_PATTERN = _pattern(r"^1\.\d+\.\d+$", "1.<minor>.<patch>", DEFAULT_ISTIO_VERSION)
 
-STABLE_TAG = "stable"
-"""The revision tag every mesh namespace uses unless `meshgate:istio.namespaceTags` says otherwise."""
-DEFAULT_REVISION = "default"
-"""Revision name of the unrevisioned install (release `istiod`, no `revision` value)."""
-
 
 class IstioRevisionSpec(_Model):
     """One istiod installed side by side with the others; `default` is the unrevisioned `istiod`."""
@@ -408,15 +404,6 @@ class IstioSpec(_Model):
     install: bool = Field(
         default=True, description="false: Istio is already installed (managed Istio); skip the charts"
     )
-
-    def revision_version(self, revision: IstioRevisionSpec) -> str:
-        return revision.version or self.version
-
-    @property
-    def stable_revision(self) -> IstioRevisionSpec | None:
-        """The revision the `stable` tag points at (None without `revisions`)."""
-        target = self.tags.get(STABLE_TAG)
-        return next((r for r in self.revisions if r.name == target), None)
 
 
 # ---------------------------------------------------------------- gateways
@@ -569,22 +556,9 @@ class ObservabilitySpec(_Model):
 # ---------------------------------------------------------------- the stack
 
 
-@dataclass(frozen=True)
-class EnvironmentDefaults:
-    """Cost-relevant defaults of one `meshgate:environment` (monthly estimates in docs/clusters-eks.md and
-    docs/clusters-gke.md)."""
-
-    nat_gateways: Literal["single", "per-zone"]
-    kms_deletion_window_days: int  # AWS KMS keys and Cloud KMS key versions: 7-30 days
-    flow_log_traffic: Literal["ALL", "REJECT"]  # AWS VPC flow logs
-    flow_log_aggregation_seconds: Literal[60, 600]  # AWS: 60 or 600 (fewer, larger records)
-    gcp_flow_sampling: float  # share of GCP subnetwork flows logged
-    gcp_flow_interval: str  # GCP aggregation interval
-
-
 ENVIRONMENT_DEFAULTS: dict[str, EnvironmentDefaults] = {
-    "dev": EnvironmentDefaults("single", 7, "REJECT", 600, 0.1, "INTERVAL_5_MIN"),
-    "staging": EnvironmentDefaults("single", 7, "REJECT", 600, 0.1, "INTERVAL_5_MIN"),
+    "dev": LOW_COST,
+    "staging": LOW_COST,
     "prod": EnvironmentDefaults("per-zone", 30, "ALL", 600, 0.5, "INTERVAL_1_MIN"),
 }
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+from components.mesh.settings import DEFAULT_REVISION, STABLE_TAG
 from stacks.config import (
-    DEFAULT_REVISION,
-    STABLE_TAG,
     ConfigError,
     EksClusterSpec,
     GkeClusterSpec,

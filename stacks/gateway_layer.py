@@ -12,14 +12,51 @@ from typing import Any
 
 import pulumi
 
-from components.gateways.shared.catalogue import routes
-from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs
+from components.gateways.external.scenario import CloudApiGateway, IngressEndpoint
+from components.gateways.shared.catalogue import Jwt, Route
+from components.gateways.shared.in_cluster_gateway_args import GatewaySettings, InClusterEdgeArgs
 from components.gateways.shared.scenario_outputs import Edge, curl_lines
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps
 from stacks.clusters import BuiltCluster
-from stacks.config import Scenario, StackConfig
+from stacks.config import GatewaySpec, JwtSpec, Scenario, StackConfig
 from stacks.traffic import model as traffic
+
+
+def _jwt(spec: JwtSpec | None) -> Jwt | None:
+    return None if spec is None else Jwt(issuer=spec.issuer, jwks_uri=spec.jwks_uri, audiences=list(spec.audiences))
+
+
+def routes(config: StackConfig) -> list[Route]:
+    """The catalogue in config order; `auth: jwt` routes carry their issuer (API's or meshgate:jwt)."""
+    demo = {(s.cluster, s.namespace, s.name) for s in config.services}
+    return [
+        Route(
+            name=api.name,
+            path=api.path,
+            cluster=api.cluster,
+            service=api.service.name,
+            namespace=api.service.namespace,
+            port=api.service.port,
+            target_port=config.target_port(api),
+            auth=api.auth,
+            rate_limit_per_minute=api.rate_limit_per_minute,
+            jwt=_jwt(config.jwt_for(api)) if api.auth == "jwt" else None,
+            demo=(api.cluster, api.service.namespace, api.service.name) in demo,
+        )
+        for api in config.apis
+    ]
+
+
+def gateway_settings(gateway: GatewaySpec) -> GatewaySettings:
+    """`meshgate:gateway` as the in-cluster gateways' settings."""
+    return GatewaySettings(
+        kong_chart_version=gateway.kong_chart_version,
+        gateway_api_version=gateway.gateway_api_version,
+        namespace=gateway.namespace,
+        replicas=gateway.replicas,
+        install_gateway_api_crds=gateway.install_gateway_api_crds,
+    )
 
 
 def _namespaces(workloads: dict[str, ClusterApps]) -> Mapping[tuple[str, str], pulumi.Resource]:
@@ -60,11 +97,15 @@ def _external(
             name=name,
             routes=routes(config),
             meshes=meshes,
-            gateway=config.gateway,
-            external=ext,
+            external=CloudApiGateway(kind=ext.kind, region=ext.region, project=ext.project),
             entry={api.name: config.ingress_cluster(api) for api in config.apis},
-            ingresses={c.name: c.ingress for c in config.clusters if c.ingress is not None},
+            ingresses={
+                c.name: IngressEndpoint(hostname=c.ingress.hostname, tls_secret=c.ingress.tls_secret)
+                for c in config.clusters
+                if c.ingress is not None
+            },
             namespaces=_namespaces(workloads),
+            ingress_replicas=config.gateway.replicas,
             vpc_link_cluster=vpc_link_cluster,
             vpc_link_eks=clusters[vpc_link_cluster].component if vpc_link_cluster else None,
         ),
@@ -91,7 +132,7 @@ def _in_cluster_edge(config: StackConfig, meshes: dict[str, MeshHandle], workloa
         meshes=meshes,
         cluster=home,
         namespaces=_namespaces(workloads),
-        gateway=config.gateway,
+        gateway=gateway_settings(config.gateway),
         services=apps.services if apps is not None else {},
     )
     return component(config.scenario.value, args).edge

@@ -23,9 +23,27 @@ from components.mesh.managed_ca import (
     gke_oidc_issuer,
 )
 from components.mesh.multicluster import MeshFederation, MeshFederationArgs
+from components.mesh.settings import IstioRevision, IstioSettings
 from stacks.clusters import BuiltCluster
 from stacks.config import EksClusterSpec, GkeClusterSpec, IstioSpec, KubeconfigClusterSpec, StackConfig
 from stacks.observability import telemetry_providers
+
+
+def istio_settings(istio: IstioSpec) -> IstioSettings:
+    """`meshgate:istio` as the mesh component's settings."""
+    return IstioSettings(
+        version=istio.version,
+        chart_repo=istio.chart_repo,
+        mesh_id=istio.mesh_id,
+        trust_domain=istio.trust_domain,
+        revision=istio.revision,
+        revisions=tuple(IstioRevision(r.name, r.version) for r in istio.revisions),
+        tags=dict(istio.tags),
+        namespace_tags=dict(istio.namespace_tags),
+        access_logs=istio.access_logs,
+        tracing_sampling_percent=istio.tracing.sampling_percent,
+        install=istio.install,
+    )
 
 
 def summary(handle: MeshHandle, istio: IstioSpec, clusters: int, traced: bool = False) -> str:
@@ -111,7 +129,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
             name,
             IstioMeshArgs(
                 cluster=built.handle,
-                istio=istio,
+                istio=istio_settings(istio),
                 multicluster=multicluster,
                 ca=issuers.get(name) or (ca.intermediates[name] if ca else None),
                 peer_egress_cidrs=peer_egress_cidrs(config, clusters, name) if multicluster else (),

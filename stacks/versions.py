@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from components.gateways.kong.gateway import KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
 from components.mesh import managed_ca
 
 CHECKED_ON = date(2026, 12, 1)
@@ -262,12 +263,6 @@ KONG_GATEWAY: tuple[KongGatewayRelease, ...] = (
 )
 """Kong Gateway minors around the pin (3.11 and 3.12 ended 2026-07-03 and 2026-10-01)."""
 
-KONG_GATEWAY_IMAGE = "kong/kong-gateway"
-"""Kong publishes 3.10 and later only as `kong/kong-gateway`; the chart's default `kong` image stops at
-3.9 (KONG_OSS_310). Without a license this image runs as Kong Gateway in free mode."""
-KONG_GATEWAY_TAG = "3.10"
-"""The 3.10 LTS minor (supported to 2028-03-31): the oldest supported LTS, so the change from the
-chart's 3.9 is one minor; moving to 3.14 LTS is the next step."""
 KONG_CHART_GATEWAY_DEFAULT = "kong:3.9"
 """What kong/ingress 0.24.0 (kong/kong 3.2.0) would run without the pin (KONG_CHART_VALUES)."""
 KONG_CONTROLLER_CHART_DEFAULT = "kong/kubernetes-ingress-controller:3.5"

@@ -10,6 +10,7 @@ import pulumi
 
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps, ClusterAppsArgs, RemoteBackend
+from components.workloads.demo_service import DemoWorkload
 from stacks.config import StackConfig
 
 
@@ -61,7 +62,18 @@ def build_workloads(config: StackConfig, meshes: dict[str, MeshHandle]) -> dict[
             ClusterAppsArgs(
                 mesh=meshes[spec.name],
                 namespaces=namespaces[spec.name],
-                services=[s for s in config.services if s.cluster == spec.name],
+                services=[
+                    DemoWorkload(
+                        name=s.name,
+                        namespace=s.namespace,
+                        port=s.port,
+                        container_port=s.container_port,
+                        replicas=s.replicas,
+                        image=s.image,
+                    )
+                    for s in config.services
+                    if s.cluster == spec.name
+                ],
                 remote_backends=remotes[spec.name],
             ),
             pulumi.ResourceOptions(),

@@ -16,6 +16,7 @@ from components.istio_security.peer_authentication import peer_authentication
 from components.istio_security.request_authentication import request_authentication
 from components.mesh.istio import IstioMesh, IstioMeshArgs
 from stacks.config import IstioSpec
+from stacks.mesh import istio_settings
 
 MESH_COMPONENTS = ("meshgate:mesh:IstioMesh", "meshgate:mesh:MeshFederation", "meshgate:mesh:MeshCertificateAuthority")
 CA_DATA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="
@@ -121,7 +122,9 @@ def small_mesh(revision: str | None = None) -> IstioMesh:
         ca_data=pulumi.Output.from_input(""),
         provider=k8s.Provider("c1-k8s"),
     )
-    return IstioMesh("c1", IstioMeshArgs(cluster=cluster, istio=IstioSpec(revision=revision), multicluster=False))
+    return IstioMesh(
+        "c1", IstioMeshArgs(cluster=cluster, istio=istio_settings(IstioSpec(revision=revision)), multicluster=False)
+    )
 
 
 def policy_program() -> None:

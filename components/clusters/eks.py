@@ -21,6 +21,7 @@ from components.clusters.aws_flow_logs import FlowLogSettings, vpc_flow_logs
 from components.clusters.aws_kms import logs_key_policy, secrets_key_policy
 from components.clusters.aws_network import AwsNetwork, AwsNetworkArgs
 from components.clusters.aws_tags import aws_tags
+from components.clusters.cost_defaults import LOW_COST, EnvironmentDefaults
 from components.clusters.egress import DEPLOYER_TAG, INSIDE_NETWORK
 from components.clusters.eks_iam import (
     EBS_CSI_SERVICE_ACCOUNT,
@@ -31,9 +32,8 @@ from components.clusters.eks_iam import (
     node_role,
     vpc_cni_role,
 )
-from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs
+from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs, EksNodes
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
-from stacks.config import ENVIRONMENT_DEFAULTS, EksClusterSpec, EnvironmentDefaults
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 LOG_RETENTION_DAYS = 90
@@ -60,22 +60,33 @@ AWS_CLI_HINT = (
 
 @dataclass(frozen=True)
 class EksClusterArgs:
-    """The validated `meshgate:clusters[i]` entry and whether to protect the long-lived resources.
+    """What one EKS cluster is: where, how big, who administers it, what its API endpoint admits."""
 
-    `nat_allocation_ids`: the cluster's static egress EIPs (`EgressAddresses`), one per NAT
-    gateway (one in total, or one per AZ). `defaults`: the environment's cost defaults.
-    `api_allowlist`: every CIDR the public API endpoint admits (configured CIDRs, the deployer's,
-    peers' egress addresses); empty = private endpoint only.
-    `deployer_inside_network`: the stack declared that `pulumi up` reaches the private endpoint
-    (recorded as the tag `meshgate:deployer=inside-network` for the policy pack).
-    """
-
-    spec: EksClusterSpec
-    protect: bool
+    region: str
+    """AWS region, e.g. us-east-1 (also the region of `aws eks get-token` in the kubeconfig)."""
+    vpc_cidr: str
+    """The VPC's private range (/16-/20), carved into public and private subnets per zone."""
+    network: str
+    """Istio network name of the cluster (`topology.istio.io/network`)."""
+    kubernetes_version: str
+    """EKS Kubernetes version of the control plane and the node group, e.g. 1.33."""
+    nodes: EksNodes
+    """The managed node group's instance type and size."""
     nat_allocation_ids: Sequence[pulumi.Input[str]]
+    """The cluster's static egress EIPs (`EgressAddresses`), one per NAT gateway (one in total, or one per AZ)."""
+    protect: bool = False
+    """Protect the long-lived resources (VPC, cluster, KMS key) from `pulumi destroy`."""
+    availability_zones: int = 2
+    """Zones the subnets and nodes span (2-3)."""
+    admin_principal_arns: Sequence[str] = ()
+    """IAM roles/users given cluster-admin access entries (an assumed-role session ARN is resolved to its role)."""
     api_allowlist: Sequence[pulumi.Input[str]] = field(default_factory=list)
-    defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # KMS deletion window, flow logs
+    """Every CIDR the public API endpoint admits (configured CIDRs, the deployer's, peers' egress addresses);
+    empty = private endpoint only."""
+    defaults: EnvironmentDefaults = LOW_COST
+    """Cost defaults: KMS deletion window, flow-log traffic and aggregation."""
     deployer_inside_network: bool = False
+    """`pulumi up` reaches the private endpoint (tagged `meshgate:deployer=inside-network` for the policy pack)."""
 
 
 def access_entry_slug(principal_arn: str) -> str:
@@ -140,7 +151,6 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:clusters:EksCluster", name, None, opts)
-        spec = args.spec
         child = pulumi.ResourceOptions(parent=self)
         protected = pulumi.ResourceOptions(parent=self, protect=args.protect)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
@@ -150,8 +160,8 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-network",
             AwsNetworkArgs(
                 cluster_name=name,
-                cidr=spec.vpc_cidr,
-                az_count=spec.availability_zones,
+                cidr=args.vpc_cidr,
+                az_count=args.availability_zones,
                 protect=args.protect,
                 nat_allocation_ids=args.nat_allocation_ids,
             ),
@@ -182,7 +192,7 @@ class EksCluster(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window,
             policy=logs_key_policy(
-                partition, account, spec.region, [p.format(cluster=name) for p in LOG_GROUP_PREFIXES]
+                partition, account, args.region, [p.format(cluster=name) for p in LOG_GROUP_PREFIXES]
             ),
             tags=aws_tags(name, f"{name}-logs-key"),
             opts=protected,
@@ -209,7 +219,7 @@ class EksCluster(pulumi.ComponentResource):
             ),
             partition,
             account,
-            spec.region,
+            args.region,
             self,
         )
 
@@ -224,7 +234,7 @@ class EksCluster(pulumi.ComponentResource):
         cluster = aws.eks.Cluster(
             f"{name}-cluster",
             name=name,
-            version=spec.kubernetes_version,
+            version=args.kubernetes_version,
             role_arn=control_role.role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=network.private_subnet_ids,
@@ -258,7 +268,7 @@ class EksCluster(pulumi.ComponentResource):
             ),
         )
 
-        for arn in spec.admin_principal_arns:
+        for arn in args.admin_principal_arns:
             session = ASSUMED_ROLE.match(arn)
             # An assumed role is named by its role, so a new session ARN in config replaces nothing.
             slug = access_entry_slug(
@@ -334,7 +344,7 @@ class EksCluster(pulumi.ComponentResource):
                 vpc_id=network.vpc_id,
                 subnet_ids=network.private_subnet_ids,
                 node_role_arn=workers_role.role.arn,
-                nodes=spec.nodes,
+                nodes=args.nodes,
                 protect=args.protect,
                 depends_on=[cluster, *workers_role.attachments, *early_addons],
             ),
@@ -355,14 +365,14 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.network = spec.network_name
+        self.network = args.network
         # What Kubernetes objects wait for: the whole network (so on destroy every load balancer goes
         # before it) and the nodes — not the CoreDNS add-on, which would add a minute to every chain.
         self.provider_dependencies: list[pulumi.Resource] = [network, nodes]
         self.cluster_name = cluster.name
         self.api_server = cluster.endpoint
         self.ca_data = cluster.certificate_authority.apply(lambda ca: ca.data or "")
-        self.kubeconfig = exec_kubeconfig(name, self.api_server, self.ca_data, eks_exec_auth(name, spec.region))
+        self.kubeconfig = exec_kubeconfig(name, self.api_server, self.ca_data, eks_exec_auth(name, args.region))
         self.vpc_id = network.vpc_id
         self.vpc_cidr = network.vpc_cidr
         self.private_subnet_ids = network.private_subnet_ids

@@ -10,7 +10,6 @@ import pulumi
 import pulumi_aws as aws
 
 from components.clusters.aws_tags import aws_tags
-from stacks.config import EksNodes
 
 # Ports the control plane (EKS cluster security group) must reach on the nodes
 # (Istio's: docs/upstream-facts.md#istio-ports-and-webhook-reachability).
@@ -31,6 +30,20 @@ def ami_type(instance_type: str) -> str:
     match = re.fullmatch(r"[a-z]+\d+([a-z]*)(-flex)?", family)
     arm = bool(match and "g" in match.group(1))
     return "AL2023_ARM_64_STANDARD" if arm else "AL2023_x86_64_STANDARD"
+
+
+@dataclass(frozen=True)
+class EksNodes:
+    """Size and shape of an EKS managed node group."""
+
+    instance_type: str
+    """EC2 instance type, e.g. m6i.large (a Graviton type such as m7g.large selects the ARM AMI)."""
+    min: int
+    """Fewest nodes (also the desired size at creation)."""
+    max: int
+    """Most nodes the autoscaler may run."""
+    disk_size_gb: int = 50
+    """Root volume size (gp3, encrypted)."""
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,19 @@ from pathlib import Path
 import pulumi
 import yaml
 
-from stacks.config import KubeconfigClusterSpec
-
 
 @dataclass(frozen=True)
 class KubeconfigClusterArgs:
-    spec: KubeconfigClusterSpec
+    """Which existing cluster to adopt: a kubeconfig file and context, or a directory to render YAML into."""
+
+    network: str
+    """Istio network name of the cluster (`topology.istio.io/network`)."""
+    kubeconfig: str | None = None
+    """Path of the kubeconfig; None = $KUBECONFIG's first entry, else ~/.kube/config."""
+    context: str | None = None
+    """Context name; None = the file's current context."""
+    render_directory: str | None = None
+    """Render the objects as YAML into this directory instead of applying them (no cluster needed)."""
 
 
 def kubeconfig_path(explicit: str | None) -> Path:
@@ -65,14 +72,13 @@ class KubeconfigCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: KubeconfigClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:clusters:KubeconfigCluster", name, None, opts)
-        spec = args.spec
-        self.network = spec.network_name
-        path = kubeconfig_path(spec.kubeconfig)
-        text = path.read_text() if spec.render_directory is None and path.is_file() else ""
+        self.network = args.network
+        path = kubeconfig_path(args.kubeconfig)
+        text = path.read_text() if args.render_directory is None and path.is_file() else ""
         document = yaml.safe_load(text) if text else {}
-        endpoint = _endpoint(document if isinstance(document, dict) else {}, spec.context)
-        self.kubeconfig_path = str(path) if spec.kubeconfig else None
-        self.context = spec.context
+        endpoint = _endpoint(document if isinstance(document, dict) else {}, args.context)
+        self.kubeconfig_path = str(path) if args.kubeconfig else None
+        self.context = args.context
         self.kubeconfig = pulumi.Output.secret(text)
         self.api_server = pulumi.Output.from_input(endpoint.server if endpoint else "")
         self.ca_data = pulumi.Output.from_input(endpoint.ca_data if endpoint else "")

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from stacks.config import GkeClusterSpec
-
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"
 
@@ -59,7 +57,8 @@ class GkeNetwork:
 
 def create_network(
     name: str,
-    spec: GkeClusterSpec,
+    region: str,
+    vpc_cidr: str,
     parent: pulumi.Resource,
     protect: bool,
     nat_addresses: Sequence[pulumi.Input[str]],
@@ -73,7 +72,7 @@ def create_network(
     `depends_on` are the resources the network waits for (the Compute Engine API);
     `flow_sampling` and `flow_interval` size the subnetwork's flow logs (the environment's defaults).
     """
-    ranges = carve_ranges(spec.vpc_cidr)
+    ranges = carve_ranges(vpc_cidr)
     protected = pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(depends_on))
 
     network = gcp.compute.Network(
@@ -89,7 +88,7 @@ def create_network(
         name=f"{name}-subnet",
         description=f"meshgate: nodes, pods and services of GKE cluster {name}",
         network=network.id,
-        region=spec.region,
+        region=region,
         ip_cidr_range=ranges.nodes,
         secondary_ip_ranges=[
             gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name=PODS_RANGE, ip_cidr_range=ranges.pods),
@@ -110,14 +109,14 @@ def create_network(
         name=f"{name}-router",
         description=f"meshgate: Cloud NAT router of GKE cluster {name}",
         network=network.id,
-        region=spec.region,
+        region=region,
         opts=unprotected,
     )
     nat = gcp.compute.RouterNat(
         f"{name}-nat",
         name=f"{name}-nat",
         router=router.name,
-        region=spec.region,
+        region=region,
         nat_ip_allocate_option="MANUAL_ONLY",
         nat_ips=list(nat_addresses),
         source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",

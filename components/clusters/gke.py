@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_gcp as gcp
 
+from components.clusters.cost_defaults import LOW_COST, EnvironmentDefaults
 from components.clusters.egress import DEPLOYER_LABEL, INSIDE_NETWORK, AllowedSource
 from components.clusters.gcp_network import PODS_RANGE, SERVICES_RANGE, create_network
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
-from stacks.config import ENVIRONMENT_DEFAULTS, EnvironmentDefaults, GkeClusterSpec
 
 # APIs the cluster needs besides the Compute Engine API (enabled with its egress addresses,
 # components/clusters/egress.py); left enabled on destroy (other workloads in the project may use them).
@@ -49,8 +49,22 @@ GKE_AUTH = ExecAuth(
 
 
 @dataclass(frozen=True)
+class GkeNodes:
+    """Size and shape of a GKE node pool (regional: the totals span the region's zones)."""
+
+    machine_type: str
+    """Compute Engine machine type, e.g. e2-standard-4."""
+    min: int
+    """Fewest nodes in total."""
+    max: int
+    """Most nodes in total (the cluster autoscaler's ceiling)."""
+    disk_size_gb: int = 50
+    """Boot disk size per node."""
+
+
+@dataclass(frozen=True)
 class GkeClusterArgs:
-    """What a GkeCluster is built from: its stack config entry and whether to protect it.
+    """What a GkeCluster is built from: where, how big, what its control plane admits, whether to protect it.
 
     `nat_addresses`: self links of the static egress addresses Cloud NAT uses
     (`EgressAddresses`); `prerequisites`: what the network waits for (the Compute Engine API
@@ -62,12 +76,28 @@ class GkeClusterArgs:
     webhook when Kong runs in this cluster).
     """
 
-    spec: GkeClusterSpec
-    protect: bool
+    project: str
+    """GCP project id the cluster, its network and its service accounts live in."""
+    region: str
+    """GCP region of the regional cluster and its subnetwork, e.g. us-central1."""
+    vpc_cidr: str
+    """The subnetwork's primary range; pod and service ranges are carved from it."""
+    network: str
+    """Istio network name of the cluster (`topology.istio.io/network`)."""
+    nodes: GkeNodes
+    """The node pool's machine type and size."""
     nat_addresses: Sequence[pulumi.Input[str]]
+    """Self links of the static egress addresses Cloud NAT uses (`EgressAddresses`)."""
+    protect: bool = False
+    """Protect the long-lived resources (network, cluster, KMS key) from `pulumi destroy`."""
+    master_cidr: str = "172.16.0.0/28"
+    """The private control plane's /28."""
+    release_channel: str = "REGULAR"
+    """GKE release channel: RAPID, REGULAR or STABLE."""
     prerequisites: Sequence[pulumi.Resource] = ()
     authorized_networks: Sequence[AllowedSource] = field(default_factory=list)
-    defaults: EnvironmentDefaults = ENVIRONMENT_DEFAULTS["dev"]  # key destruction delay, flow-log sampling
+    defaults: EnvironmentDefaults = LOW_COST
+    """Cost defaults: key destruction delay, flow-log sampling and interval."""
     private_kubeconfig: bool = False
     extra_webhook_ports: Sequence[int] = ()
 
@@ -105,13 +135,12 @@ class GkeCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:clusters:GkeCluster", name, None, opts)
-        spec = args.spec
-        self.network = spec.network_name
+        self.network = args.network
 
         apis = [
             gcp.projects.Service(
                 f"{name}-api-{api.split('.')[0]}",
-                project=spec.project,
+                project=args.project,
                 service=api,
                 disable_on_destroy=False,
                 disable_dependent_services=False,
@@ -121,7 +150,8 @@ class GkeCluster(pulumi.ComponentResource):
         ]
         net = create_network(
             name,
-            spec,
+            args.region,
+            args.vpc_cidr,
             parent=self,
             protect=args.protect,
             nat_addresses=args.nat_addresses,
@@ -136,8 +166,8 @@ class GkeCluster(pulumi.ComponentResource):
         ring = gcp.kms.KeyRing(
             f"{name}-keyring",
             name=f"{name}-gke",
-            project=spec.project,
-            location=spec.region,
+            project=args.project,
+            location=args.region,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=apis),
         )
         secrets_key = gcp.kms.CryptoKey(
@@ -151,7 +181,7 @@ class GkeCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         project_number = gcp.organizations.get_project_output(
-            project_id=spec.project, opts=pulumi.InvokeOutputOptions(parent=self)
+            project_id=args.project, opts=pulumi.InvokeOutputOptions(parent=self)
         ).number
         key_grant = gcp.kms.CryptoKeyIAMMember(
             f"{name}-secrets-key-gke-agent",
@@ -165,7 +195,7 @@ class GkeCluster(pulumi.ComponentResource):
 
         account = gcp.serviceaccount.Account(
             f"{name}-nodes",
-            project=spec.project,
+            project=args.project,
             account_id=node_account_id(name),
             display_name=f"GKE nodes of meshgate cluster {name}",
             description="meshgate: least-privilege identity of the cluster's nodes (not the default compute SA)",
@@ -175,7 +205,7 @@ class GkeCluster(pulumi.ComponentResource):
         grants = [
             gcp.projects.IAMMember(
                 f"{name}-nodes-{role.removeprefix('roles/').replace('.', '-')}",
-                project=spec.project,
+                project=args.project,
                 role=role,
                 member=member,
                 opts=pulumi.ResourceOptions(parent=self),
@@ -190,7 +220,7 @@ class GkeCluster(pulumi.ComponentResource):
             network=net.network.self_link,
             direction="INGRESS",
             priority=1000,
-            source_ranges=[spec.master_cidr],
+            source_ranges=[args.master_cidr],
             target_service_accounts=[account.email],
             allows=[
                 gcp.compute.FirewallAllowArgs(
@@ -203,8 +233,8 @@ class GkeCluster(pulumi.ComponentResource):
         self.cluster = gcp.container.Cluster(
             name,
             name=name,
-            description=f"meshgate cluster {name} (Istio network {spec.network_name})",
-            location=spec.region,
+            description=f"meshgate cluster {name} (Istio network {args.network})",
+            location=args.region,
             network=net.network.self_link,
             subnetwork=net.subnetwork.self_link,
             remove_default_node_pool=True,
@@ -217,7 +247,7 @@ class GkeCluster(pulumi.ComponentResource):
             private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
                 enable_private_nodes=True,
                 enable_private_endpoint=False,
-                master_ipv4_cidr_block=spec.master_cidr,
+                master_ipv4_cidr_block=args.master_cidr,
             ),
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                 cidr_blocks=[
@@ -234,9 +264,9 @@ class GkeCluster(pulumi.ComponentResource):
                 ),
             ),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
-                workload_pool=f"{spec.project}.svc.id.goog"
+                workload_pool=f"{args.project}.svc.id.goog"
             ),
-            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=spec.release_channel),
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel),
             datapath_provider="ADVANCED_DATAPATH",
             enable_legacy_abac=False,
             enable_shielded_nodes=True,
@@ -261,13 +291,13 @@ class GkeCluster(pulumi.ComponentResource):
             f"{name}-pool",
             name="primary",
             cluster=self.cluster.id,
-            location=spec.region,
+            location=args.region,
             # nodes.min/max count the whole regional pool (total_*), not each zone; the initial
             # count is per zone, so the pool starts at about nodes.min and the autoscaler keeps the total.
-            initial_node_count=math.ceil(spec.nodes.min / DEFAULT_ZONES),
+            initial_node_count=math.ceil(args.nodes.min / DEFAULT_ZONES),
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                total_min_node_count=spec.nodes.min,
-                total_max_node_count=spec.nodes.max,
+                total_min_node_count=args.nodes.min,
+                total_max_node_count=args.nodes.max,
                 location_policy="BALANCED",
             ),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
@@ -275,8 +305,8 @@ class GkeCluster(pulumi.ComponentResource):
                 strategy="SURGE", max_surge=1, max_unavailable=0
             ),
             node_config=gcp.container.NodePoolNodeConfigArgs(
-                machine_type=spec.nodes.machine_type,
-                disk_size_gb=spec.nodes.disk_size_gb,
+                machine_type=args.nodes.machine_type,
+                disk_size_gb=args.nodes.disk_size_gb,
                 disk_type="pd-balanced",
                 image_type="COS_CONTAINERD",
                 service_account=account.email,
@@ -288,7 +318,7 @@ class GkeCluster(pulumi.ComponentResource):
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
                 metadata={"disable-legacy-endpoints": "true"},
-                labels={"meshgate-cluster": name, "meshgate-network": spec.network_name},
+                labels={"meshgate-cluster": name, "meshgate-network": args.network},
                 resource_labels={"managed-by": "meshgate", "meshgate-cluster": name},
             ),
             # Nodes need their roles (logging), egress (NAT) and the webhook rule before Istio lands.

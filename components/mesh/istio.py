@@ -28,7 +28,7 @@ from components.mesh.gateway import NETWORK_LABEL, IstioGateway, IstioGatewayArg
 from components.mesh.handle import ISTIO_NAMESPACE, MeshHandle
 from components.mesh.helm import istio_release
 from components.mesh.managed_ca import CACERTS, READY, IssuerRef, intermediate_certificate
-from stacks.config import DEFAULT_REVISION, STABLE_TAG, IstioSpec
+from components.mesh.settings import DEFAULT_REVISION, STABLE_TAG, IstioSettings
 
 BASE_TIMEOUT_SECONDS = 300
 ISTIOD_TIMEOUT_SECONDS = 600
@@ -62,7 +62,7 @@ class IstioMeshArgs:
     """
 
     cluster: ClusterHandle
-    istio: IstioSpec
+    istio: IstioSettings
     multicluster: bool
     ca: CaMaterial | IssuerRef | None = None
     peer_egress_cidrs: Sequence[pulumi.Input[str]] = ()
@@ -87,7 +87,7 @@ class InstalledRevision:
         return None if self.name == DEFAULT_REVISION else self.name
 
 
-def installed_revisions(istio: IstioSpec) -> list[InstalledRevision]:
+def installed_revisions(istio: IstioSettings) -> list[InstalledRevision]:
     """Every istiod to install: `istio.revisions`, or the single `istio.revision`/default one."""
     if istio.revisions:
         return [InstalledRevision(r.name, istio.revision_version(r)) for r in istio.revisions]
@@ -98,7 +98,7 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def base_version(istio: IstioSpec) -> str:
+def base_version(istio: IstioSettings) -> str:
     """The `base` chart (CRDs) follows the newest installed istiod: CRDs are upgraded first."""
     return max((r.version for r in installed_revisions(istio)), key=_version_key)
 
@@ -157,7 +157,7 @@ def revision_tag_labels(tag: str, revision: str) -> dict[str, str]:
 
 
 def istiod_values(
-    istio: IstioSpec,
+    istio: IstioSettings,
     cluster: str,
     network: str,
     ca_fingerprint: pulumi.Input[str] | None = None,
@@ -176,7 +176,7 @@ def istiod_values(
         "meshConfig": {
             "trustDomain": istio.trust_domain,
             "accessLogFile": "/dev/stdout" if istio.access_logs else "",
-            "enableTracing": telemetry is not None and istio.tracing.sampling_percent > 0,
+            "enableTracing": telemetry is not None and istio.tracing_sampling_percent > 0,
             "defaultConfig": {"holdApplicationUntilProxyStarts": True},
         },
         # The istiod chart's values are flat since 1.24 (`resources`, not `pilot.resources`).
@@ -192,7 +192,7 @@ def istiod_values(
     return values
 
 
-def base_values(istio: IstioSpec) -> dict[str, Any]:
+def base_values(istio: IstioSettings) -> dict[str, Any]:
     """Values of the `base` chart: the default validating webhook targets this mesh's istiod (with
     revisions: the one `stable` points at, so it moves with the tag and never at a removed one)."""
     stable = istio.stable_revision

@@ -8,8 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.mesh.handle import MeshHandle
-from components.workloads.demo_service import MANAGED_BY, DemoService, DemoServiceArgs, backend_service
-from stacks.config import ServiceSpec
+from components.workloads.demo_service import MANAGED_BY, DemoService, DemoServiceArgs, DemoWorkload, backend_service
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class ClusterAppsArgs:
 
     mesh: MeshHandle
     namespaces: list[str]
-    services: list[ServiceSpec] = field(default_factory=list)
+    services: list[DemoWorkload] = field(default_factory=list)
     remote_backends: list[RemoteBackend] = field(default_factory=list)
 
 

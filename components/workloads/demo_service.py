@@ -9,7 +9,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.handle import ClusterHandle
-from stacks.config import ServiceSpec
 
 RUN_AS_USER = 65532  # the distroless "nonroot" user
 MANAGED_BY = {"app.kubernetes.io/managed-by": "meshgate"}
@@ -55,14 +54,40 @@ def backend_service(
     )
 
 
+DEFAULT_DEMO_IMAGE = "ghcr.io/mccutchen/go-httpbin:2.15.0"
+"""go-httpbin, pinned: serves HTTP on $PORT, echoes requests (headers, auth) back."""
+
+
+@dataclass(frozen=True)
+class DemoWorkload:
+    """One demo backend: its Service, the port it listens on, its image and size."""
+
+    name: str
+    """Service, Deployment and service-account name (the `app` label)."""
+    namespace: str
+    """Namespace it runs in (created by ClusterApps)."""
+    port: int = 8080
+    """The Service port callers use."""
+    container_port: int = 8080
+    """The port the workload listens on (the Service's targetPort)."""
+    replicas: int = 2
+    """Pods of the Deployment."""
+    image: str = DEFAULT_DEMO_IMAGE
+    """A pinned image serving HTTP on $PORT."""
+
+
 @dataclass(frozen=True)
 class DemoServiceArgs:
-    """Which workload (`meshgate:services` entry), in which cluster; its namespace and istiod to wait for."""
+    """Which workload, in which cluster; its namespace and istiod to wait for."""
 
-    spec: ServiceSpec
+    spec: DemoWorkload
+    """The workload."""
     cluster: ClusterHandle
+    """The cluster it runs in."""
     namespace: pulumi.Resource
+    """Its Namespace object (the Deployment waits for it)."""
     mesh_ready: Sequence[pulumi.Resource] = ()
+    """What sidecar injection needs first (istiod)."""
 
 
 class DemoService(pulumi.ComponentResource):

@@ -13,7 +13,7 @@ a workload in the mesh cannot call a backend around the gateway.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pulumi
 
@@ -35,7 +35,31 @@ from components.gateways.shared.backend_policies import (
 from components.gateways.shared.catalogue import Route
 from components.gateways.shared.scenario_outputs import Edge, same_url_for_all
 from components.mesh.handle import MeshHandle
-from stacks.config import ExternalGatewaySpec, GatewaySpec, IngressSpec
+
+if TYPE_CHECKING:  # pulumi_aws is imported only when an AWS gateway is built
+    from components.clusters.eks import EksCluster
+
+
+@dataclass(frozen=True)
+class CloudApiGateway:
+    """Which cloud API gateway fronts the ingresses."""
+
+    kind: Literal["aws-http-api", "gcp-api-gateway"]
+    """Amazon API Gateway (HTTP API) or Google Cloud API Gateway."""
+    region: str
+    """Region of the API gateway."""
+    project: str | None = None
+    """GCP project id (gcp-api-gateway only)."""
+
+
+@dataclass(frozen=True)
+class IngressEndpoint:
+    """The HTTPS name an entry cluster's Istio ingress answers on."""
+
+    hostname: str
+    """Hostname the cloud gateway calls and verifies the certificate against."""
+    tls_secret: str
+    """kubernetes.io/tls Secret (namespace istio-ingress) with a publicly trusted certificate for it."""
 
 
 @dataclass(frozen=True)
@@ -46,15 +70,25 @@ class ExternalGatewayArgs:
     the VPC link."""
 
     name: str
+    """Prefix of the cloud resources' names."""
     routes: list[Route]
+    """The API catalogue."""
     meshes: dict[str, MeshHandle]
-    gateway: GatewaySpec
-    external: ExternalGatewaySpec
+    """Every cluster's mesh, by cluster name."""
+    external: CloudApiGateway
+    """The cloud API gateway."""
     entry: dict[str, str]
-    ingresses: dict[str, IngressSpec]
-    namespaces: Namespaces = field(default_factory=dict)  # (cluster, namespace) -> app Namespace resource
-    vpc_link_cluster: str | None = None  # aws-http-api only: the cluster whose VPC hosts the VPC link
-    vpc_link_eks: Any = None  # components.clusters.eks.EksCluster of vpc_link_cluster
+    """Route name -> the cluster whose ingress it enters at."""
+    ingresses: dict[str, IngressEndpoint]
+    """Entry cluster -> its ingress hostname and certificate."""
+    namespaces: Namespaces = field(default_factory=dict)
+    """(cluster, namespace) -> the app Namespace object of every cluster."""
+    ingress_replicas: int = 2
+    """Pods of each Istio ingress gateway."""
+    vpc_link_cluster: str | None = None
+    """aws-http-api only: the cluster whose VPC hosts the VPC link."""
+    vpc_link_eks: EksCluster | None = None
+    """aws-http-api only: the EKS component of `vpc_link_cluster` (VPC, subnets, node group)."""
 
 
 class ExternalGateway(pulumi.ComponentResource):
@@ -98,7 +132,7 @@ class ExternalGateway(pulumi.ComponentResource):
                     mesh=args.meshes[cluster],
                     namespace=NAMESPACE,
                     routes=[r for r in args.routes if args.entry[r.name] == cluster],
-                    replicas=args.gateway.replicas,
+                    replicas=args.ingress_replicas,
                     hostname=args.ingresses[cluster].hostname,
                     tls_secret=args.ingresses[cluster].tls_secret,
                     proof=proof,

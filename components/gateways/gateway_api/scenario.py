@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.gateways.shared.backend_policies import BACKEND_POLICIES, BackendPolicies, BackendPoliciesArgs
-from components.gateways.shared.catalogue import Route
+from components.gateways.shared.catalogue import Jwt, Route
 from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs
 from components.gateways.shared.k8s_objects import (
     custom_resource,
@@ -27,7 +27,6 @@ from components.gateways.shared.serving_certificate import GatewayCertificate, G
 from components.istio_security.authorization import allow_nothing
 from components.istio_security.istio_resource import SECURITY_API, istio_resource
 from components.istio_security.request_authentication import request_authentication
-from stacks.config import JwtSpec
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 ENVOY_FILTER_API = "networking.istio.io/v1alpha3"
@@ -136,19 +135,19 @@ def http_route_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
     }
 
 
-def gateway_issuers(routes: list[Route]) -> list[JwtSpec]:
+def gateway_issuers(routes: list[Route]) -> list[Jwt]:
     """The distinct JWT configurations of the `auth: jwt` routes, in catalogue order: one
     RequestAuthentication each on the gateway, not one per API (Istio merges every
     RequestAuthentication selecting a workload into one JWT filter, so per-API copies of the
     same issuer only repeat it; which API needs which issuer is `edge_authorization_spec`'s job)."""
-    found: dict[tuple[str, str, tuple[str, ...]], JwtSpec] = {}
+    found: dict[tuple[str, str, tuple[str, ...]], Jwt] = {}
     for r in routes:
         if r.auth == "jwt" and r.jwt is not None:
             found.setdefault((r.jwt.issuer, r.jwt.jwks_uri, tuple(r.jwt.audiences)), r.jwt)
     return list(found.values())
 
 
-def issuer_resource_name(jwt: JwtSpec) -> str:
+def issuer_resource_name(jwt: Jwt) -> str:
     """`jwt-<8 hex>` from the issuer, JWKS URI and audiences: stable when APIs are added or reordered."""
     key = "\n".join([jwt.issuer, jwt.jwks_uri, *jwt.audiences])
     return f"jwt-{hashlib.sha256(key.encode()).hexdigest()[:8]}"

@@ -22,7 +22,14 @@ from components.gateways.kong.admin_access import (
 )
 from components.gateways.shared.k8s_objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
-from stacks.versions import KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
+
+KONG_GATEWAY_IMAGE = "kong/kong-gateway"
+"""Kong publishes 3.10 and later only as `kong/kong-gateway`; the chart's default `kong` image stops at
+3.9 (stacks/versions.py KONG_OSS_310). Without a license this image runs as Kong Gateway in free mode."""
+KONG_GATEWAY_TAG = "3.10"
+"""The 3.10 LTS minor (supported to 2028-03-31): the oldest supported LTS, so the change from the
+chart's 3.9 is one minor; moving to 3.14 LTS is the next step."""
+
 
 if TYPE_CHECKING:
     from components.gateways.shared.in_cluster_gateway_args import InClusterEdgeArgs

@@ -9,12 +9,23 @@ reaches the backend as `GET /headers` whatever the architecture.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
-from stacks.config import JwtSpec, StackConfig
-
 Auth = Literal["none", "jwt", "key"]
+
+
+@dataclass(frozen=True)
+class Jwt:
+    """Who issues the tokens an `auth: jwt` route accepts."""
+
+    issuer: str
+    """The `iss` claim tokens must carry."""
+    jwks_uri: str
+    """https:// URL of the issuer's signing keys (JWKS)."""
+    audiences: Sequence[str] = field(default_factory=list)
+    """Accepted `aud` values; empty = any (where the gateway allows it)."""
 
 
 @dataclass(frozen=True)
@@ -22,16 +33,27 @@ class Route:
     """One API of the catalogue, resolved: backend address, auth, rate limit."""
 
     name: str
+    """API name (a DNS label): names the gateway objects of the route."""
     path: str
+    """Path prefix, e.g. /orders; stripped before the backend."""
     cluster: str
+    """Cluster the backend Service runs in."""
     service: str
+    """Backend Service name."""
     namespace: str
+    """Backend Service namespace."""
     port: int
-    target_port: int  # the workload's container port behind `port`: what Istio policies match
+    """The Service port routes call."""
+    target_port: int
+    """The workload's container port behind `port`: what Istio policies match."""
     auth: Auth
+    """What the gateway checks: nothing, a JWT, or an API key."""
     rate_limit_per_minute: int | None
-    jwt: JwtSpec | None
-    demo: bool  # the backend is a meshgate:services workload (go-httpbin)
+    """Requests per minute the gateway admits; None = unlimited."""
+    jwt: Jwt | None
+    """The issuer of `auth: jwt` routes."""
+    demo: bool
+    """The backend is a demo workload (go-httpbin): `sample_path` is /headers."""
 
     @property
     def host(self) -> str:
@@ -62,27 +84,6 @@ class Route:
     def sample_path(self) -> str:
         """A path that answers on the backend: `/headers` on the demo workload (shows the caller's identity)."""
         return f"{self.path.rstrip('/')}/headers" if self.demo else f"{self.path.rstrip('/')}/"
-
-
-def routes(config: StackConfig) -> list[Route]:
-    """The catalogue in config order; `auth: jwt` routes carry their issuer (API's or meshgate:jwt)."""
-    demo = {(s.cluster, s.namespace, s.name) for s in config.services}
-    return [
-        Route(
-            name=api.name,
-            path=api.path,
-            cluster=api.cluster,
-            service=api.service.name,
-            namespace=api.service.namespace,
-            port=api.service.port,
-            target_port=config.target_port(api),
-            auth=api.auth,
-            rate_limit_per_minute=api.rate_limit_per_minute,
-            jwt=config.jwt_for(api) if api.auth == "jwt" else None,
-            demo=(api.cluster, api.service.namespace, api.service.name) in demo,
-        )
-        for api in config.apis
-    ]
 
 
 def clusters_hosting(all_routes: list[Route]) -> list[str]:
