@@ -70,7 +70,7 @@ def test_deployer_inside_the_network_keeps_eks_private_and_uses_gkes_private_end
 
 
 def test_documentation_ranges_warn_with_what_to_put_instead() -> None:
-    found = warnings(parse_raw(stack_config("prod")))
+    found = [w for w in warnings(parse_raw(stack_config("prod"))) if "documentation-only" in w]
     assert found == [
         "meshgate:deployerCidrs[0] (203.0.113.0/24) is a documentation-only range (RFC 5737): no real client has "
         "that address, so it admits nobody; put the public egress address of the laptop or CI runner that runs "
@@ -80,7 +80,7 @@ def test_documentation_ranges_warn_with_what_to_put_instead() -> None:
     clusters: list[dict[str, Any]] = config["meshgate:clusters"]
     clusters[0]["endpointPublicAccessCidrs"] = ["192.0.2.8/29"]
     clusters[1]["masterAuthorizedNetworks"] = ["198.51.100.0/25", "198.18.9.0/24"]
-    keys = [w.split(" ", 1)[0] for w in warnings(parse_raw(config))]
+    keys = [w.split(" ", 1)[0] for w in warnings(parse_raw(config)) if "documentation-only" in w]
     assert keys == [
         "meshgate:clusters[0].endpointPublicAccessCidrs[0]",
         "meshgate:clusters[1].masterAuthorizedNetworks[0]",

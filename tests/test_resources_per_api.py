@@ -48,11 +48,18 @@ def per_api(scenario: str, auth: str) -> dict[str, float]:
 
 # What one more API costs, worst case (every feature on). docs/performance.md justifies each.
 EXPECTED = [
-    ("in-cluster-gateway", "key", {"Ingress": 1, "PeerAuthentication": 1}),
+    # + the backend's NetworkPolicy: only Kong's gateway pods reach its port (Kong has no mesh identity)
+    ("in-cluster-gateway", "key", {"Ingress": 1, "PeerAuthentication": 1, "NetworkPolicy": 1}),
     (
         "in-cluster-gateway",
         "jwt",
-        {"Ingress": 1, "PeerAuthentication": 1, "RequestAuthentication": 1, "AuthorizationPolicy": 1},
+        {
+            "Ingress": 1,
+            "PeerAuthentication": 1,
+            "NetworkPolicy": 1,
+            "RequestAuthentication": 1,
+            "AuthorizationPolicy": 1,
+        },
     ),
     ("in-cluster-gateway-mesh", "key", {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1}),
     (
