@@ -7,14 +7,19 @@ loads pulumi_aws or pulumi_gcp (they cost seconds of start-up).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.egress import GKE_NAT_ADDRESSES, AllowedSource, EgressAddresses, EgressAddressesArgs
-from components.clusters.handle import ClusterHandle
+from components.clusters.handle import ClusterComponent, ClusterHandle
 from stacks.config import EksClusterSpec, GkeClusterSpec, KubeconfigClusterSpec, Scenario, StackConfig
+
+if TYPE_CHECKING:  # the cloud modules import their SDKs; a kubeconfig-only stack never loads them
+    from components.clusters.eks import EksCluster
+    from components.clusters.existing import KubeconfigCluster
+    from components.clusters.gke import GkeCluster
 
 CloudSpec = EksClusterSpec | GkeClusterSpec
 
@@ -24,8 +29,22 @@ class BuiltCluster:
     """A cluster component (cloud-specific outputs), its cloud-neutral handle and its static egress addresses."""
 
     handle: ClusterHandle
-    component: Any
+    component: EksCluster | GkeCluster | KubeconfigCluster
     egress: EgressAddresses | None = None
+
+    @property
+    def eks(self) -> EksCluster:
+        """The EKS component of an EKS entry."""
+        if self.handle.cloud != "aws":
+            raise TypeError(f"cluster {self.handle.name} is not an EKS cluster")
+        return cast("EksCluster", self.component)
+
+    @property
+    def gke(self) -> GkeCluster:
+        """The GKE component of a GKE entry."""
+        if self.handle.cloud != "gcp":
+            raise TypeError(f"cluster {self.handle.name} is not a GKE cluster")
+        return cast("GkeCluster", self.component)
 
 
 def _cloud_provider(spec: CloudSpec) -> pulumi.ProviderResource:
@@ -87,7 +106,7 @@ def api_allowlist(spec: CloudSpec, config: StackConfig, egress: dict[str, Egress
 
 def _eks(
     spec: EksClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource
-) -> Any:
+) -> EksCluster:
     from components.clusters.eks import EksCluster, EksClusterArgs
     from components.clusters.eks_nodes import EksNodes
 
@@ -127,7 +146,7 @@ def kong_webhook_ports(spec: GkeClusterSpec, config: StackConfig) -> list[int]:
 
 def _gke(
     spec: GkeClusterSpec, config: StackConfig, egress: dict[str, EgressAddresses], provider: pulumi.ProviderResource
-) -> Any:
+) -> GkeCluster:
     from components.clusters.gke import GkeCluster, GkeClusterArgs, GkeNodes
 
     own = egress[spec.name]
@@ -160,7 +179,7 @@ def _gke(
     )
 
 
-def _existing(spec: KubeconfigClusterSpec, protect: bool) -> Any:
+def _existing(spec: KubeconfigClusterSpec, protect: bool) -> KubeconfigCluster:
     from components.clusters.existing import KubeconfigCluster, KubeconfigClusterArgs
 
     return KubeconfigCluster(
@@ -179,11 +198,15 @@ def k8s_provider_name(cluster: str) -> str:
     return f"{cluster}-k8s"
 
 
-def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, component: Any) -> k8s.Provider:
-    # A cluster component may narrow what the provider waits for (EKS: network + nodes, not CoreDNS);
-    # by default it waits for the whole component.
-    opts = pulumi.ResourceOptions(depends_on=getattr(component, "provider_dependencies", [component]))
+def _provider(
+    spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, component: ClusterComponent
+) -> k8s.Provider:
+    # A cluster component may narrow what the provider waits for (EKS: network + nodes, not CoreDNS).
+    opts = pulumi.ResourceOptions(depends_on=component.provider_dependencies)
     if isinstance(spec, KubeconfigClusterSpec):
+        from components.clusters.existing import KubeconfigCluster
+
+        assert isinstance(component, KubeconfigCluster)
         return k8s.Provider(
             k8s_provider_name(spec.name),
             kubeconfig=component.kubeconfig_path,
@@ -202,7 +225,7 @@ def _provider(spec: EksClusterSpec | GkeClusterSpec | KubeconfigClusterSpec, com
 
 
 def _autoscaler(
-    spec: EksClusterSpec, component: Any, k8s_provider: k8s.Provider, aws_provider: pulumi.ProviderResource
+    spec: EksClusterSpec, component: EksCluster, k8s_provider: k8s.Provider, aws_provider: pulumi.ProviderResource
 ) -> None:
     """cluster-autoscaler for the EKS node group (min < max means nothing scales without it)."""
     from components.clusters.eks_autoscaler import EksAutoscaler, EksAutoscalerArgs
@@ -255,7 +278,7 @@ def build_clusters(config: StackConfig) -> dict[str, BuiltCluster]:
             render_secrets=isinstance(spec, KubeconfigClusterSpec) and spec.render_secrets,
         )
         if isinstance(spec, EksClusterSpec):
-            _autoscaler(spec, component, handle.provider, providers[spec.name])
+            _autoscaler(spec, cast("EksCluster", component), handle.provider, providers[spec.name])
             _default_storage(spec, handle.provider)
         built[spec.name] = BuiltCluster(handle=handle, component=component, egress=egress.get(spec.name))
     return built

@@ -83,7 +83,7 @@ def _external(
         vpc_link_cluster = traffic.vpc_link_cluster(config)
         assert vpc_link_cluster is not None
         # The VPC link, NLB and API live in the EKS cluster's account and region: use its provider.
-        eks = clusters[vpc_link_cluster].component
+        eks = clusters[vpc_link_cluster].eks
         providers["aws"] = eks.get_provider("aws:apigatewayv2/api:Api") or aws.Provider(
             f"{name}-aws", region=ext.region
         )
@@ -107,7 +107,7 @@ def _external(
             namespaces=_namespaces(workloads),
             ingress_replicas=config.gateway.replicas,
             vpc_link_cluster=vpc_link_cluster,
-            vpc_link_eks=clusters[vpc_link_cluster].component if vpc_link_cluster else None,
+            vpc_link_eks=clusters[vpc_link_cluster].eks if vpc_link_cluster else None,
         ),
         pulumi.ResourceOptions(providers=providers),
     )

@@ -100,9 +100,9 @@ def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> d
         args = ClusterCaIssuerArgs(
             cluster=built.handle,
             root=root,
-            eks_cluster_name=built.component.cluster_name if isinstance(spec, EksClusterSpec) else None,
+            eks_cluster_name=built.eks.cluster_name if isinstance(spec, EksClusterSpec) else None,
             workload_pool=f"{spec.project}.svc.id.goog" if isinstance(spec, GkeClusterSpec) else None,
-            oidc_issuer=gke_oidc_issuer(spec.project, spec.region, built.component.cluster.name)
+            oidc_issuer=gke_oidc_issuer(spec.project, spec.region, built.gke.cluster.name)
             if isinstance(spec, GkeClusterSpec) and ca.kind == "aws-private-ca"
             else None,
         )

@@ -33,6 +33,7 @@ from components.clusters.eks_iam import (
     vpc_cni_role,
 )
 from components.clusters.eks_nodes import EksNodeGroup, EksNodeGroupArgs, EksNodes
+from components.clusters.handle import Cloud
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -130,7 +131,7 @@ class EksCluster(pulumi.ComponentResource):
     `ca_data`) plus what an AWS-side gateway needs: VPC, subnets, security groups, node group.
     """
 
-    cloud = "aws"
+    cloud: Cloud = "aws"
     network: str
     kubeconfig: pulumi.Output[str]
     api_server: pulumi.Output[str]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pulumi
 import yaml
 
+from components.clusters.handle import Cloud
+
 
 @dataclass(frozen=True)
 class KubeconfigClusterArgs:
@@ -68,7 +70,7 @@ class KubeconfigCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     api_server: pulumi.Output[str]
     ca_data: pulumi.Output[str]
-    cloud = "local"
+    cloud: Cloud = "local"
 
     def __init__(self, name: str, args: KubeconfigClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:clusters:KubeconfigCluster", name, None, opts)
@@ -82,4 +84,5 @@ class KubeconfigCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(text)
         self.api_server = pulumi.Output.from_input(endpoint.server if endpoint else "")
         self.ca_data = pulumi.Output.from_input(endpoint.ca_data if endpoint else "")
+        self.provider_dependencies: list[pulumi.Resource] = [self]
         self.register_outputs({"apiServer": self.api_server, "network": self.network})

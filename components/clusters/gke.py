@@ -13,6 +13,7 @@ import pulumi_gcp as gcp
 from components.clusters.cost_defaults import LOW_COST, EnvironmentDefaults
 from components.clusters.egress import DEPLOYER_LABEL, INSIDE_NETWORK, AllowedSource
 from components.clusters.gcp_network import PODS_RANGE, SERVICES_RANGE, create_network
+from components.clusters.handle import Cloud
 from components.clusters.kubeconfig import ExecAuth, exec_kubeconfig
 
 # APIs the cluster needs besides the Compute Engine API (enabled with its egress addresses,
@@ -122,7 +123,7 @@ class GkeCluster(pulumi.ComponentResource):
     gke-gcloud-auth-plugin, never an embedded token.
     """
 
-    cloud = "gcp"
+    cloud: Cloud = "gcp"
     network: str
     kubeconfig: pulumi.Output[str]
     api_server: pulumi.Output[str]
@@ -342,6 +343,7 @@ class GkeCluster(pulumi.ComponentResource):
             else self.api_server
         )
         self.kubeconfig = exec_kubeconfig(name, deployer_endpoint, self.ca_data, GKE_AUTH)
+        self.provider_dependencies: list[pulumi.Resource] = [self]  # a provider waits for the whole cluster
         self.register_outputs(
             {
                 "apiServer": self.api_server,

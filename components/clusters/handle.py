@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 Cloud = Literal["aws", "gcp", "local"]
+
+
+class ClusterComponent(Protocol):
+    """What every cluster component (EKS, GKE, an adopted cluster) offers the layers above it."""
+
+    cloud: Cloud
+    kubeconfig: pulumi.Output[str]
+    api_server: pulumi.Output[str]
+    ca_data: pulumi.Output[str]
+    provider_dependencies: list[pulumi.Resource]
+    """What a Kubernetes provider on this cluster must wait for (the whole component, or less: EKS needs only
+    its network and nodes, not every add-on)."""
 
 
 @dataclass(frozen=True)
