@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
+from components.pki import KeySpec, self_signed_ca, signed_cert
+
 KEY_ALGORITHM = "RSA"
 KEY_BITS = 4096
 ROOT_VALIDITY_HOURS = 10 * 365 * 24
@@ -72,52 +74,33 @@ class MeshCertificateAuthority(pulumi.ComponentResource):
     ) -> None:
         super().__init__("meshgate:mesh:MeshCertificateAuthority", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        root_key = tls.PrivateKey(
-            f"{name}-root-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, rsa_bits=KEY_BITS), child
-        )
-        root = tls.SelfSignedCert(
+        rsa = KeySpec(KEY_ALGORITHM, rsa_bits=KEY_BITS)
+        root_key, root = self_signed_ca(
             f"{name}-root",
-            tls.SelfSignedCertArgs(
-                private_key_pem=root_key.private_key_pem,
-                is_ca_certificate=True,
-                set_subject_key_id=True,
-                validity_period_hours=ROOT_VALIDITY_HOURS,
-                allowed_uses=CA_USES,
-                subject=tls.SelfSignedCertSubjectArgs(common_name=f"{args.mesh_id} root CA", organization=ORGANIZATION),
-            ),
+            rsa,
+            tls.SelfSignedCertSubjectArgs(common_name=f"{args.mesh_id} root CA", organization=ORGANIZATION),
+            ROOT_VALIDITY_HOURS,
+            CA_USES,
             child,
+            subject_key_id=True,
         )
         self.root_cert = root.cert_pem
         self.intermediates = {}
         for cluster in args.clusters:
-            key = tls.PrivateKey(
-                f"{name}-{cluster}-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, rsa_bits=KEY_BITS), child
-            )
-            csr = tls.CertRequest(
-                f"{name}-{cluster}-csr",
-                tls.CertRequestArgs(
-                    private_key_pem=key.private_key_pem,
-                    subject=tls.CertRequestSubjectArgs(
-                        common_name=f"{args.mesh_id} intermediate CA {cluster}",
-                        organization=ORGANIZATION,
-                        locality=cluster,
-                    ),
+            key, cert = signed_cert(
+                f"{name}-{cluster}",
+                rsa,
+                tls.CertRequestSubjectArgs(
+                    common_name=f"{args.mesh_id} intermediate CA {cluster}",
+                    organization=ORGANIZATION,
+                    locality=cluster,
                 ),
+                (root_key, root),
+                INTERMEDIATE_VALIDITY_HOURS,
+                INTERMEDIATE_EARLY_RENEWAL_HOURS,
+                CA_USES,
                 child,
-            )
-            cert = tls.LocallySignedCert(
-                f"{name}-{cluster}-cert",
-                tls.LocallySignedCertArgs(
-                    cert_request_pem=csr.cert_request_pem,
-                    ca_private_key_pem=root_key.private_key_pem,
-                    ca_cert_pem=root.cert_pem,
-                    is_ca_certificate=True,
-                    set_subject_key_id=True,
-                    validity_period_hours=INTERMEDIATE_VALIDITY_HOURS,
-                    early_renewal_hours=INTERMEDIATE_EARLY_RENEWAL_HOURS,
-                    allowed_uses=CA_USES,
-                ),
-                child,
+                is_ca=True,
             )
             self.intermediates[cluster] = CaMaterial(
                 ca_cert=cert.cert_pem,

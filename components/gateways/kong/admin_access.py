@@ -26,6 +26,7 @@ import pulumi_tls as tls
 from components.clusters.handle import ClusterHandle
 from components.gateways.shared.backend_policies import ISTIO_AGENT_PORTS
 from components.gateways.shared.k8s_objects import MANAGED_LABELS
+from components.pki import KeySpec, self_signed_ca, signed_cert
 
 ADMIN_PORT = 8444
 PROXY_PORTS = (8000, 8443)
@@ -100,43 +101,23 @@ class KongAdminAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: KongAdminAccessArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:gateways:KongAdminAccess", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ca_key = tls.PrivateKey(
-            f"{name}-ca-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE), child
-        )
-        ca = tls.SelfSignedCert(
+        ecdsa = KeySpec(KEY_ALGORITHM, ecdsa_curve=KEY_CURVE)
+        ca_key, ca = self_signed_ca(
             f"{name}-ca",
-            tls.SelfSignedCertArgs(
-                private_key_pem=ca_key.private_key_pem,
-                is_ca_certificate=True,
-                validity_period_hours=CA_VALIDITY_HOURS,
-                allowed_uses=["cert_signing", "digital_signature"],
-                subject=tls.SelfSignedCertSubjectArgs(
-                    common_name="meshgate Kong admin API CA", organization="meshgate"
-                ),
-            ),
+            ecdsa,
+            tls.SelfSignedCertSubjectArgs(common_name="meshgate Kong admin API CA", organization="meshgate"),
+            CA_VALIDITY_HOURS,
+            ["cert_signing", "digital_signature"],
             child,
         )
-        key = tls.PrivateKey(
-            f"{name}-client-key", tls.PrivateKeyArgs(algorithm=KEY_ALGORITHM, ecdsa_curve=KEY_CURVE), child
-        )
-        csr = tls.CertRequest(
-            f"{name}-client-csr",
-            tls.CertRequestArgs(
-                private_key_pem=key.private_key_pem,
-                subject=tls.CertRequestSubjectArgs(common_name=f"{args.release}-controller", organization="meshgate"),
-            ),
-            child,
-        )
-        cert = tls.LocallySignedCert(
-            f"{name}-client-cert",
-            tls.LocallySignedCertArgs(
-                cert_request_pem=csr.cert_request_pem,
-                ca_private_key_pem=ca_key.private_key_pem,
-                ca_cert_pem=ca.cert_pem,
-                validity_period_hours=CLIENT_VALIDITY_HOURS,
-                early_renewal_hours=CLIENT_EARLY_RENEWAL_HOURS,
-                allowed_uses=["digital_signature", "key_encipherment", "client_auth"],
-            ),
+        key, cert = signed_cert(
+            f"{name}-client",
+            ecdsa,
+            tls.CertRequestSubjectArgs(common_name=f"{args.release}-controller", organization="meshgate"),
+            (ca_key, ca),
+            CLIENT_VALIDITY_HOURS,
+            CLIENT_EARLY_RENEWAL_HOURS,
+            ["digital_signature", "key_encipherment", "client_auth"],
             child,
         )
         self.client_secret = CLIENT_SECRET
