@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from harness import ROOT, Program, evaluate_stack
+from harness import ROOT, Program, evaluate_stack, stack_program
 
 from bench import doc_tables
 
@@ -224,6 +224,14 @@ def test_quoted_engine_figures_are_the_committed_engine_results() -> None:
     results = json.loads(doc_tables.ENGINE_RESULTS.read_text())
     path, render = doc_tables.ENGINE_BLOCKS["engine"]
     assert doc_tables.block(path.read_text(), "engine") == render(results)
+    assert [p["apis"] for p in results["points"]] == [10, 100, 500, 1000, 2000], "the issue's sizes, all measured"
+
+
+def test_benchmarked_resource_counts_are_todays_stacks() -> None:
+    """A bench result is stale once a stack registers a different number of resources."""
+    measured = {stack: v["resources"] for stack, v in BENCH_RESULTS["evaluation"].items()}
+    today = {stack: len(stack_program(stack).resources) for stack in measured}
+    assert measured == today, "bench/results.json predates today's stacks: rerun `python -m bench.run --only mocks`"
 
 
 def test_a_changed_figure_is_noticed() -> None:
