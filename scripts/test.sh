@@ -41,7 +41,15 @@ if ! istioctl_bin="$(bash scripts/build-istioctl.sh | tail -n 1)" || [ ! -x "$is
 fi
 export MESHGATE_ISTIOCTL="$istioctl_bin"
 
-part "unit, graph, schema, policy and analyzer tests (mocks; analyzers: istioctl)"
+part "OpenTelemetry Collector (validates every generated collector configuration; docs/observability.md)"
+# Built with exactly the components the configurations use (tools/otelcol; cost: docs/engine.md).
+if ! otelcol_bin="$(bash scripts/build-otelcol.sh | tail -n 1)" || [ ! -x "$otelcol_bin" ]; then
+  echo "ERROR: the collector could not be built (scripts/build-otelcol.sh; its [build-otelcol] lines above say why)" >&2
+  exit 1
+fi
+export MESHGATE_OTELCOL="$otelcol_bin"
+
+part "unit, graph, schema, policy, analyzer and collector tests (mocks; istioctl, otelcol)"
 .venv/bin/python -m pytest -m "not engine" "$@"
 
 part "real-engine tier: the engine (Pulumi CLI, language host, Kubernetes and TLS providers; docs/engine.md)"

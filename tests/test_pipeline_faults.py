@@ -353,6 +353,15 @@ class DamagedStack(FakeStack):
         raise command_error("error: failed to load checkpoint: EOF")
 
 
+def test_reading_while_another_run_writes_is_busy_not_damage(tmp_path: Path, live_pulumi: int) -> None:
+    """Measured with the engine: an `up` started while another writes its checkpoint can read the attributes
+    file in the moment fileblob has truncated it ("failed to load checkpoint: EOF"). With a live lock holder
+    that is a concurrent run (exit 4), not a damaged stack."""
+    write_lock(tmp_path, live_pulumi)
+    run = Run(["up", "--stack", "dev", "--yes", "--json"], DamagedStack(), environ=backend(tmp_path))
+    assert run.code == 4 and run.document["error"]["kind"] == "busy", run.stdout
+
+
 def test_a_truncated_stack_file_is_reported_with_the_command_that_repairs_it(tmp_path: Path) -> None:
     damaged_backend(tmp_path)
     run = Run(["up", "--stack", "dev", "--yes", "--json"], DamagedStack(), environ=backend(tmp_path))

@@ -315,6 +315,10 @@ class _Runner:
         except EngineError as err:
             if self.supervisor.interrupted:  # e.g. the signal stopped `pulumi stack select`
                 self._interrupted()
+            elif file_state.DAMAGED_MARKER in str(err) and self._live_holders():
+                # fileblob rewrites the attributes file in place: a run that reads while another writes sees it
+                # empty for a moment. Nothing is damaged; another run is changing the stack.
+                self._locked(StackLocked(str(err), self._live_holders()))
             elif file_state.DAMAGED_MARKER in str(err) and self._damaged_state():
                 steps = [self._command("cancel") + " --yes", self._command(str(self.args.command))]
                 self.report.extra["recovery"] = steps
@@ -397,6 +401,9 @@ class _Runner:
             "locked",
             f"stack {name} is locked {why}; nothing was run. Recover with: " + " && ".join(steps),
         )
+
+    def _live_holders(self) -> list[locks.LockHolder]:
+        return [h for h in self._lock_holders() or [] if h.alive]
 
     def _damaged_state(self) -> list[str]:
         backend = self.env.get("PULUMI_BACKEND_URL", "")

@@ -342,8 +342,13 @@ def test_a_second_signal_kills_the_engine_and_says_what_it_costs(faults: Faults)
         in forced.run.stderr
     )
     assert forced.run.left == []  # CLI, language host and providers all gone
-    assert forced.state.locks, "a killed engine cannot release its lock"
-    assert f"python -m stacks.pipeline cancel --stack {STACK} --yes" in forced.run.stderr
+    # Usually the kill leaves the lock; on an idle machine the engine may finish its cancel (and release the
+    # lock) in the moment between the two signals. Either way the report must match the backend.
+    if forced.state.locks:
+        assert f"python -m stacks.pipeline cancel --stack {STACK} --yes" in forced.run.stderr
+        assert "The stack's lock is left behind." in forced.run.stderr
+    else:
+        assert "The stack's lock is left behind." not in forced.run.stderr
     for name in ("cancel after forced", "refresh after forced", "destroy rerun"):
         assert faults.steps[name].run.code == 0, faults.steps[name].run.describe()
     done = faults.steps["destroy rerun"].state
