@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from components.gateways.kong.gateway import KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
+from components.gateways.kong.gateway import KIC_IMAGE, KIC_TAG, KONG_GATEWAY_IMAGE, KONG_GATEWAY_TAG
 from components.mesh import managed_ca
 
 CHECKED_ON = date(2026, 12, 1)
@@ -101,6 +101,25 @@ KONG_CHART_VALUES = Source(
     "`ingressController.image: kong/kubernetes-ingress-controller:3.5`)",
     "https://github.com/Kong/charts/blob/kong-3.2.0/charts/kong/values.yaml",
     "tag of 2026-03-31 (bundled by ingress-0.24.0, 2026-04-03)",
+)
+KIC_SUPPORT = Source(
+    "Kong Ingress Controller version support policy (table of supported versions; source "
+    "app/kubernetes-ingress-controller/support.md of Kong/developer.konghq.com)",
+    "https://developer.konghq.com/kubernetes-ingress-controller/support/",
+    "copy of 2026-08-21; 3.5's end of support moved from 2026-07-04 to 2027-12-18 on 2026-03-03 (#4355)",
+)
+KIC_COMPATIBILITY = Source(
+    "Kong Ingress Controller version compatibility (Kong Gateway, Kubernetes, Gateway API and Istio tables; source "
+    "app/kubernetes-ingress-controller/version-compatibility.md of Kong/developer.konghq.com)",
+    "https://developer.konghq.com/kubernetes-ingress-controller/version-compatibility/",
+    "copy of 2026-08-21 (Kubernetes 1.35 added 2026-04-23)",
+)
+KIC_RELEASES = Source(
+    "Kong/kubernetes-ingress-controller CHANGELOG.md and tags (release workflow pushes images tagged "
+    "`<major>.<minor>.<patch>` and `<major>.<minor>`)",
+    "https://github.com/Kong/kubernetes-ingress-controller/blob/main/CHANGELOG.md",
+    "main of 2026-08-18: newest tags v3.5.13 and v3.4.20 (2026-08-07), no 3.6; README: new development "
+    "lands in Kong Operator, KIC stays supported per the support policy",
 )
 PYPI = Source("PyPI, as served to this project's Python 3.11", "https://pypi.org/", "2026-12-01")
 
@@ -266,7 +285,70 @@ KONG_GATEWAY: tuple[KongGatewayRelease, ...] = (
 KONG_CHART_GATEWAY_DEFAULT = "kong:3.9"
 """What kong/ingress 0.24.0 (kong/kong 3.2.0) would run without the pin (KONG_CHART_VALUES)."""
 KONG_CONTROLLER_CHART_DEFAULT = "kong/kubernetes-ingress-controller:3.5"
-"""The controller image kong/ingress 0.24.0 runs (left at the chart's default; not pinned here)."""
+"""The controller image kong/ingress 0.24.0 would run without the pin: a floating minor tag (KONG_CHART_VALUES)."""
+
+
+@dataclass(frozen=True)
+class KicRelease:
+    """One Kong Ingress Controller minor: release, end of support, and the Kong Gateway, Kubernetes and
+    Istio minors Kong lists it as compatible with."""
+
+    minor: str
+    released: date
+    end_of_support: date
+    lts: bool
+    kong_gateway: tuple[str, ...]
+    kubernetes: tuple[str, ...]
+    istio: tuple[str, ...]
+    """The Istio minors Kong tested the minor with (scenario 3 runs Kong in the mesh)."""
+    source: Source
+
+    def supported_on(self, day: date) -> bool:
+        return self.released <= day < self.end_of_support
+
+    def supports_gateway(self, tag: str) -> bool:
+        return minor_of(tag) in self.kong_gateway
+
+    def supports_kubernetes(self, minor: str) -> bool:
+        return minor in self.kubernetes
+
+
+_KIC_GATEWAYS = ("3.4", "3.5", "3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12")
+_KIC_KUBERNETES = ("1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+_KIC_ISTIO = ("1.21", "1.22", "1.23", "1.24", "1.25", "1.26")
+
+KIC: tuple[KicRelease, ...] = (
+    KicRelease(
+        "3.5", date(2025, 7, 4), date(2027, 12, 18), False, _KIC_GATEWAYS, _KIC_KUBERNETES, _KIC_ISTIO, KIC_SUPPORT
+    ),
+    KicRelease(
+        "3.4", date(2024, 12, 18), date(2027, 12, 18), True, _KIC_GATEWAYS, _KIC_KUBERNETES, _KIC_ISTIO, KIC_SUPPORT
+    ),
+    KicRelease(
+        "2.12",
+        date(2023, 9, 25),
+        date(2026, 9, 25),
+        True,
+        ("2.8", *_KIC_GATEWAYS),
+        _KIC_KUBERNETES,
+        _KIC_ISTIO,
+        KIC_SUPPORT,
+    ),
+)
+"""Kong Ingress Controller minors. KIC_SUPPORT gives release and end of support; KIC_COMPATIBILITY lists the
+same ranges for all three: Kong Gateway 3.4.x-3.12.x (2.12 also 2.8.x), Kubernetes 1.27-1.35, Istio 1.21-1.26
+tested. 3.5 is the newest minor (KIC_RELEASES); Kong gave it the 3.4 LTS's end of support. Neither table lists
+Kubernetes 1.36, Kong Gateway 3.13/3.14 or an Istio newer than 1.26 yet."""
+
+KIC_PATCH = Pin(
+    f"Kong Ingress Controller image {KIC_IMAGE}",
+    KIC_TAG,
+    "3.5.13",
+    date(2026, 8, 7),
+    "the newest 3.5 patch in the stored copy (CHANGELOG: 2026-08-07); the chart's default is the floating "
+    f"`{KONG_CONTROLLER_CHART_DEFAULT.split(':')[1]}` tag",
+    KIC_RELEASES,
+)
 
 ISTIO_MODELS = Pin(
     "cloudcoil.models.istio (tests)",
@@ -349,6 +431,10 @@ def kong_gateway_release(tag: str) -> KongGatewayRelease | None:
     return next((r for r in KONG_GATEWAY if r.minor == minor_of(tag)), None)
 
 
+def kic_release(tag: str) -> KicRelease | None:
+    return next((r for r in KIC if r.minor == minor_of(tag)), None)
+
+
 def istio_supports(istio_version: str, kubernetes_minor: str) -> bool:
     release = istio_release(istio_version)
     return release is not None and kubernetes_minor in release.kubernetes
@@ -361,6 +447,19 @@ def _date(day: date | None, expected: bool = False) -> str:
     if day is None:
         return "not in the sources"
     return f"~{day:%b %Y} (expected)" if expected else day.isoformat()
+
+
+def _span(minors: tuple[str, ...]) -> str:
+    """`2.8, 3.4–3.12` for ("2.8", "3.4", ..., "3.12"): runs of consecutive minors as ranges."""
+    runs: list[list[str]] = []
+    for minor in minors:
+        major, number = minor.split(".")
+        last = runs[-1][-1].split(".") if runs else None
+        if last is not None and last[0] == major and int(last[1]) + 1 == int(number):
+            runs[-1].append(minor)
+        else:
+            runs.append([minor])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}–{run[-1]}" for run in runs)
 
 
 def _chart_values_section() -> list[str]:
@@ -447,6 +546,7 @@ def render_markdown() -> str:
         f"| Gateway API CRDs | `{defaults['gatewayApi']}` | `meshgate:gateway.gatewayApiVersion` |",
         f"| Kong chart (kong/ingress) | `{defaults['kong']}` | `meshgate:gateway.kongChartVersion` |",
         f"| Kong Gateway image | `{KONG_GATEWAY_IMAGE}:{KONG_GATEWAY_TAG}` | — (set in the chart values) |",
+        f"| Kong Ingress Controller image | `{KIC_IMAGE}:{KIC_TAG}` | — (set in the chart values) |",
         "",
         "## Istio and Kubernetes",
         "",
@@ -527,8 +627,44 @@ def render_markdown() -> str:
         f"`{KONG_GATEWAY_IMAGE}:{KONG_GATEWAY_TAG}`, the 3.10 LTS: from 3.10 on",
         f"Kong publishes no `kong` (OSS) image {cite(KONG_OSS_310)}, only `kong/kong-gateway`, which runs in free",
         f"mode without a license. One LTS a year, each supported three years {cite(KONG_GATEWAY_POLICY)}; the",
-        "next step is 3.14 LTS. The controller keeps the chart's",
-        f"`{KONG_CONTROLLER_CHART_DEFAULT}`; its end of support is not in the sources read.",
+        "next step is 3.14 LTS, once the controller's compatibility table lists it (below).",
+        "",
+        "## Kong Ingress Controller",
+        "",
+        "| KIC | LTS | released | end of support | Kong Gateway | Kubernetes | Istio (tested) | source |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in KIC:
+        pinned = " (pinned)" if c.minor == minor_of(KIC_TAG) else ""
+        lines.append(
+            f"| {c.minor}{pinned} | {'yes' if c.lts else 'no'} | {c.released.isoformat()} "
+            f"| {c.end_of_support.isoformat()} | {_span(c.kong_gateway)} "
+            f"| {_span(c.kubernetes)} | {_span(c.istio)} | {cite(c.source)} {cite(KIC_COMPATIBILITY)} |"
+        )
+    kic = kic_release(KIC_TAG)
+    assert kic is not None
+    listed = [f"`{c}` ({m})" for c, (m, _) in GKE_CHANNEL_DEFAULTS.items() if kic.supports_kubernetes(m)]
+    unlisted = [f"`{c}` ({m})" for c, (m, _) in GKE_CHANNEL_DEFAULTS.items() if not kic.supports_kubernetes(m)]
+    unlisted_eks = [r.minor for r in EKS if not kic.supports_kubernetes(r.minor)]
+    lines += [
+        "",
+        f"The chart `{defaults['kong']}` runs the controller image `{KONG_CONTROLLER_CHART_DEFAULT}` "
+        f"{cite(KONG_CHART_VALUES)}, a floating",
+        f"minor tag. meshgate sets `controller.ingressController.image` to `{KIC_IMAGE}:{KIC_TAG}`, the newest "
+        f"patch of the newest minor {cite(KIC_RELEASES)},",
+        "so every controller pod runs the same build and a new patch arrives by changing the pin. KIC",
+        f"{kic.minor} is supported to {kic.end_of_support.isoformat()} (Kong moved it to the {KIC[1].minor} LTS's "
+        f"date) and listed as compatible with the",
+        f"pinned Kong Gateway {minor_of(KONG_GATEWAY_TAG)}, the EKS default Kubernetes {defaults['eks']} and the "
+        f"GKE channels {', '.join(listed)}.",
+        f"Kong's tables stop at Kubernetes {kic.kubernetes[-1]}, Kong Gateway {kic.kong_gateway[-1]} and tested "
+        f"Istio {kic.istio[-1]}: EKS {', '.join(unlisted_eks) or '—'}, the GKE",
+        f"channel {', '.join(unlisted) or '—'}, Kong Gateway 3.13/3.14 and the Istio {ISTIO[0].minor} that "
+        "scenario 3 runs Kong next to",
+        "are not (yet) in them; meshgate has checked those combinations under mocks only. No KIC minor",
+        "followed 3.5: Kong develops its Kubernetes controller in Kong Operator now and keeps KIC",
+        "supported under the policy above. KIC 3.5 lists Gateway API up to v1.3; the Kong scenarios",
+        f"install no Gateway API CRDs (only the gateway-api scenario does, at `{defaults['gatewayApi']}`).",
         "",
         "## Other pins",
         "",
@@ -538,6 +674,7 @@ def render_markdown() -> str:
     for pin in (
         GATEWAY_API,
         KONG_CHART,
+        KIC_PATCH,
         CERT_MANAGER_CHART,
         AWS_PCA_ISSUER_CHART,
         GOOGLE_CAS_ISSUER_CHART,
@@ -576,7 +713,8 @@ def render_markdown() -> str:
         "A stack on the old default (Istio 1.24.2, unrevisioned) starts by declaring that install as",
         "revision `default`. EKS: raise `kubernetesVersion` one minor per `up` (EKS upgrades one minor at",
         "a time), then the node group follows. Gateway API CRDs and the Kong chart: change the pin,",
-        "`preview`, `up`.",
+        "`preview`, `up`. The Kong images are pinned in code (`KONG_GATEWAY_TAG`, `KIC_TAG` in",
+        "`components/gateways/kong/gateway.py`): move them with this matrix; the release rolls the pods.",
         "",
         "## Sources",
         "",

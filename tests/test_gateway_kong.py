@@ -330,3 +330,16 @@ def test_kong_gateway_image_is_pinned_from_the_versions_matrix(scenario: str) ->
         assert image["repository"] == "kong/kong-gateway"
         release = versions.kong_gateway_release(image["tag"])
         assert release is not None and release.supported_on(versions.CHECKED_ON)
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS)
+def test_kong_ingress_controller_image_is_pinned_from_the_versions_matrix(scenario: str) -> None:
+    # Without controller.ingressController.image the chart (kong/kong 3.2.0 values.yaml) runs the floating
+    # kong/kubernetes-ingress-controller:3.5 tag, whatever build a node pulled last.
+    for program in programs(scenario):
+        image = kong(program).get("values.controller")["ingressController"].get("image")
+        assert image == {"repository": versions.KIC_IMAGE, "tag": versions.KIC_TAG}
+        assert image["repository"] == "kong/kubernetes-ingress-controller"
+        release = versions.kic_release(image["tag"])
+        assert release is not None and release.supported_on(versions.CHECKED_ON)
+        assert release.supports_gateway(kong(program).get("values.gateway")["image"]["tag"])

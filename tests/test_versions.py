@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -52,9 +53,25 @@ def test_istio_chart_repository_publishes_the_default_version() -> None:
     assert "storage.googleapis.com" not in config.ISTIO_CHART_REPO
 
 
+def _kubernetes_minor(cluster: dict[str, object]) -> str | None:
+    """The Kubernetes minor a shipped stack's cluster runs: EKS pinned, GKE by channel, kubeconfig unknown."""
+    if cluster["kind"] == "eks":
+        return str(cluster.get("kubernetesVersion", config.DEFAULT_EKS_KUBERNETES_VERSION))
+    if cluster["kind"] == "gke":
+        return versions.GKE_CHANNEL_DEFAULTS[str(cluster.get("releaseChannel", config.DEFAULT_GKE_RELEASE_CHANNEL))][0]
+    return None
+
+
 def test_shipped_stacks_use_versions_inside_the_matrix() -> None:
+    kic = versions.kic_release(versions.KIC_TAG)
+    assert kic is not None
     for path in sorted(ROOT.glob("Pulumi.*.yaml")):
         raw = yaml.safe_load(path.read_text())["config"]
+        gateway = raw.get("meshgate:gateway", {})
+        if gateway.get("kind") == "kong":  # KIC runs in the gateway cluster only
+            (cluster,) = [c for c in raw["meshgate:clusters"] if c["name"] == gateway["cluster"]]
+            minor = _kubernetes_minor(cluster)
+            assert minor is None or kic.supports_kubernetes(minor), f"{path.name}: KIC {kic.minor} on {minor}"
         istio = raw.get("meshgate:istio", {})
         version = istio.get("version", config.DEFAULT_ISTIO_VERSION)
         release = versions.istio_release(version)
@@ -102,3 +119,25 @@ def test_default_kong_gateway_image_is_a_supported_release() -> None:
     assert release.supported_on(date.today()), f"Kong Gateway {release.minor} left support {release.end_of_support}"
     chart_default = versions.kong_gateway_release(versions.KONG_CHART_GATEWAY_DEFAULT.split(":")[1])
     assert chart_default is not None and not chart_default.supported_on(versions.CHECKED_ON)
+
+
+def test_kong_ingress_controller_pin_is_a_supported_release_of_the_matrix() -> None:
+    """kong/ingress 0.24.0 leaves the controller on the floating `3.5` tag: the pin must be a full patch of
+    the newest KIC minor, supported today, and listed as compatible with the pinned Kong Gateway minor and
+    the default Kubernetes minors (EKS default, GKE default channel)."""
+    assert re.fullmatch(r"\d+\.\d+\.\d+", versions.KIC_TAG), f"KIC {versions.KIC_TAG} is not a full patch tag"
+    assert versions.KIC_PATCH.pinned == versions.KIC_TAG
+    release = versions.kic_release(versions.KIC_TAG)
+    assert release is not None, f"KIC {versions.KIC_TAG} is not in stacks/versions.KIC"
+    assert release is versions.KIC[0], "the pin is the newest KIC minor in the matrix"
+    assert release.supported_on(versions.CHECKED_ON)
+    assert release.supported_on(date.today()), f"KIC {release.minor} left support {release.end_of_support}"
+    assert release.supports_gateway(versions.KONG_GATEWAY_TAG), (
+        f"KIC {release.minor} does not list Kong Gateway {versions.KONG_GATEWAY_TAG}"
+    )
+    assert release.supports_kubernetes(config.DEFAULT_EKS_KUBERNETES_VERSION)
+    assert release.supports_kubernetes(versions.GKE_CHANNEL_DEFAULTS[config.DEFAULT_GKE_RELEASE_CHANNEL][0])
+    # What the chart would run without the pin: the same minor, floating.
+    assert f"{versions.KIC_IMAGE}:{release.minor}" == versions.KONG_CONTROLLER_CHART_DEFAULT
+    ended = [r for r in versions.KIC if not r.supported_on(versions.CHECKED_ON)]
+    assert [r.minor for r in ended] == ["2.12"], "2.12 LTS ended 2026-09-25"

@@ -29,6 +29,11 @@ KONG_GATEWAY_IMAGE = "kong/kong-gateway"
 KONG_GATEWAY_TAG = "3.10"
 """The 3.10 LTS minor (supported to 2028-03-31): the oldest supported LTS, so the change from the
 chart's 3.9 is one minor; moving to 3.14 LTS is the next step."""
+KIC_IMAGE = "kong/kubernetes-ingress-controller"
+"""The Kong Ingress Controller image (the chart's default repository)."""
+KIC_TAG = "3.5.13"
+"""KIC 3.5, the newest minor (supported to 2027-12-18; compatible with Kong Gateway 3.4-3.12 and Kubernetes
+up to 1.35), at its newest patch: pinned rather than the chart's floating `3.5` (stacks/versions.py KIC)."""
 
 
 if TYPE_CHECKING:
@@ -156,6 +161,8 @@ def kong_values(
         "containerSecurityContext": _CONTAINER_SECURITY,
         "ingressController": {
             "enabled": True,
+            # The chart runs the floating `3.5` tag; a fixed patch keeps every pod on the same build.
+            "image": {"repository": KIC_IMAGE, "tag": KIC_TAG},
             "ingressClass": INGRESS_CLASS,
             "adminApi": {"tls": {"client": {"enabled": True, "certProvided": True, "secretName": admin.client_secret}}},
             "resources": {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
