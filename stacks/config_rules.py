@@ -307,7 +307,28 @@ DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", 
 
 def warnings(config: StackConfig) -> list[str]:
     """Valid config that may still not behave as written; shown as warnings at preview and up."""
-    return [*_documentation_range_warnings(config), *_aws_jwks_warnings(config), *_self_managed_ca_warnings(config)]
+    return [
+        *_documentation_range_warnings(config),
+        *_aws_jwks_warnings(config),
+        *_self_managed_ca_warnings(config),
+        *_rendered_kong_warnings(config),
+    ]
+
+
+def _rendered_kong_warnings(config: StackConfig) -> list[str]:
+    """Kong on a rendered cluster without renderSecrets: its admin-API keys are cert-manager objects."""
+    if config.scenario not in (Scenario.IN_CLUSTER_GATEWAY, Scenario.IN_CLUSTER_GATEWAY_MESH):
+        return []
+    for i, c in enumerate(config.clusters):
+        if c.name == config.gateway_cluster and isinstance(c, KubeconfigClusterSpec):
+            if c.render_directory and not c.render_secrets:
+                return [
+                    f"{K}:clusters[{i}].renderDirectory: Kong's admin-API certificates are rendered as cert-manager "
+                    "Issuers and Certificates (keys generated in the cluster, none in the files): the cluster you "
+                    "apply them to needs cert-manager (cert-manager.io/v1) first, or set renderSecrets: true "
+                    "(docs/security.md#kongs-admin-api-keys)"
+                ]
+    return []
 
 
 def _self_managed_ca_warnings(config: StackConfig) -> list[str]:

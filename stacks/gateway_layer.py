@@ -14,7 +14,7 @@ import pulumi
 
 from components.gateways.external.scenario import CloudApiGateway, IngressEndpoint
 from components.gateways.shared.catalogue import Jwt, Route
-from components.gateways.shared.in_cluster_gateway_args import GatewaySettings, InClusterEdgeArgs
+from components.gateways.shared.in_cluster_gateway_args import CertManagerKeys, GatewaySettings, InClusterEdgeArgs
 from components.gateways.shared.scenario_outputs import Edge, curl_lines
 from components.mesh.handle import MeshHandle
 from components.workloads.cluster_apps import ClusterApps
@@ -114,7 +114,28 @@ def _external(
     return component.edge
 
 
-def _in_cluster_edge(config: StackConfig, meshes: dict[str, MeshHandle], workloads: dict[str, ClusterApps]) -> Edge:
+def kong_admin_keys(
+    config: StackConfig, clusters: Mapping[str, BuiltCluster], cert_manager: Mapping[str, pulumi.Resource]
+) -> CertManagerKeys | None:
+    """Where Kong's admin-API keys come from. cert-manager in the gateway cluster when the stack installs it
+    there (a managed mesh CA: no key may enter the state), or when that cluster is rendered without
+    `renderSecrets` (no key may enter the files; the cluster the YAML is applied to runs cert-manager);
+    otherwise pulumi-tls (keys in the encrypted state)."""
+    home = config.gateway_cluster
+    if home in cert_manager:
+        return CertManagerKeys(after=(cert_manager[home],))
+    if not clusters[home].handle.holds_private_keys:
+        return CertManagerKeys()
+    return None
+
+
+def _in_cluster_edge(
+    config: StackConfig,
+    clusters: Mapping[str, BuiltCluster],
+    meshes: dict[str, MeshHandle],
+    workloads: dict[str, ClusterApps],
+    cert_manager: Mapping[str, pulumi.Resource],
+) -> Edge:
     """Scenarios 2, 3 and 4: a gateway inside the gateway cluster, one component per scenario."""
     from components.gateways.gateway_api.scenario import GatewayApiGateway
     from components.gateways.kong.scenario_in_cluster import InClusterGateway
@@ -134,6 +155,7 @@ def _in_cluster_edge(config: StackConfig, meshes: dict[str, MeshHandle], workloa
         namespaces=_namespaces(workloads),
         gateway=gateway_settings(config.gateway),
         services=apps.services if apps is not None else {},
+        admin_keys=kong_admin_keys(config, clusters, cert_manager),
     )
     return component(config.scenario.value, args).edge
 
@@ -143,13 +165,16 @@ def build_gateway_layer(
     clusters: dict[str, BuiltCluster],
     meshes: dict[str, MeshHandle],
     workloads: dict[str, Any],
+    cert_manager: Mapping[str, pulumi.Resource] | None = None,
 ) -> Edge:
-    """Build the scenario's gateway resources and export `endpoints`, `curl` and `hops`."""
+    """Build the scenario's gateway resources and export `endpoints`, `curl` and `hops`.
+
+    `cert_manager`: the cert-manager release of each cluster that has one installed by the stack."""
     scenario = config.scenario
     if scenario is Scenario.EXTERNAL_GATEWAY:
         edge = _external(config, clusters, meshes, workloads)
     else:
-        edge = _in_cluster_edge(config, meshes, workloads)
+        edge = _in_cluster_edge(config, clusters, meshes, workloads, cert_manager or {})
     pulumi.export("endpoints", edge.endpoints)
     pulumi.export("curl", curl_lines(routes(config), edge))
     pulumi.export("hops", traffic.hops_output(traffic.hops(config)))

@@ -7,6 +7,8 @@ scenario-specific policies (PERMISSIVE exceptions, allow rules) belong to the ga
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 
 from components.istio_security.peer_authentication import mesh_wide_strict
@@ -17,7 +19,6 @@ from components.mesh.istio import IstioMesh, IstioMeshArgs
 from components.mesh.managed_ca import (
     ClusterCaIssuer,
     ClusterCaIssuerArgs,
-    IssuerRef,
     ManagedRootCa,
     ManagedRootCaArgs,
     gke_oidc_issuer,
@@ -85,8 +86,9 @@ def peer_egress_cidrs(config: StackConfig, clusters: dict[str, BuiltCluster], na
     return cidrs
 
 
-def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, IssuerRef]:
-    """With a managed CA (`meshgate:istio.ca`): the root, and per cluster the issuer of its intermediate."""
+def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, ClusterCaIssuer]:
+    """With a managed CA (`meshgate:istio.ca`): the root, and per cluster cert-manager and the issuer of its
+    intermediate (by cluster name; empty otherwise)."""
     istio, ca = config.istio, config.istio.ca
     if not (ca.managed and istio.install) or ca.kind == "self-managed" or ca.region is None:
         return {}
@@ -94,7 +96,7 @@ def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> d
         f"{istio.mesh_id}-root-ca",
         ManagedRootCaArgs(mesh_id=istio.mesh_id, kind=ca.kind, region=ca.region, project=ca.project),
     )
-    issuers: dict[str, IssuerRef] = {}
+    issuers: dict[str, ClusterCaIssuer] = {}
     for spec in config.clusters:
         built = clusters[spec.name]
         args = ClusterCaIssuerArgs(
@@ -106,15 +108,17 @@ def managed_issuers(config: StackConfig, clusters: dict[str, BuiltCluster]) -> d
             if isinstance(spec, GkeClusterSpec) and ca.kind == "aws-private-ca"
             else None,
         )
-        issuers[spec.name] = ClusterCaIssuer(f"{spec.name}-mesh-ca", args).issuer
+        issuers[spec.name] = ClusterCaIssuer(f"{spec.name}-mesh-ca", args)
     return issuers
 
 
-def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict[str, MeshHandle]:
-    """One IstioMesh per cluster (named after it); returns the handles by cluster name."""
+def build_meshes(
+    config: StackConfig, clusters: dict[str, BuiltCluster], issuers: Mapping[str, ClusterCaIssuer]
+) -> dict[str, MeshHandle]:
+    """One IstioMesh per cluster (named after it), with the managed CA's `issuers` (`managed_issuers`) if
+    any; returns the handles by cluster name."""
     istio = config.istio
     multicluster = istio.multicluster
-    issuers = managed_issuers(config, clusters)
     ca = (
         MeshCertificateAuthority(
             f"{istio.mesh_id}-ca", MeshCertificateAuthorityArgs(mesh_id=istio.mesh_id, clusters=list(clusters))
@@ -131,7 +135,7 @@ def build_meshes(config: StackConfig, clusters: dict[str, BuiltCluster]) -> dict
                 cluster=built.handle,
                 istio=istio_settings(istio),
                 multicluster=multicluster,
-                ca=issuers.get(name) or (ca.intermediates[name] if ca else None),
+                ca=issuers[name].issuer if name in issuers else (ca.intermediates[name] if ca else None),
                 peer_egress_cidrs=peer_egress_cidrs(config, clusters, name) if multicluster else (),
                 telemetry=providers,
             ),

@@ -7,7 +7,7 @@ import pulumi
 from stacks.clusters import build_clusters
 from stacks.config import StackConfig
 from stacks.gateway_layer import build_gateway_layer
-from stacks.mesh import build_meshes
+from stacks.mesh import build_meshes, managed_issuers
 from stacks.observability import build_observability
 from stacks.workloads import build_workloads
 
@@ -20,10 +20,11 @@ def build(config: StackConfig) -> None:
     layer of the chosen scenario (stacks.gateway_layer) — the only layer that changes when `meshgate:scenario` changes.
     """
     clusters = build_clusters(config)
-    meshes = build_meshes(config, clusters)
+    issuers = managed_issuers(config, clusters)
+    meshes = build_meshes(config, clusters, issuers)
     workloads = build_workloads(config, meshes)
     build_observability(config, meshes)
-    build_gateway_layer(config, clusters, meshes, workloads)
+    build_gateway_layer(config, clusters, meshes, workloads, {name: i.cert_manager for name, i in issuers.items()})
     pulumi.export("scenario", config.scenario.value)
     pulumi.export(
         "clusters",

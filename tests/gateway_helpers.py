@@ -151,3 +151,31 @@ def cluster_of(resource: Resource) -> str:
     """The cluster a Kubernetes object is applied to: its provider `<cluster>-k8s`."""
     name = resource.provider.rsplit("::", 1)[-1]
     return name.removesuffix("-k8s")
+
+
+GKE_WEST = {
+    "name": "gcp-west",
+    "kind": "gke",
+    "project": "acme-prod",
+    "region": "us-west1",
+    "vpcCidr": "10.30.0.0/16",
+    "network": "gcp-west-net",
+    "masterCidr": "172.16.0.32/28",
+}
+
+
+def kong_on_managed_ca(kind_: str, scenario: str) -> dict[str, Any]:
+    """Kong (`scenario` 2 or 3) in a two-cluster mesh whose root is managed: aws-private-ca on the prod
+    clusters (EKS + GKE, Kong on EKS), google-cas on two GKE clusters (Kong on gcp-west)."""
+    config = cloud(scenario)
+    if kind_ == "google-cas":
+        config = json.loads(json.dumps(config).replace("aws-east", "gcp-west"))
+        config["meshgate:clusters"] = [
+            {**GKE_WEST, "ingress": config["meshgate:clusters"][0]["ingress"]},
+            config["meshgate:clusters"][1],
+        ]
+        ca = {"kind": kind_, "region": "us-central1", "project": "acme-pki"}
+    else:
+        ca = {"kind": kind_, "region": "us-east-1"}
+    config["meshgate:istio"] = {**config["meshgate:istio"], "ca": ca}
+    return config

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from gateway_helpers import cloud, kind, run, single
+from gateway_helpers import cloud, kind, kong_on_managed_ca, run, single
 from harness import secret_paths
 
 from stacks.config import ConfigError, parse_raw
@@ -232,6 +232,104 @@ def test_admin_api_requires_the_controllers_client_certificate(scenario: str) ->
         assert program.depends_on(release, secret)
         # a re-issued certificate rolls the controller (it reads the files at start)
         assert release.get("values.controller.podAnnotations")["meshgate.io/admin-client-cert"]
+
+
+ADMIN_SERVER_SECRET = "kong-admin-api-server"
+MOUNTED = f"/etc/secrets/{ADMIN_SERVER_SECRET}"  # kong/kong 3.2.0 kong.volumeMounts: /etc/secrets/<secretVolumes entry>
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS)
+def test_with_cert_manager_the_gateway_verifies_clients_against_the_mounted_ca(scenario: str) -> None:
+    """cert-manager mode (managed mesh CA): the gateway mounts the server certificate's Secret
+    (`secretVolumes`) and `env` sets Kong's injected directives (`KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT=on`,
+    `KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE` = its `ca.crt`, which cert-manager's CA issuer writes) and
+    the admin listener's certificate (`KONG_ADMIN_SSL_CERT`/`_KEY`) — the variables kong/kong 3.2.0 itself
+    derives from `admin.tls.client.caBundle` and `certificates.admin`. No caBundle: the CA never reaches
+    the program; `admin.tls.client.secretName` would make the chart `lookup` the Secret, which finds
+    nothing while Pulumi previews the release (the chart then fails)."""
+    from stacks import chart_values
+
+    program = run(kong_on_managed_ca("aws-private-ca", scenario))
+    release = _kong(program)
+    gateway = release.get("values.gateway")
+    assert gateway["env"] == {
+        "database": "off",
+        "role": "traditional",
+        "proxy_access_log": "/dev/stdout",
+        "nginx_admin_ssl_verify_client": "on",
+        "nginx_admin_ssl_client_certificate": f"{MOUNTED}/ca.crt",
+        "admin_ssl_cert": f"{MOUNTED}/tls.crt",
+        "admin_ssl_cert_key": f"{MOUNTED}/tls.key",
+    }
+    assert gateway["secretVolumes"] == [ADMIN_SERVER_SECRET]
+    assert gateway["admin"]["tls"] == {"enabled": True, "containerPort": 8444, "servicePort": 8444}
+    assert gateway["admin"]["http"] == {"enabled": False}
+    client = release.get("values.controller.ingressController.adminApi.tls.client")
+    assert client == {"enabled": True, "certProvided": True, "secretName": "kong-admin-api-client"}
+    assert "meshgate.io/admin-client-cert" not in release.get("values.controller.podAnnotations")
+    chart = chart_values.load(release.get("chart"), release.get("version"))
+    assert chart.unknown(release.plain["values"]) == []  # env.* and secretVolumes are the chart's own
+
+
+def _kong_certificates(program: Any) -> dict[str, Any]:
+    return {
+        r.get("metadata.name") + "/" + r.kind: r
+        for r in program.resources
+        if r.type.startswith("kubernetes:cert-manager.io/v1:") and r.get("metadata.namespace") == "meshgate-gateway"
+    }
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS)
+def test_with_cert_manager_the_admin_pki_is_generated_in_the_cluster(scenario: str) -> None:
+    """cert-manager.io/v1: a `selfSigned` Issuer signs the CA Certificate (isCA), a `ca` Issuer on its Secret
+    signs the controller's client certificate (`client auth`) and the admin listener's server certificate
+    (`server auth`; the names the controller's gateway discovery dials, `<pod-ip>.<admin service>.<ns>.svc`).
+    Each waits for the cluster's cert-manager and is Ready before the release installs."""
+    program = run(kong_on_managed_ca("google-cas", scenario))
+    objects = _kong_certificates(program)
+    assert set(objects) == {
+        "kong-admin-api-selfsigned/Issuer",
+        "kong-admin-api-ca/Certificate",
+        "kong-admin-api-ca/Issuer",
+        "kong-admin-api-client/Certificate",
+        "kong-admin-api-server/Certificate",
+    }
+    assert objects["kong-admin-api-selfsigned/Issuer"].get("spec") == {"selfSigned": {}}
+    ca = objects["kong-admin-api-ca/Certificate"].get("spec")
+    assert ca["isCA"] is True and ca["secretName"] == "kong-admin-api-ca"
+    assert ca["issuerRef"] == {"name": "kong-admin-api-selfsigned", "kind": "Issuer", "group": "cert-manager.io"}
+    assert ca["privateKey"]["algorithm"] == "ECDSA" and ca["privateKey"]["size"] == 256
+    assert objects["kong-admin-api-ca/Issuer"].get("spec") == {"ca": {"secretName": "kong-admin-api-ca"}}
+    signed_by_ca = {"name": "kong-admin-api-ca", "kind": "Issuer", "group": "cert-manager.io"}
+    client = objects["kong-admin-api-client/Certificate"].get("spec")
+    server = objects["kong-admin-api-server/Certificate"].get("spec")
+    assert client["secretName"] == "kong-admin-api-client" and server["secretName"] == ADMIN_SERVER_SECRET
+    assert sorted(client["usages"]) == ["client auth", "digital signature"]
+    assert sorted(server["usages"]) == ["digital signature", "server auth"]
+    assert server["dnsNames"] == [
+        "kong-gateway-admin.meshgate-gateway.svc",
+        "*.kong-gateway-admin.meshgate-gateway.svc",
+    ]
+    for leaf in (client, server):
+        assert leaf["issuerRef"] == signed_by_ca and "isCA" not in leaf
+        assert leaf["privateKey"] == {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"}
+        assert (leaf["duration"], leaf["renewBefore"]) == ("17520h", "720h")
+    cert_manager = next(
+        r for r in program.releases() if r.get("chart") == "cert-manager" and r.provider == _kong(program).provider
+    )
+    release = _kong(program)
+    for obj in objects.values():
+        assert obj.get("metadata.annotations") == {"pulumi.com/waitFor": "condition=Ready"}
+        assert program.depends_on(obj, cert_manager)
+    assert program.depends_on(release, objects["kong-admin-api-client/Certificate"])
+    assert program.depends_on(release, objects["kong-admin-api-server/Certificate"])
+
+
+def test_self_managed_cloud_stacks_keep_pulumi_tls() -> None:
+    """Without a managed mesh CA there is no cert-manager in the cluster: prod keeps the pulumi-tls keys."""
+    program = run(cloud("in-cluster-gateway-mesh"))
+    assert not _kong_certificates(program)
+    assert _kong(program).get("values.gateway.admin.tls.client.caBundle")
 
 
 @pytest.mark.parametrize("scenario", KONG_SCENARIOS)

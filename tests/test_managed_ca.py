@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from gateway_helpers import kong_on_managed_ca, run
 from harness import Program, evaluate, stack_config, stack_program, unwrap
 
 from components.mesh import managed_ca
@@ -209,3 +210,23 @@ def test_policy_flags_a_self_managed_ca_on_a_cloud_stack(managed: tuple[str, Pro
     assert len(prod) == 2 and all("cacerts" in m and "in the stack's state" in m for m in prod)
     assert violations(managed[1]) == []
     assert violations(stack_program("dev")) == []  # no cloud cluster: a self-managed CA is fine there
+
+
+@pytest.mark.parametrize("scenario", ["in-cluster-gateway", "in-cluster-gateway-mesh"])
+@pytest.mark.parametrize("kind", ["aws-private-ca", "google-cas"])
+def test_no_private_key_in_the_state_with_kong(kind: str, scenario: str) -> None:
+    """Scenarios 2 and 3 add Kong's admin-API CA and client certificate: with a managed mesh CA
+    cert-manager generates those keys in the cluster too, so the stack still holds no key."""
+    program = run(kong_on_managed_ca(kind, scenario))
+    assert not [r.name for r in program.resources if r.type.startswith("tls:")]
+    secrets = program.of_type("kubernetes:core/v1:Secret")
+    assert not [s.name for s in secrets if _is_ca_key(s.inputs.get("stringData")) or _is_ca_key(s.inputs.get("data"))]
+    assert not [s.get("metadata.name") for s in secrets if s.get("metadata.name", "").startswith("kong-admin")]
+    kong = [r for r in program.resources if r.type.startswith("kubernetes:cert-manager.io/") and "kong" in r.name]
+    assert {(r.kind, r.get("metadata.name")) for r in kong} == {
+        ("Issuer", "kong-admin-api-selfsigned"),
+        ("Certificate", "kong-admin-api-ca"),
+        ("Issuer", "kong-admin-api-ca"),
+        ("Certificate", "kong-admin-api-client"),
+        ("Certificate", "kong-admin-api-server"),
+    }

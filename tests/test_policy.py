@@ -435,6 +435,21 @@ WEAKENINGS: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
         RELEASE,
         _set("values.gateway", {"env": {"database": "off"}}),
     ),  # chart defaults: admin on, no client check
+    # `env` and `customEnv` override the variables the chart derives from caBundle (kong/kong 3.2.0 kong.env)
+    ("kong-admin-api-authenticated", RELEASE, _set("values.gateway.env.nginx_admin_ssl_verify_client", "off")),
+    (
+        "kong-admin-api-authenticated",
+        RELEASE,
+        _set("values.gateway.customEnv", {"KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT": "optional_no_ca"}),
+    ),
+    (  # the directive without a CA to verify against
+        "kong-admin-api-authenticated",
+        RELEASE,
+        lambda p: (
+            _set("values.gateway.admin.tls.client", _DELETE)(p),
+            _set("values.gateway.env.nginx_admin_ssl_verify_client", "on")(p),
+        ),
+    ),
 ]
 
 
@@ -500,6 +515,17 @@ def test_kong_admin_check_reads_both_kong_charts() -> None:
     assert (
         check(RELEASE, {**kong, "values": {"admin": {"enabled": True, "tls": {"client": {"secretName": "admin-ca"}}}}})
         == []
+    )
+    # the injected directives themselves (cert-manager mode: the CA comes from a mounted Secret)
+    mounted = "/etc/secrets/kong-admin-api-server"
+    directives = {"nginx_admin_ssl_verify_client": "on", "nginx_admin_ssl_client_certificate": f"{mounted}/ca.crt"}
+    assert check(RELEASE, {**kong, "values": {"admin": {"enabled": True}, "env": directives}}) == []
+    assert check(
+        RELEASE,
+        {
+            **kong,
+            "values": {"admin": {"enabled": True}, "env": {**directives, "nginx_admin_ssl_verify_client": "optional"}},
+        },
     )
     # the same values under another chart (Istio's gateway) are not Kong's
     assert (

@@ -1,13 +1,19 @@
 """Render mode keeps private keys out of plaintext files: a rendered cluster (`renderDirectory`)
 gets no generated key unless `renderSecrets: true`; the Gateway still names its TLS Secret, which
-the user's secret tooling creates. On live clusters nothing changes."""
+the user's secret tooling creates, and Kong's admin-API keys (scenarios 2 and 3) are cert-manager
+Certificates. On live clusters nothing changes."""
 
 from __future__ import annotations
 
-import pytest
-from harness import Program, evaluate, stack_config, stack_program
+import json
+from typing import Any
 
-from stacks.config import ConfigError, parse_raw
+import pytest
+from harness import Program, evaluate, stack_config, stack_program, unwrap
+
+from stacks.config import ConfigError, Scenario, parse_raw
+from stacks.config_rules import warnings
+from stacks.scenario_switch import try_switch
 
 TLS_SECRET = "meshgate-gateway-tls"
 
@@ -50,3 +56,53 @@ def test_render_secrets_needs_a_render_directory() -> None:
     raw["meshgate:clusters"] = [{**raw["meshgate:clusters"][0], "renderSecrets": True}]
     with pytest.raises(ConfigError, match=r"^meshgate:clusters\[0\]\.renderSecrets needs renderDirectory"):
         parse_raw(raw)
+
+
+KONG_SCENARIOS = (Scenario.IN_CLUSTER_GATEWAY, Scenario.IN_CLUSTER_GATEWAY_MESH)
+KEY_MARKERS = ("PRIVATE KEY", "MOCK KEY")  # a PEM key, or what the mocks return for one
+
+
+def _kong_render(scenario: Scenario, render_secrets: bool = False) -> dict[str, Any]:
+    config = try_switch("render", scenario).config
+    if render_secrets:
+        config["meshgate:clusters"] = [{**config["meshgate:clusters"][0], "renderSecrets": True}]
+    return config
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS, ids=lambda s: s.value)
+def test_rendered_kong_writes_no_private_key(scenario: Scenario) -> None:
+    """Scenarios 2 and 3 on the render stack: Kong's admin-API CA, client and server keys are left to
+    cert-manager in the cluster the YAML is applied to. No `tls` resource, no Secret, and no input of any
+    rendered object carries a key (what the provider would write to rendered/); nothing waits for
+    Ready (a rendered object has no status)."""
+    config = _kong_render(scenario)
+    program = evaluate(config, stack="render")
+    assert _keys(program) == [] and _secrets(program) == []
+    leaked = [r.name for r in program.resources if any(m in json.dumps(unwrap(r.inputs)) for m in KEY_MARKERS)]
+    assert leaked == []
+    certificates = [r for r in program.resources if r.type == "kubernetes:cert-manager.io/v1:Certificate"]
+    assert sorted(c.get("metadata.name") for c in certificates) == [
+        "kong-admin-api-ca",
+        "kong-admin-api-client",
+        "kong-admin-api-server",
+    ]
+    assert not [c.name for c in certificates if c.get("metadata.annotations")]
+    (kong,) = [r for r in program.releases() if r.get("chart") == "ingress"]
+    assert kong.get("values.gateway.secretVolumes") == ["kong-admin-api-server"]
+    (warning,) = [w for w in warnings(parse_raw(config)) if "cert-manager" in w]
+    assert warning.startswith("meshgate:clusters[0].renderDirectory: Kong's admin-API certificates")
+
+
+@pytest.mark.parametrize("scenario", KONG_SCENARIOS, ids=lambda s: s.value)
+def test_rendered_kong_with_render_secrets_keeps_the_generated_keys(scenario: Scenario) -> None:
+    config = _kong_render(scenario, render_secrets=True)
+    program = evaluate(config, stack="render")
+    assert sorted(k for k in _keys(program) if k.startswith("kong-admin")) == [
+        "kong-admin-ca",
+        "kong-admin-ca-key",
+        "kong-admin-client-cert",
+        "kong-admin-client-csr",
+        "kong-admin-client-key",
+    ]
+    assert "kong-admin-api-client" in _secrets(program)
+    assert not [w for w in warnings(parse_raw(config)) if "cert-manager" in w]

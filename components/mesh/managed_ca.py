@@ -302,9 +302,11 @@ class ClusterCaIssuerArgs:
 
 
 class ClusterCaIssuer(pulumi.ComponentResource):
-    """cert-manager, the cloud CA's issuer with its workload identity, and a ClusterIssuer (`issuer`)."""
+    """cert-manager (`cert_manager`, which other components' cert-manager objects in the cluster wait for),
+    the cloud CA's issuer with its workload identity, and a ClusterIssuer (`issuer`)."""
 
     issuer: IssuerRef
+    cert_manager: k8s.helm.v3.Release
 
     def __init__(self, name: str, args: ClusterCaIssuerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("meshgate:mesh:ClusterCaIssuer", name, None, opts)
@@ -318,6 +320,7 @@ class ClusterCaIssuer(pulumi.ComponentResource):
             {"crds": {"enabled": True, "keep": True}},
             [],
         )
+        self.cert_manager = cert_manager
         if root.kind == "aws-private-ca":
             assert root.pca_arn is not None
             if args.eks_cluster_name is not None:

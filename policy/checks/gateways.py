@@ -2,9 +2,11 @@
 
 * `kong-admin-api-authenticated` (per resource): a Kong chart release whose admin API listens
   beyond localhost must require client certificates (`admin.tls.client.caBundle` or
-  `admin.tls.client.secretName`) and must not open the plaintext admin listener. In DB-less
-  mode anyone who reaches the admin API can `POST /config` and replace every route, plugin and
-  credential.
+  `admin.tls.client.secretName`, or the injected directives themselves in `env`:
+  `nginx_admin_ssl_verify_client: "on"` with `nginx_admin_ssl_client_certificate`), no `env`/`customEnv`
+  entry may turn that check off (they override what the chart sets), and the plaintext admin listener
+  stays closed. In DB-less mode anyone who reaches the admin API can `POST /config` and replace every
+  route, plugin and credential.
 * `kong-admin-reachable-only-from-controller` (stack): the admin API is also closed on the network:
   its Service is ClusterIP (the chart's default is NodePort), and a NetworkPolicy selects the gateway
   pods whose every ingress rule admitting the admin port names only the controller pods (policies
@@ -72,6 +74,22 @@ def _listening_admin(props: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]] 
     return f"values.{prefix + '.' if prefix else ''}admin", admin
 
 
+_VERIFY_CLIENT = "KONG_NGINX_ADMIN_SSL_VERIFY_CLIENT"
+_CLIENT_CA = "KONG_NGINX_ADMIN_SSL_CLIENT_CERTIFICATE"
+
+
+def _kong_env(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The Kong container's variables a release sets itself: `env.<key>` becomes `KONG_<KEY>`,
+    `customEnv.<key>` `<KEY>`; both override what the chart derives from other values (kong/kong
+    3.2.0 `kong.env`: mergeOverwrite of the chart's, `env`'s and `customEnv`'s variables)."""
+    values = mapping(props.get("values"))
+    prefix = _GATEWAY_VALUES[chart_name(props)]
+    gateway = mapping(get(values, prefix)) if prefix else values
+    out = {f"KONG_{str(k).upper()}": v for k, v in mapping(gateway.get("env")).items()}
+    out.update({str(k).upper(): v for k, v in mapping(gateway.get("customEnv")).items()})
+    return out
+
+
 def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
     listening = _listening_admin(props)
     if listening is None:
@@ -79,9 +97,18 @@ def _admin_api_authenticated(_: str, props: Mapping[str, Any]) -> list[str]:
     where, admin = listening
     out: list[str] = []
     client = mapping(get(admin, "tls.client"))
-    if not (client.get("caBundle") or client.get("secretName")):
+    env = _kong_env(props)
+    verify = env.get(_VERIFY_CLIENT)
+    env_values = where.removesuffix("admin") + "env"
+    if verify is not None and str(verify) != "on":
         out.append(
-            f"{where} accepts clients without a certificate: set {where}.tls.client.caBundle (or secretName) and "
+            f"{env_values} sets {_VERIFY_CLIENT}={verify!r}, which replaces the client-certificate check "
+            "(only 'on' rejects clients without a certificate)"
+        )
+    elif not (client.get("caBundle") or client.get("secretName") or (verify is not None and env.get(_CLIENT_CA))):
+        out.append(
+            f"{where} accepts clients without a certificate: set {where}.tls.client.caBundle (or secretName), or "
+            f'{env_values}.nginx_admin_ssl_verify_client: "on" with nginx_admin_ssl_client_certificate, and '
             "ingressController.adminApi.tls.client on the controller, "
             "or anyone reaching the admin port can POST /config"
         )

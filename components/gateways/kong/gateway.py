@@ -18,8 +18,10 @@ from components.gateways.kong.admin_access import (
     CERT_ANNOTATION,
     KongAdminAccess,
     KongAdminAccessArgs,
+    admin_env,
     chart_pod_labels,
 )
+from components.gateways.shared.in_cluster_gateway_args import CertManagerKeys
 from components.gateways.shared.k8s_objects import gateway_namespace, load_balancer_address, load_balancer_annotations
 from components.mesh.handle import MeshHandle
 
@@ -94,27 +96,37 @@ def namespace_labels(mesh: MeshHandle, in_mesh: bool) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class AdminClientAuth:
-    """How the controller authenticates to the admin API: the CA the gateway trusts, the client
-    certificate Secret the controller mounts, and a value that changes when that certificate does."""
+    """How the controller authenticates to the admin API: the client certificate Secret the controller
+    mounts, and either (pulumi-tls) the CA the gateway trusts and a value that changes when the client
+    certificate does, or (cert-manager) the Secret the gateway mounts for its admin listener and CA."""
 
-    ca_bundle: pulumi.Input[str]
     client_secret: str
-    client_cert_hash: pulumi.Input[str]
+    ca_bundle: pulumi.Input[str] | None = None
+    client_cert_hash: pulumi.Input[str] | None = None
+    server_secret: str | None = None
 
 
 def kong_values(
     release: str, replicas: int, in_mesh: bool, proxy_annotations: dict[str, str], admin: AdminClientAuth
 ) -> dict[str, Any]:
     """Values for `kong/ingress`: DB-less gateway on a supported Kong Gateway image, proxy LoadBalancer on
-    80/443 only, admin API internal and open only to clients with a certificate of `admin.ca_bundle`
-    (the controller)."""
+    80/443 only, admin API internal and open only to clients with a certificate of the admin CA (the
+    controller): `admin.tls.client.caBundle` (pulumi-tls), or the mounted server Secret's `ca.crt`
+    through `env` and `secretVolumes` (cert-manager; the chart's `admin.tls.client.secretName` would
+    `lookup` the Secret at render time, which finds nothing during a preview)."""
     annotations = pod_annotations(in_mesh)
+    env = {"database": "off", "role": "traditional", "proxy_access_log": "/dev/stdout"}
+    admin_tls: dict[str, Any] = {"enabled": True, "containerPort": ADMIN_PORT, "servicePort": ADMIN_PORT}
+    if admin.server_secret is None:
+        admin_tls["client"] = {"caBundle": admin.ca_bundle}
+    else:
+        env.update(admin_env(admin.server_secret))
     resources = {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
     gateway: dict[str, Any] = {
         # The chart's default kong:3.9 is out of support; see stacks/versions.py (KONG_GATEWAY).
         "image": {"repository": KONG_GATEWAY_IMAGE, "tag": KONG_GATEWAY_TAG},
         "replicaCount": replicas,
-        "env": {"database": "off", "role": "traditional", "proxy_access_log": "/dev/stdout"},
+        "env": env,
         "deployment": {"serviceAccount": {"create": True, "name": gateway_service_account(release)}},
         "podAnnotations": annotations,
         "podLabels": {"app": f"{release}-gateway"},
@@ -135,12 +147,7 @@ def kong_values(
             "type": "ClusterIP",
             "clusterIP": "None",
             "http": {"enabled": False},
-            "tls": {
-                "enabled": True,
-                "containerPort": ADMIN_PORT,
-                "servicePort": ADMIN_PORT,
-                "client": {"caBundle": admin.ca_bundle},
-            },
+            "tls": admin_tls,
         },
         "manager": {"enabled": False},
         "portal": {"enabled": False},
@@ -149,9 +156,13 @@ def kong_values(
         "udpProxy": {"enabled": False},
         "ingressController": {"enabled": False},
     }
+    if admin.server_secret is not None:
+        gateway["secretVolumes"] = [admin.server_secret]  # mounted at /etc/secrets/<name> (admin_env)
     if replicas > 1:
         gateway["podDisruptionBudget"] = {"enabled": True, "maxUnavailable": 1}
-    controller_annotations: dict[str, Any] = {**annotations, CERT_ANNOTATION: admin.client_cert_hash}
+    controller_annotations: dict[str, Any] = dict(annotations)
+    if admin.client_cert_hash is not None:
+        controller_annotations[CERT_ANNOTATION] = admin.client_cert_hash
     if in_mesh:  # the controller's sidecar must not wrap the admin connection: Kong checks the client certificate
         controller_annotations["traffic.sidecar.istio.io/excludeOutboundPorts"] = str(ADMIN_PORT)
     controller: dict[str, Any] = {
@@ -180,6 +191,8 @@ class KongGatewayArgs:
     replicas: int
     chart_version: str
     in_mesh: bool
+    admin_keys: CertManagerKeys | None = None
+    """Admin-API keys generated in the cluster by cert-manager; None: by pulumi-tls (in the state)."""
 
     @classmethod
     def for_edge(cls, edge: InClusterEdgeArgs, in_mesh: bool) -> KongGatewayArgs:
@@ -190,6 +203,7 @@ class KongGatewayArgs:
             replicas=edge.gateway.replicas,
             chart_version=edge.gateway.kong_chart_version,
             in_mesh=in_mesh,
+            admin_keys=edge.admin_keys,
         )
 
 
@@ -224,15 +238,11 @@ class KongGateway(pulumi.ComponentResource):
                 namespace_resource=ns,
                 release=RELEASE_NAME,
                 in_mesh=args.in_mesh,
+                cert_manager=args.admin_keys,
             ),
             pulumi.ResourceOptions(parent=self),
         )
-        after: list[pulumi.Resource] = [
-            ns,
-            access.secret,
-            access.network_policy,
-            *(args.mesh.ready if args.in_mesh else []),
-        ]
+        after: list[pulumi.Resource] = [ns, *access.ready, *(args.mesh.ready if args.in_mesh else [])]
         self.release = k8s.helm.v3.Release(
             f"{name}-release",
             name=RELEASE_NAME,
@@ -245,7 +255,7 @@ class KongGateway(pulumi.ComponentResource):
                 args.replicas,
                 args.in_mesh,
                 load_balancer_annotations(cluster),
-                AdminClientAuth(access.ca_bundle, access.client_secret, access.client_cert_hash),
+                AdminClientAuth(access.client_secret, access.ca_bundle, access.client_cert_hash, access.server_secret),
             ),
             timeout=HELM_TIMEOUT_SECONDS,
             cleanup_on_fail=True,

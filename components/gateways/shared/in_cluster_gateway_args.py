@@ -29,6 +29,18 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class CertManagerKeys:
+    """cert-manager generates the gateway's private keys inside the cluster (Kong's admin-API CA, client and
+    server keys): none in the state or in rendered YAML.
+
+    `after`: what must exist before the Issuers and Certificates — the cluster's cert-manager release
+    when the stack installs it (managed mesh CA); empty when the cluster already has cert-manager
+    (a rendered cluster: the user's cluster must run it)."""
+
+    after: tuple[pulumi.Resource, ...] = ()
+
+
+@dataclass(frozen=True)
 class InClusterEdgeArgs:
     """Routes, every cluster's mesh, the gateway's cluster, the app namespaces of every cluster,
     the gateway settings and (scenario 3) the backend Services of the gateway's cluster."""
@@ -45,3 +57,5 @@ class InClusterEdgeArgs:
     """How the gateway is deployed."""
     services: Mapping[tuple[str, str], pulumi.Resource] = field(default_factory=dict)
     """(namespace, name) -> backend Service objects in the gateway's cluster (scenario 3 waits for them)."""
+    admin_keys: CertManagerKeys | None = None
+    """Scenarios 2 and 3: Kong's admin-API keys come from cert-manager in the gateway's cluster; None: pulumi-tls."""
