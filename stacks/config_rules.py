@@ -319,16 +319,17 @@ def _rendered_kong_warnings(config: StackConfig) -> list[str]:
     """Kong on a rendered cluster without renderSecrets: its admin-API keys are cert-manager objects."""
     if config.scenario not in (Scenario.IN_CLUSTER_GATEWAY, Scenario.IN_CLUSTER_GATEWAY_MESH):
         return []
-    for i, c in enumerate(config.clusters):
-        if c.name == config.gateway_cluster and isinstance(c, KubeconfigClusterSpec):
-            if c.render_directory and not c.render_secrets:
-                return [
-                    f"{K}:clusters[{i}].renderDirectory: Kong's admin-API certificates are rendered as cert-manager "
-                    "Issuers and Certificates (keys generated in the cluster, none in the files): the cluster you "
-                    "apply them to needs cert-manager (cert-manager.io/v1) first, or set renderSecrets: true "
-                    "(docs/security.md#kongs-admin-api-keys)"
-                ]
-    return []
+    return [
+        f"{K}:clusters[{i}].renderDirectory: Kong's admin-API certificates are rendered as cert-manager "
+        "Issuers and Certificates (keys generated in the cluster, none in the files): the cluster you "
+        "apply them to needs cert-manager (cert-manager.io/v1) first, or set renderSecrets: true "
+        "(docs/security.md#kongs-admin-api-keys)"
+        for i, c in enumerate(config.clusters)
+        if c.name == config.gateway_cluster
+        and isinstance(c, KubeconfigClusterSpec)
+        and c.render_directory
+        and not c.render_secrets
+    ]
 
 
 def _self_managed_ca_warnings(config: StackConfig) -> list[str]:
