@@ -230,3 +230,26 @@ def test_no_private_key_in_the_state_with_kong(kind: str, scenario: str) -> None
         ("Certificate", "kong-admin-api-client"),
         ("Certificate", "kong-admin-api-server"),
     }
+
+
+@pytest.mark.parametrize("scenario", ["in-cluster-gateway", "in-cluster-gateway-mesh"])
+def test_policy_pack_passes_a_managed_ca_stack_with_kong(scenario: str) -> None:
+    """No mandatory finding and no `mesh-ca-managed-on-cloud` advisory on a managed-CA stack with Kong in
+    cert-manager mode (the admin API still requires the controller's certificate: the injected directives)."""
+    from dataclasses import replace
+
+    from policy_inputs import as_policy_sees, stack_resources
+
+    from policy.checks import ALL, Level, StackCheck
+
+    program = run(kong_on_managed_ca("aws-private-ca", scenario))
+    resources = [replace(r, props=as_policy_sees(dict(r.props))) for r in stack_resources(program)]
+    found: dict[str, list[str]] = {}
+    for check in ALL:
+        if isinstance(check, StackCheck):
+            messages = [v.message for v in check(resources)]
+        else:
+            messages = [m for r in program.resources for m in check(r.type, as_policy_sees(r.plain))]
+        if messages and (check.level is Level.MANDATORY or check.id == "mesh-ca-managed-on-cloud"):
+            found[check.id] = messages
+    assert found == {}
