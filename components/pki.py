@@ -3,8 +3,8 @@
 Used by the mesh's self-managed CA (root + per-cluster intermediates) and by Kong's admin API
 (a CA + the controller's client certificate). Names follow one pattern: a CA `<prefix>` with its
 key `<prefix>-key`; a signed certificate `<prefix>-cert` with `<prefix>-key` and `<prefix>-csr`.
-Every key is in Pulumi state (encrypted as a secret); docs/security.md says how to keep the
-mesh's out of it (a managed CA).
+Every key is in Pulumi state (encrypted as a secret); docs/security.md says how to keep them out
+of it (a managed CA: the mesh's intermediates and Kong's admin-API keys come from cert-manager).
 """
 
 from __future__ import annotations

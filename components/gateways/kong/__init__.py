@@ -6,6 +6,7 @@
                                  a sidecar, STRICT mTLS to every backend.
 - `gateway.py`                   KongGateway: the `kong/ingress` chart (controller + gateway, DB-less).
 - `routes.py`                    KongRoutes: the catalogue as `Ingress`es and `KongPlugin`s.
-- `admin_access.py`              KongAdminAccess: client certificates for the admin API and a
-                                 NetworkPolicy limiting who reaches it.
+- `admin_access.py`              KongAdminAccess: client certificates for the admin API (pulumi-tls,
+                                 or cert-manager in the cluster) and a NetworkPolicy limiting who
+                                 reaches it.
 """

@@ -36,6 +36,7 @@ from components.clusters.handle import ClusterHandle
 from components.gateways.shared.backend_policies import ISTIO_AGENT_PORTS
 from components.gateways.shared.in_cluster_gateway_args import CertManagerKeys
 from components.gateways.shared.k8s_objects import MANAGED_LABELS
+from components.mesh.managed_ca import READY
 from components.pki import KeySpec, self_signed_ca, signed_cert
 
 ADMIN_PORT = 8444
@@ -63,7 +64,6 @@ RENEW_BEFORE = "720h"
 their pods restart (docs/security.md, "Kong's admin-API keys")."""
 SECRET_VOLUMES_DIR = "/etc/secrets"
 """Where the kong/kong 3.2.0 chart mounts each `secretVolumes` entry (`/etc/secrets/<name>`, kong.volumeMounts)."""
-READY = {"pulumi.com/waitFor": "condition=Ready"}
 
 
 def chart_pod_labels(release: str, component: str) -> dict[str, str]:
