@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.clusters.aws_tags import aws_tags
 from components.clusters.eks_iam import assume_role_policy
+from components.helm_release import pinned_release
 
 CHART = "cluster-autoscaler"
 CHART_REPO = "https://kubernetes.github.io/autoscaler"
@@ -115,21 +116,16 @@ class EksAutoscaler(pulumi.ComponentResource):
             tags=aws_tags(cluster, f"{cluster}-cluster-autoscaler-identity"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{cluster}-cluster-autoscaler",
-            k8s.helm.v3.ReleaseArgs(
-                name=CHART,
-                chart=CHART,
-                version=CHART_VERSION,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-                namespace=NAMESPACE,
-                values=autoscaler_values(cluster, args.region, args.kubernetes_version),
-                timeout=HELM_TIMEOUT_SECONDS,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=5,
-            ),
+            release_name=CHART,
+            chart=CHART,
+            version=CHART_VERSION,
+            repo=CHART_REPO,
+            namespace=NAMESPACE,
+            values=autoscaler_values(cluster, args.region, args.kubernetes_version),
+            timeout_seconds=HELM_TIMEOUT_SECONDS,
             # The association first: pods started before it get no credentials.
-            pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[association]),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[association]),
         )
         self.register_outputs({"roleArn": role.arn})

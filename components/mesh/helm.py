@@ -1,4 +1,4 @@
-"""Istio Helm charts as Pulumi Releases: one place for repository, pinning, timeouts and rollback."""
+"""Istio Helm charts as Pulumi Releases: the mesh's chart repository (Helm or OCI) and version."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm_release import pinned_release
 from components.mesh.handle import MeshHandle
-
-HELM_HISTORY = 5
-"""Helm release revisions kept per release (rollback targets)."""
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,21 +44,16 @@ def istio_release(
     so no release is left `pending-install`.
     """
     oci = mesh.chart_repo.startswith("oci://")
-    return k8s.helm.v3.Release(
+    return pinned_release(
         resource_name,
-        k8s.helm.v3.ReleaseArgs(
-            name=release_name,
-            chart=f"{mesh.chart_repo.rstrip('/')}/{chart}" if oci else chart,
-            version=version or mesh.version,
-            repository_opts=None if oci else k8s.helm.v3.RepositoryOptsArgs(repo=mesh.chart_repo),
-            namespace=namespace,
-            create_namespace=False,
-            values=dict(values),
-            timeout=timeout_seconds,
-            atomic=True,
-            cleanup_on_fail=True,
-            skip_await=False,
-            max_history=HELM_HISTORY,
-        ),
-        opts,
+        release_name=release_name,
+        chart=f"{mesh.chart_repo.rstrip('/')}/{chart}" if oci else chart,
+        version=version or mesh.version,
+        repo=None if oci else mesh.chart_repo,
+        namespace=namespace,
+        values=values,
+        timeout_seconds=timeout_seconds,
+        opts=opts,
+        create_namespace=False,
+        skip_await=False,
     )

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.clusters.handle import ClusterHandle
+from components.helm_release import pinned_release
 
 # pulumi_aws / pulumi_gcp are imported where used: a kubeconfig-only stack never loads a cloud SDK.
 
@@ -380,22 +381,17 @@ class ClusterCaIssuer(pulumi.ComponentResource):
         values: dict[str, Any],
         after: list[pulumi.Resource],
     ) -> k8s.helm.v3.Release:
-        return k8s.helm.v3.Release(
+        return pinned_release(
             name,
-            k8s.helm.v3.ReleaseArgs(
-                name=chart,
-                chart=chart,
-                version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
-                namespace=CERT_MANAGER_NAMESPACE,
-                create_namespace=True,
-                values=values,
-                timeout=HELM_TIMEOUT_SECONDS,
-                atomic=True,
-                cleanup_on_fail=True,
-                max_history=5,
-            ),
-            cluster.opts(self, depends_on=after),
+            release_name=chart,
+            chart=chart,
+            version=version,
+            repo=repo,
+            namespace=CERT_MANAGER_NAMESPACE,
+            values=values,
+            timeout_seconds=HELM_TIMEOUT_SECONDS,
+            opts=cluster.opts(self, depends_on=after),
+            create_namespace=True,
         )
 
     def _pod_identity(

@@ -13,8 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-HELM_HISTORY = 5
-"""Helm release revisions kept per release (rollback targets)."""
+from components.helm_release import pinned_release
 
 
 @dataclass(frozen=True)
@@ -127,21 +126,16 @@ def chart_release(
 ) -> k8s.helm.v3.Release:
     """Install `pin` as Helm release `release_name`: waits for its resources up to `timeout_seconds`
     and rolls a failed install or upgrade back (`atomic`), so no release is left pending."""
-    return k8s.helm.v3.Release(
+    return pinned_release(
         resource_name,
-        k8s.helm.v3.ReleaseArgs(
-            name=release_name,
-            chart=pin.chart,
-            version=pin.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=pin.repo),
-            namespace=namespace,
-            create_namespace=False,
-            values=dict(values),
-            timeout=timeout_seconds,
-            atomic=True,
-            cleanup_on_fail=True,
-            skip_await=False,
-            max_history=HELM_HISTORY,
-        ),
-        opts,
+        release_name=release_name,
+        chart=pin.chart,
+        version=pin.version,
+        repo=pin.repo,
+        namespace=namespace,
+        values=values,
+        timeout_seconds=timeout_seconds,
+        opts=opts,
+        create_namespace=False,
+        skip_await=False,
     )

@@ -23,6 +23,7 @@ from components.gateways.kong.admin_access import (
 )
 from components.gateways.shared.in_cluster_gateway_args import CertManagerKeys
 from components.gateways.shared.k8s_objects import gateway_namespace, load_balancer_address, load_balancer_annotations
+from components.helm_release import pinned_release
 from components.mesh.handle import MeshHandle
 
 KONG_GATEWAY_IMAGE = "kong/kong-gateway"
@@ -243,12 +244,12 @@ class KongGateway(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         after: list[pulumi.Resource] = [ns, *access.ready, *(args.mesh.ready if args.in_mesh else [])]
-        self.release = k8s.helm.v3.Release(
+        self.release = pinned_release(
             f"{name}-release",
-            name=RELEASE_NAME,
+            release_name=RELEASE_NAME,
             chart=KONG_CHART,
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=KONG_CHART_REPO),
+            repo=KONG_CHART_REPO,
             namespace=args.namespace,
             values=kong_values(
                 RELEASE_NAME,
@@ -257,10 +258,9 @@ class KongGateway(pulumi.ComponentResource):
                 load_balancer_annotations(cluster),
                 AdminClientAuth(access.client_secret, access.ca_bundle, access.client_cert_hash, access.server_secret),
             ),
-            timeout=HELM_TIMEOUT_SECONDS,
-            cleanup_on_fail=True,
-            max_history=5,
+            timeout_seconds=HELM_TIMEOUT_SECONDS,
             opts=cluster.opts(self, after),
+            atomic=None,
         )
         self.namespace = args.namespace
         self.service_name = proxy_service_name(RELEASE_NAME)
