@@ -41,30 +41,11 @@ OUT="$ROOT/$KEY"
 STAMP="rev=$RECIPE_REV istio=$ISTIO_MODULE_VERSION src=$SRC_HASH"
 BINARY="$OUT/bin/istioctl"
 
-case "${1:-}" in
-  "") CACHED_ONLY=0 ;;
-  --cached) CACHED_ONLY=1 ;;
-  -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' && exit 0 ;;
-  *) die "unknown argument '$1' (usage: build-istioctl.sh [--cached])" ;;
-esac
-
-if component_complete "$OUT" "$STAMP" istioctl; then
-  log "cached istioctl found"
-  echo "$BINARY"
-  exit 0
-fi
-if ((CACHED_ONLY)); then
-  log "no istioctl built in $ROOT (run scripts/build-istioctl.sh to build it)"
-  exit 3
-fi
+serve_cached "${1:-}" "$OUT" "$STAMP" istioctl
 
 go_preflight "$MIN_GO" "istio.io/istio $ISTIO_MODULE_VERSION"
 lock_cache
-if component_complete "$OUT" "$STAMP" istioctl; then # another run finished it meanwhile
-  log "cached istioctl found"
-  echo "$BINARY"
-  exit 0
-fi
+serve_cached "" "$OUT" "$STAMP" istioctl # another run may have finished it meanwhile
 
 START=$(date +%s)
 go_env istioctl-build-cache

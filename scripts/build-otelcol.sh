@@ -32,30 +32,11 @@ OUT="$ROOT/$KEY"
 STAMP="rev=$RECIPE_REV version=$VERSION src=$SRC_HASH"
 BINARY="$OUT/bin/otelcol-meshgate"
 
-case "${1:-}" in
-  "") CACHED_ONLY=0 ;;
-  --cached) CACHED_ONLY=1 ;;
-  -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' && exit 0 ;;
-  *) die "unknown argument '$1' (usage: build-otelcol.sh [--cached])" ;;
-esac
-
-if component_complete "$OUT" "$STAMP" otelcol-meshgate; then
-  log "cached otelcol-meshgate found"
-  echo "$BINARY"
-  exit 0
-fi
-if ((CACHED_ONLY)); then
-  log "no otelcol-meshgate built in $ROOT (run scripts/build-otelcol.sh to build it)"
-  exit 3
-fi
+serve_cached "${1:-}" "$OUT" "$STAMP" otelcol-meshgate
 
 go_preflight "$MIN_GO" "the OpenTelemetry Collector $VERSION"
 lock_cache
-if component_complete "$OUT" "$STAMP" otelcol-meshgate; then # another run finished it meanwhile
-  log "cached otelcol-meshgate found"
-  echo "$BINARY"
-  exit 0
-fi
+serve_cached "" "$OUT" "$STAMP" otelcol-meshgate # another run may have finished it meanwhile
 
 START=$(date +%s)
 go_env otelcol-build-cache

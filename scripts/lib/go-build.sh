@@ -22,6 +22,28 @@ component_complete() { # component_complete <out dir> <stamp content> <binary...
   for b in "$@"; do [[ -x "$out/bin/$b" ]] || return 1; done
 }
 
+# serve_cached <first argument> <out dir> <stamp content> <binary name>: the `[--cached]` interface of a
+# single-binary build script. A complete cached build: print its path, exit 0. `--cached` without one:
+# exit 3. `-h`: print the script's usage (its header lines 2-8). Otherwise return and let it build.
+serve_cached() {
+  local arg=$1 out=$2 stamp=$3 name=$4 script
+  script="$(basename "$0")"
+  case "$arg" in
+    "" | --cached) ;;
+    -h | --help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' && exit 0 ;;
+    *) die "unknown argument '$arg' (usage: $script [--cached])" ;;
+  esac
+  if component_complete "$out" "$stamp" "$name"; then
+    log "cached $name found"
+    echo "$out/bin/$name"
+    exit 0
+  fi
+  if [[ "$arg" == --cached ]]; then
+    log "no $name built in $ROOT (run scripts/$script to build it)"
+    exit 3
+  fi
+}
+
 # go_preflight <min go> <why>: Go present and new enough (GOTOOLCHAIN=local: no download), flock present.
 go_preflight() {
   local min=$1 why=$2 ver
