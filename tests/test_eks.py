@@ -642,6 +642,14 @@ def test_cluster_autoscaler_with_pod_identity_and_a_policy_scoped_to_the_cluster
     trust = json.loads(role.get("assumeRolePolicy"))["Statement"][0]
     assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
     assert sorted(trust["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+    # Only this cluster's kube-system/cluster-autoscaler: the session tags EKS Pod Identity sets
+    # (AWS EKS user guide, "Pod Identity ... session tags"), as for the add-on roles.
+    assert trust["Condition"]["StringEquals"] == {
+        "aws:SourceAccount": "123456789012",
+        "aws:RequestTag/eks-cluster-name": cluster,
+        "aws:RequestTag/kubernetes-namespace": "kube-system",
+        "aws:RequestTag/kubernetes-service-account": "cluster-autoscaler",
+    }
     statements = json.loads(
         program.one("aws:iam/rolePolicy:RolePolicy", f"{cluster}-cluster-autoscaler-policy").get("policy")
     )["Statement"]

@@ -19,7 +19,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.clusters.aws_tags import aws_tags
-from components.clusters.eks_iam import assume_role_policy
+from components.clusters.eks_iam import pod_identity_trust
 from components.helm_release import pinned_release
 
 CHART = "cluster-autoscaler"
@@ -97,10 +97,12 @@ class EksAutoscaler(pulumi.ComponentResource):
         super().__init__("meshgate:clusters:EksAutoscaler", name, None, opts)
         cluster = args.cluster
         child = pulumi.ResourceOptions(parent=self)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         role = aws.iam.Role(
             f"{cluster}-autoscaler",  # auto-named: the provider adds 8 characters; IAM allows 64
             description=f"meshgate: cluster-autoscaler of EKS cluster {cluster} (EKS Pod Identity)",
-            assume_role_policy=assume_role_policy("pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession")),
+            # Only this cluster's kube-system/cluster-autoscaler may assume it (Pod Identity session tags).
+            assume_role_policy=pod_identity_trust(cluster, account, NAMESPACE, SERVICE_ACCOUNT),
             tags=aws_tags(cluster, f"{cluster}-autoscaler"),
             opts=child,
         )

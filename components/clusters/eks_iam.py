@@ -94,6 +94,28 @@ def node_role(cluster: str, partition: pulumi.Input[str], parent: pulumi.Resourc
     return service_role(cluster, "node", trust, NODE_POLICIES, partition, parent)
 
 
+def pod_identity_trust(
+    cluster_name: pulumi.Input[str], account: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """Trust for EKS Pod Identity as its guide gives it (`pods.eks.amazonaws.com`, AssumeRole and
+    TagSession), narrowed with the session tags Pod Identity sets (cluster name, namespace, service
+    account) and `aws:SourceAccount`: only that ServiceAccount of that cluster in this account."""
+    return pulumi.Output.all(cluster_name, account).apply(
+        lambda parts: assume_role_policy(
+            POD_IDENTITY_PRINCIPAL,
+            ("sts:AssumeRole", "sts:TagSession"),
+            {
+                "StringEquals": {
+                    "aws:SourceAccount": parts[1],
+                    "aws:RequestTag/eks-cluster-name": parts[0],
+                    "aws:RequestTag/kubernetes-namespace": namespace,
+                    "aws:RequestTag/kubernetes-service-account": service_account,
+                }
+            },
+        )
+    )
+
+
 def pod_identity_role(
     cluster: str,
     purpose: str,
@@ -104,26 +126,8 @@ def pod_identity_role(
     parent: pulumi.Resource,
 ) -> ServiceRole:
     """Role `<cluster>-<purpose>-role` with `policies`, assumable through EKS Pod Identity only by
-    kube-system/`service_account` of this cluster.
-
-    Trust as the EKS Pod Identity guide gives it (`pods.eks.amazonaws.com`, AssumeRole and
-    TagSession), narrowed with the session tags Pod Identity sets (cluster name, namespace,
-    service account) and `aws:SourceAccount`.
-    """
-    trust = pulumi.Output.from_input(account).apply(
-        lambda acct: assume_role_policy(
-            POD_IDENTITY_PRINCIPAL,
-            ("sts:AssumeRole", "sts:TagSession"),
-            {
-                "StringEquals": {
-                    "aws:SourceAccount": acct,
-                    "aws:RequestTag/eks-cluster-name": cluster,
-                    "aws:RequestTag/kubernetes-namespace": "kube-system",
-                    "aws:RequestTag/kubernetes-service-account": service_account,
-                }
-            },
-        )
-    )
+    kube-system/`service_account` of this cluster (`pod_identity_trust`)."""
+    trust = pod_identity_trust(cluster, account, "kube-system", service_account)
     return service_role(cluster, purpose, trust, policies, partition, parent)
 
 

@@ -400,24 +400,11 @@ class ClusterCaIssuer(pulumi.ComponentResource):
         import pulumi_aws as aws
 
         from components.clusters.aws_tags import aws_tags
-        from components.clusters.eks_iam import POD_IDENTITY_PRINCIPAL, assume_role_policy
+        from components.clusters.eks_iam import pod_identity_trust
 
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
         # Only this cluster's cert-manager/aws-privateca-issuer may assume it (Pod Identity session tags).
-        trust = pulumi.Output.all(account, eks_cluster_name).apply(
-            lambda parts: assume_role_policy(
-                POD_IDENTITY_PRINCIPAL,
-                ("sts:AssumeRole", "sts:TagSession"),
-                {
-                    "StringEquals": {
-                        "aws:SourceAccount": parts[0],
-                        "aws:RequestTag/eks-cluster-name": parts[1],
-                        "aws:RequestTag/kubernetes-namespace": CERT_MANAGER_NAMESPACE,
-                        "aws:RequestTag/kubernetes-service-account": AWS_ISSUER_SERVICE_ACCOUNT,
-                    }
-                },
-            )
-        )
+        trust = pod_identity_trust(eks_cluster_name, account, CERT_MANAGER_NAMESPACE, AWS_ISSUER_SERVICE_ACCOUNT)
         role, policy = self._pca_role(cluster, f"EKS cluster {cluster} (EKS Pod Identity)", trust, ca_arn)
         return aws.eks.PodIdentityAssociation(
             f"{cluster}-pca-issuer-identity",
