@@ -5,6 +5,9 @@ import pulumi
 from stacks.config import ConfigError, load
 from stacks.config_rules import warnings
 from stacks.platform import build
+from stacks.sdk_overhead import reduce as reduce_sdk_overhead
+
+reduce_sdk_overhead()
 
 try:
     config = load()

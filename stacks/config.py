@@ -131,6 +131,16 @@ def _api_path(value: str) -> str:
     return value
 
 
+RESERVED_API_PREFIX = "meshgate-"
+"""Objects meshgate adds next to the APIs' own (e.g. the `meshgate-https-redirect` HTTPRoute) carry this prefix."""
+
+
+def _api_name(value: str) -> str:
+    if value.startswith(RESERVED_API_PREFIX):
+        raise ValueError(f"must not start with {RESERVED_API_PREFIX!r} (reserved for objects meshgate adds)")
+    return value
+
+
 def _pinned_image(value: str) -> str:
     import re
 
@@ -476,7 +486,7 @@ DEFAULT_SLO = SloSpec()
 class ApiSpec(_Model):
     """One entry of the API catalogue; every scenario turns it into a route."""
 
-    name: DnsLabel
+    name: Annotated[DnsLabel, AfterValidator(_api_name)]
     path: Annotated[str, AfterValidator(_api_path)] = Field(description="path prefix, e.g. /orders; unique")
     cluster: DnsLabel = Field(description="cluster where the backend service runs")
     service: BackendRef

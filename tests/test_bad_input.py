@@ -276,6 +276,13 @@ CASES: list[tuple[str, str, list[Change], str]] = [
     ),
     ("api-path-trailing-slash", "dev", [(["meshgate:apis", 0, "path"], "/orders/")], "meshgate:apis[0].path"),
     ("api-path-wildcard", "dev", [(["meshgate:apis", 0, "path"], "/orders/*")], "meshgate:apis[0].path"),
+    # would be the same object as the namespace's https-redirect HTTPRoute (gateway-api scenario)
+    (
+        "api-name-reserved",
+        "dev",
+        [(["meshgate:apis", 0, "name"], "meshgate-https-redirect")],
+        "meshgate:apis[0].name",
+    ),
     ("api-service-missing", "dev", [(["meshgate:apis", 0, "service"], DELETE)], "meshgate:apis[0].service"),
     (
         "api-service-name-case",

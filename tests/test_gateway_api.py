@@ -80,7 +80,14 @@ def test_tls_secret_is_secret() -> None:
 def test_one_httproute_per_api_each_after_the_crds() -> None:
     for program in programs():
         every = {r.get("metadata.name"): r for r in kind(program, "HTTPRoute")}
-        routes = {name: r for name, r in every.items() if not name.endswith("-https-redirect")}
+        routes = {name: r for name, r in every.items() if name != "meshgate-https-redirect"}
+        redirected = {
+            m["path"]["value"]
+            for rule in (
+                every["meshgate-https-redirect"].get("spec.rules") if "meshgate-https-redirect" in every else []
+            )
+            for m in rule["matches"]
+        }
         assert len(routes) == len(program.plain_outputs["curl"])
         (file,) = crds(program)
         for name, route in routes.items():
@@ -92,7 +99,7 @@ def test_one_httproute_per_api_each_after_the_crds() -> None:
                 "name": "meshgate",
                 "namespace": "meshgate-gateway",
             }
-            if f"{name}-https-redirect" in every:  # a credentialed API: the https listener only
+            if f"/{name}" in redirected:  # a credentialed API: the https listener only
                 parent["sectionName"] = "https"
             assert route.get("spec.parentRefs") == [parent]
             assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": f"/{name}"}}]
@@ -189,3 +196,54 @@ def test_auth_key_is_rejected_before_any_resource(scenario: str) -> None:
         pulumi.RunError, match=r"^meshgate:apis\[1\]\.auth key is not supported by scenario gateway-api"
     ):
         evaluate(config)
+
+
+def test_https_redirects_fold_per_namespace_within_the_httproute_limits() -> None:
+    """Credentialed APIs' paths redirect from the HTTP listener through one HTTPRoute per app namespace.
+
+    Limits from the Gateway API v1.6.1 standard-channel HTTPRoute CRD: `rules[].matches` has
+    maxItems 64 and a CEL rule allows at most 128 matches over all rules of a route; a namespace with
+    more credentialed APIs gets a second route.
+    """
+    from components.gateways.gateway_api.scenario import https_redirects
+    from components.gateways.shared.catalogue import Route
+
+    def route(i: int, namespace: str, auth: str) -> Route:
+        return Route(
+            name=f"api-{i}",
+            path=f"/api-{i}",
+            cluster="local",
+            namespace=namespace,
+            service=f"svc-{i}",
+            port=8080,
+            target_port=8080,
+            auth=auth,  # type: ignore[arg-type]
+            rate_limit_per_minute=None,
+            jwt=None,
+            demo=False,
+        )
+
+    routes = [route(i, "team-a", "jwt") for i in range(300)]
+    routes += [route(1000 + i, "team-b", "jwt" if i % 2 else "none") for i in range(10)]
+    found = https_redirects(routes, "meshgate-gateway")
+    names = [(namespace, name) for name, namespace, _ in found]
+    assert names == [
+        ("team-a", "meshgate-https-redirect"),
+        ("team-a", "meshgate-https-redirect-2"),
+        ("team-a", "meshgate-https-redirect-3"),
+        ("team-b", "meshgate-https-redirect"),
+    ]
+    matched: list[str] = []
+    for _, _, spec in found:
+        assert spec["parentRefs"][0]["sectionName"] == "http"
+        rules = spec["rules"]
+        assert all(len(rule["matches"]) <= 64 for rule in rules)
+        assert sum(len(rule["matches"]) for rule in rules) <= 128
+        for rule in rules:
+            assert "backendRefs" not in rule
+            assert rule["filters"] == [
+                {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+            ]
+            matched += [m["path"]["value"] for m in rule["matches"] if m["path"]["type"] == "PathPrefix"]
+    credentialed = [r.path for r in routes if r.auth == "jwt"]
+    assert sorted(matched) == sorted(credentialed)  # each credentialed path once, no public one

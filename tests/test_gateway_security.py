@@ -146,14 +146,14 @@ def test_gateway_api_credentialed_routes_attach_to_the_https_listener() -> None:
     assert {(x["name"], x["protocol"]) for x in listeners} == {("http", "HTTP"), ("https", "HTTPS")}
     assert [p["sectionName"] for p in routes["orders"].get("spec.parentRefs")] == ["https"]
     assert all("sectionName" not in p for p in routes["payments"].get("spec.parentRefs"))  # both listeners
-    redirect = routes["orders-https-redirect"]
+    redirect = routes["meshgate-https-redirect"]  # one per app namespace, every credentialed path of it
     assert redirect.get("metadata.namespace") == "shop"
     assert [p["sectionName"] for p in redirect.get("spec.parentRefs")] == ["http"]
     (rule,) = redirect.get("spec.rules")
     assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/orders"}}]
     assert rule["filters"] == [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]
     assert "backendRefs" not in rule  # nothing is forwarded from port 80
-    assert set(routes) == {"orders", "payments", "catalog", "orders-https-redirect"}
+    assert set(routes) == {"orders", "payments", "catalog", "meshgate-https-redirect"}
 
 
 def test_gateway_api_redirect_is_not_denied_by_the_edge_policy() -> None:

@@ -67,8 +67,8 @@ EXPECTED = [
         "jwt",
         {"Ingress": 1, "Service": 1, "AuthorizationPolicy": 1, "RequestAuthentication": 1},
     ),
-    # + the https-redirect HTTPRoute on the http listener (credentials never travel over port 80)
-    ("gateway-api", "jwt", {"HTTPRoute": 2, "AuthorizationPolicy": 1}),
+    # the path joins its namespace's `meshgate-https-redirect` HTTPRoute (no object per API)
+    ("gateway-api", "jwt", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
     ("gateway-api", "none", {"HTTPRoute": 1, "AuthorizationPolicy": 1}),
 ]
 

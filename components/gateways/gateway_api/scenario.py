@@ -153,23 +153,52 @@ def issuer_resource_name(jwt: Jwt) -> str:
     return f"jwt-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
-def https_redirect_spec(route: Route, gateway_ns: str) -> dict[str, Any]:
-    """On the HTTP listener only: the API's paths answer with a redirect to the same URL over https (port 443)."""
+REDIRECT_ROUTE = "meshgate-https-redirect"
+MAX_MATCHES_PER_RULE = 64
+MAX_MATCHES_PER_ROUTE = 128
+"""Gateway API's HTTPRoute CRD (v1.6.1, standard channel): `rules[].matches` maxItems 64, and a CEL rule
+caps the matches of all rules of one route at 128."""
+
+
+def https_redirects(routes: list[Route], gateway_ns: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, namespace, spec) of the HTTPRoutes that redirect the credentialed APIs' paths on the HTTP listener.
+
+    One route per app namespace holds the path prefixes of that namespace's credentialed APIs (a
+    second, `-2`, ... only past the CRD's 128 matches per route), not one route per API: the
+    redirect is the same for every path, and a 1,000-API catalogue keeps ~10 of these objects
+    instead of ~500. Each path keeps its own PathPrefix match, so the longest-prefix precedence
+    against the APIs served on port 80 is the same as with a route per API.
+    """
+    by_namespace: dict[str, list[str]] = {}
+    for route in routes:
+        if route.credentialed:
+            by_namespace.setdefault(route.namespace, [])
+            if route.path not in by_namespace[route.namespace]:
+                by_namespace[route.namespace].append(route.path)
+    out: list[tuple[str, str, dict[str, Any]]] = []
+    for namespace, paths in by_namespace.items():
+        for first in range(0, len(paths), MAX_MATCHES_PER_ROUTE):
+            chunk = paths[first : first + MAX_MATCHES_PER_ROUTE]
+            name = REDIRECT_ROUTE if first == 0 else f"{REDIRECT_ROUTE}-{first // MAX_MATCHES_PER_ROUTE + 1}"
+            out.append((name, namespace, https_redirect_spec(chunk, gateway_ns)))
+    return out
+
+
+def https_redirect_spec(paths: list[str], gateway_ns: str) -> dict[str, Any]:
+    """On the HTTP listener only: these path prefixes answer with a redirect to the same URL over https (port 443)."""
+    redirect = {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": REDIRECT_STATUS}}
     return {
         "parentRefs": [_parent(gateway_ns, HTTP_LISTENER)],
         "rules": [
             {
-                "matches": [{"path": {"type": "PathPrefix", "value": route.path}}],
-                "filters": [
-                    {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": REDIRECT_STATUS}}
+                "matches": [
+                    {"path": {"type": "PathPrefix", "value": p}} for p in paths[first : first + MAX_MATCHES_PER_RULE]
                 ],
+                "filters": [redirect],
             }
+            for first in range(0, len(paths), MAX_MATCHES_PER_RULE)
         ],
     }
-
-
-def redirect_name(route: Route) -> str:
-    return f"{route.name}-https-redirect"
 
 
 def edge_authorization_spec(routes: list[Route]) -> dict[str, Any]:
@@ -356,17 +385,17 @@ class GatewayApiGateway(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[*crds, args.namespaces[(args.cluster, route.namespace)], gateway],
             )
-            if route.credentialed:
-                custom_resource(
-                    GATEWAY_API,
-                    "HTTPRoute",
-                    redirect_name(route),
-                    route.namespace,
-                    https_redirect_spec(route, spec.namespace),
-                    cluster=cluster,
-                    parent=self,
-                    depends_on=[*crds, args.namespaces[(args.cluster, route.namespace)], gateway],
-                )
+        for redirect, namespace, redirect_spec in https_redirects(args.routes, spec.namespace):
+            custom_resource(
+                GATEWAY_API,
+                "HTTPRoute",
+                redirect,
+                namespace,
+                redirect_spec,
+                cluster=cluster,
+                parent=self,
+                depends_on=[*crds, args.namespaces[(args.cluster, namespace)], gateway],
+            )
         for jwt in gateway_issuers(args.routes):
             request_authentication(
                 issuer_resource_name(jwt),
