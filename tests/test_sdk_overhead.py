@@ -1,6 +1,6 @@
-"""stacks/sdk_overhead.py: debug log round trips and stack walks dropped, everything else kept.
+"""stacks/sdk_overhead.py: the per-resource stack walk skipped, debug messages kept.
 
-The hooks are private names of the pinned Pulumi SDK (requirements.txt); these tests fail when an
+The hook is a private name of the pinned Pulumi SDK (requirements.txt); these tests fail when an
 SDK upgrade moves them, instead of letting the program silently pay the cost again.
 """
 
@@ -41,22 +41,6 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> RecordingEngine:
 
 def test_the_pinned_sdk_has_both_hooks() -> None:
     assert callable(sdk_resource._get_stack_trace)
-    assert callable(sdk_settings.get_engine)
-    # register_resource still logs at DEBUG through pulumi.log (the cost this module removes)
-    import inspect
-
-    assert "log.debug(" in inspect.getsource(sdk_resource.register_resource)
-
-
-def test_debug_messages_are_dropped_and_the_rest_reach_the_engine(engine: RecordingEngine) -> None:
-    assert sdk_overhead.reduce({}) is True
-    pulumi.log.debug("registering resource: ty=x")
-    pulumi.log.info("hello")
-    pulumi.log.warn("careful")
-    pulumi.log.error("broken")
-    assert engine.logged == [(engine_pb2.INFO, "hello"), (engine_pb2.WARNING, "careful"), (engine_pb2.ERROR, "broken")]
-    # other engine calls pass through unchanged
-    assert sdk_settings.get_engine().GetRootResource(None) == "root"  # type: ignore[union-attr]
 
 
 class _Resource:
@@ -85,13 +69,12 @@ def test_no_stack_is_walked_for_a_resource(engine: RecordingEngine) -> None:
 def test_the_environment_variable_keeps_the_sdk_as_it_is(engine: RecordingEngine) -> None:
     before = sdk_resource._get_stack_trace
     assert sdk_overhead.reduce({sdk_overhead.KEEP: "1"}) is False
-    pulumi.log.debug("kept")
-    assert engine.logged == [(engine_pb2.DEBUG, "kept")]
     assert sdk_resource._get_stack_trace is before
+    assert len(_ConfigMap().trace.frames) > 0
 
 
-def test_reducing_twice_wraps_the_engine_once(engine: RecordingEngine) -> None:
+def test_debug_messages_still_reach_the_engine(engine: RecordingEngine) -> None:
+    """Kept on purpose: they pace the SDK's event loop (see the module docstring)."""
     sdk_overhead.reduce({})
-    first = sdk_settings.get_engine()
-    sdk_overhead.reduce({})
-    assert sdk_settings.get_engine() is first
+    pulumi.log.debug("registering resource: ty=x")
+    assert engine.logged == [(engine_pb2.DEBUG, "registering resource: ty=x")]
