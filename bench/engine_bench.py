@@ -141,12 +141,28 @@ def _classify(pid: int) -> tuple[str, int] | None:
     return None
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU of one process so far (/proc/<pid>/stat fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 class TreeSampler:
-    """Peak summed RSS per class (engine, program, driver) of a process tree, sampled every 0.2 s."""
+    """Peak summed RSS and CPU seconds per class (engine, program, driver) of a process tree, sampled every 0.2 s.
+
+    CPU is each process's last sample, so a process loses at most its final 0.2 s.
+    """
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.peak_mb: dict[str, float] = {"engine": 0.0, "program": 0.0, "driver": 0.0}
+        self._cpu: dict[int, tuple[str, float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -171,10 +187,21 @@ class TreeSampler:
                 found = _classify(pid)
                 if found is not None:
                     totals[found[0]] += found[1] / 1024
+                    cpu = _cpu_seconds(pid)
+                    if cpu is not None:
+                        self._cpu[pid] = (found[0], cpu)
                 todo.extend(tree.get(pid, []))
             for k, v in totals.items():
                 self.peak_mb[k] = max(self.peak_mb[k], v)
             self._stop.wait(0.2)
+
+    @property
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds per class over the processes seen."""
+        out = {k: 0.0 for k in self.peak_mb}
+        for kind, seconds in self._cpu.values():
+            out[kind] += seconds
+        return out
 
 
 # --------------------------------------------------------------------------- running steps
@@ -191,6 +218,7 @@ class Step:
     peak_mb: dict[str, float]
     ok: bool
     cpu_s: float = 0.0  # user + system CPU of the whole process tree (waited-for descendants): load-independent
+    cpu_by_class: dict[str, float] = field(default_factory=dict)  # engine (CLI + plugins) / program / driver
     changes: dict[str, int] = field(default_factory=dict)
     checkpoints: str | None = None
     error: str | None = None
@@ -210,7 +238,16 @@ def _run(name: str, argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[St
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    step = Step(name, seconds, load_before, os.getloadavg()[0], dict(sampler.peak_mb), proc.returncode == 0, cpu_s=cpu)
+    step = Step(
+        name,
+        seconds,
+        load_before,
+        os.getloadavg()[0],
+        dict(sampler.peak_mb),
+        proc.returncode == 0,
+        cpu_s=cpu,
+        cpu_by_class=sampler.cpu_s,
+    )
     if proc.returncode != 0:
         step.error = (err or out)[-2000:]
     return step, out

@@ -109,6 +109,26 @@ def engine_section(results: dict[str, Any]) -> str:
         f"{_f(fits.get('state_bytes'))}.",
         "",
     ]
+    split = [p for p in points if p["steps"]["preview"].get("cpu_by_class")]
+    if split:
+        lines += [
+            "### Where a first preview's CPU goes",
+            "",
+            "CPU seconds per process class, sampled from `/proc` every 0.2 s during the first `preview` (a process "
+            "loses at most its last 0.2 s): the engine (`pulumi` CLI + the Kubernetes provider plugin), the program "
+            "(meshgate's Python process, driven by the Pulumi SDK) and the driver (the pipeline CLI and its Automation "
+            "API event reader). The program is one Python thread; the engine runs beside it on the other core.",
+            "",
+            "| APIs | resources | engine + plugins (s) | program (s) | driver (s) | program per resource (ms) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for p in split:
+            c = p["steps"]["preview"]["cpu_by_class"]
+            lines.append(
+                f"| {p['apis']} | {p['resources']} | {_s(c.get('engine'))} | {_s(c.get('program'))} | "
+                f"{_s(c.get('driver'))} | {1000 * c.get('program', 0) / max(p['resources'], 1):.1f} |"
+            )
+        lines.append("")
     ckpt = results.get("checkpoints") or []
     if ckpt:
         lines += [
