@@ -154,14 +154,39 @@ ENGINE_RESULTS = ROOT / "bench" / "engine_results.json"
 
 def engine_summary(results: dict[str, Any]) -> str:
     """docs/performance.md: the real-engine summary (from bench/engine_results.json)."""
+    from bench.engine_bench import GOAL_APIS, GOALS, STEPS
     from bench.engine_report import summary_table
 
     started = results.get("started_utc", "?")
-    return (
+    text = (
         f"Run of {started} ({results.get('pulumi_version', '?')}, {results.get('cpus', '?')} CPUs shared with "
         "other work: the `load` column is the 1-minute load average before the first preview; CPU is user + system "
         "seconds of the whole process tree, which the load does not inflate).\n\n" + summary_table(results).rstrip()
     )
+    goal = next((p for p in results["points"] if p["apis"] == GOAL_APIS), None)
+    if goal is not None:
+        preview, up = goal["steps"]["preview"]["seconds"], goal["steps"]["up"]["seconds"]
+        runs = goal.get("preview_runs") or [preview]
+        fits = results.get("fits") or {}
+        worst = max((fits[s] for s in STEPS if fits.get(s) is not None), default=None)
+        measured = f"median of {', '.join(f'{x:.1f}' for x in runs)} s" if len(runs) > 1 else "one run"
+        text += (
+            f"\n\nAt {GOAL_APIS:,} APIs: first preview {preview:.1f} s ({measured}; "
+            f"goal ≤ {GOALS['preview_1000_s']:.0f} s: "
+            f"{_met(preview <= GOALS['preview_1000_s'])}), `up` {up:.1f} s (goal ≤ {GOALS['up_1000_s']:.0f} s: "
+            f"{_met(up <= GOALS['up_1000_s'])})"
+        )
+        if worst is not None:
+            met = _met(worst <= GOALS["exponent"])
+            text += f"; largest growth exponent {worst:.2f} (goal ≤ {GOALS['exponent']}: {met})"
+        split = goal["steps"]["preview"].get("cpu_by_class") or {}
+        if split:
+            text += (
+                f". CPU of that preview: engine + plugins {split.get('engine', 0):.1f} s, program "
+                f"{split.get('program', 0):.1f} s, driver {split.get('driver', 0):.1f} s"
+            )
+        text += "."
+    return text
 
 
 ENGINE_BLOCKS: dict[str, tuple[Path, Callable[[dict[str, Any]], str]]] = {

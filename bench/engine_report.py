@@ -85,6 +85,15 @@ def engine_section(results: dict[str, Any]) -> str:
             f"{_mb(peak['engine'])} / {_mb(peak['program'])} / {_mb(peak['driver'])} | "
             f"{s['up'].get('checkpoints') or '-'} | {'yes' if ok else '**no**: ' + '; '.join(why)} |"
         )
+    for p in points:
+        if len(p.get("preview_runs") or []) > 1:
+            runs = ", ".join(_s(x) for x in p["preview_runs"])
+            floor_runs = ", ".join(_s(x) for x in p.get("floor_preview_runs") or [])
+            lines += [
+                "",
+                f"At {p['apis']} APIs the first preview ran {len(p['preview_runs'])} times on the same fresh stack "
+                f"and the table shows the median: {runs} s (floor: {floor_runs} s).",
+            ]
     lines += [
         "",
         f"Goals: 1,000 APIs first preview ≤ {GOALS['preview_1000_s']:.0f} "
