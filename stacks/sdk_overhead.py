@@ -23,12 +23,13 @@ outputs in flight.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pulumi
 from pulumi.runtime.proto import source_pb2
 
 KEEP = "MESHGATE_SDK_DIAGNOSTICS"
+_sdk_stack_trace: Callable[[], source_pb2.StackTrace] | None = None
 
 
 def _empty_stack_trace() -> source_pb2.StackTrace:
@@ -44,5 +45,15 @@ def reduce(environ: Mapping[str, str] = os.environ) -> bool:
     if not callable(getattr(sdk_resource, "_get_stack_trace", None)):
         pulumi.log.info(f"meshgate: the Pulumi SDK changed; its per-resource stack walk is kept ({KEEP})")
         return False
+    global _sdk_stack_trace
+    if _sdk_stack_trace is None:
+        _sdk_stack_trace = sdk_resource._get_stack_trace  # pyright: ignore[reportPrivateUsage]
     sdk_resource._get_stack_trace = _empty_stack_trace  # pyright: ignore[reportPrivateUsage]
     return True
+
+
+def sdk_stack_trace() -> Callable[[], source_pb2.StackTrace]:
+    """The SDK's own stack walk, also after `reduce()` replaced it in this process."""
+    from pulumi.runtime import resource as sdk_resource
+
+    return _sdk_stack_trace or sdk_resource._get_stack_trace  # pyright: ignore[reportPrivateUsage]

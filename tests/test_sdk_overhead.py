@@ -35,7 +35,8 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> RecordingEngine:
     fake = RecordingEngine()
     settings: Any = sdk_settings.SETTINGS
     monkeypatch.setattr(settings, "engine", fake)
-    monkeypatch.setattr(sdk_resource, "_get_stack_trace", sdk_resource._get_stack_trace)
+    # the SDK's own walk (another test may have run the program, which calls reduce())
+    monkeypatch.setattr(sdk_resource, "_get_stack_trace", sdk_overhead.sdk_stack_trace())
     return fake
 
 
