@@ -6,7 +6,9 @@ from stacks.config import ConfigError, load
 from stacks.config_rules import warnings
 from stacks.platform import build
 from stacks.sdk_overhead import reduce as reduce_sdk_overhead
+from stacks.sdk_overhead import relax_gc
 
+relax_gc()
 reduce_sdk_overhead()
 
 try:

@@ -34,6 +34,9 @@ def _reset_peak() -> None:
 
 
 def main(argv: list[str]) -> None:
+    from stacks.sdk_overhead import relax_gc
+
+    relax_gc()  # as the program's __main__ does
     _reset_peak()
     base_rss_kb = _status_kb("VmRSS")
     if argv[0] == "stack":

@@ -1,5 +1,16 @@
-"""One per-resource cost of the Pulumi Python SDK that a large catalogue pays and nobody reads.
+"""Costs of the Pulumi Python SDK that grow with the catalogue: the garbage collector's scans, and a
+per-resource stack walk nobody reads.
 
+**Garbage collection.** The SDK keeps every resource's outputs, futures and callbacks alive to the
+end of the run (tens of objects per resource), and CPython's cyclic collector, at its default
+thresholds (700, 10, 10), scans the young objects every 700 allocations and the older generations
+every 10 of those, so the work per collection grows with the heap. `relax_gc()` raises the
+thresholds to `GC_THRESHOLDS`; measured through the real engine (1,000 APIs, 2,042 resources,
+first preview, `pulumi` CLI, alternating runs): program CPU 15.6-16.1 s with the defaults,
+10.0-13.5 s with these thresholds, preview 24.8-25.1 s -> 18.6-23.3 s. Cycles are still collected,
+only less often.
+
+**Stack walk.**
 For every resource the SDK walks the Python stack (`traceback.extract_stack`, which reads the
 source line of every frame and turns every file name into a URI) to send the engine a stack
 trace and the position of the line that created the resource; the engine keeps the position in
@@ -22,6 +33,7 @@ outputs in flight.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Mapping
 
@@ -29,7 +41,15 @@ import pulumi
 from pulumi.runtime.proto import source_pb2
 
 KEEP = "MESHGATE_SDK_DIAGNOSTICS"
+GC_THRESHOLDS = (50_000, 50, 1_000)
+"""Collect the youngest generation every 50,000 net allocations, the middle one every 50 of those, the
+oldest every 1,000 of those (CPython also skips a full collection while few long-lived objects are new)."""
 _sdk_stack_trace: Callable[[], source_pb2.StackTrace] | None = None
+
+
+def relax_gc() -> None:
+    """Run the cyclic garbage collector less often for this program run (`GC_THRESHOLDS`)."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _empty_stack_trace() -> source_pb2.StackTrace:

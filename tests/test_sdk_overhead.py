@@ -79,3 +79,15 @@ def test_debug_messages_still_reach_the_engine(engine: RecordingEngine) -> None:
     sdk_overhead.reduce({})
     pulumi.log.debug("registering resource: ty=x")
     assert engine.logged == [(engine_pb2.DEBUG, "registering resource: ty=x")]
+
+
+def test_relax_gc_raises_every_threshold_of_the_collector() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    try:
+        sdk_overhead.relax_gc()
+        assert all(new > old for new, old in zip(gc.get_threshold(), (700, 10, 10), strict=True))
+        assert gc.isenabled()  # less often, never off: cycles are still collected
+    finally:
+        gc.set_threshold(*before)
