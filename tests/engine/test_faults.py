@@ -99,6 +99,14 @@ def kill_all(tag: str) -> None:
     raise AssertionError(f"processes of run {tag} survive SIGKILL: {marked_processes(tag)}")
 
 
+def signal_all(tag: str, sig: int) -> None:
+    """Send `sig` to every process of a run; two sweeps, so a process forked during the first gets it too."""
+    for _ in range(2):
+        for entry in marked_processes(tag):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.split()[0]), sig)
+
+
 class Pipeline:
     """Runs `python -m stacks.pipeline` in the project copy and signals it at chosen points."""
 
@@ -116,7 +124,9 @@ class Pipeline:
     ) -> Run:
         """Run the pipeline; after `after` stderr lines starting with `counting`, send `signals` (SIGINT then SIGTERM
         back to back: a first and a second signal), or SIGKILL every process of the run (`kill_tree`), or call
-        `alongside()` (another run, while this one is in the middle of its update)."""
+        `alongside()` (another run, while this one is in the middle of its update: every process of this run is
+        stopped with SIGSTOP meanwhile and continued after, so it still holds the stack's lock however fast the
+        rest of its update would have gone)."""
         tag = uuid.uuid4().hex
         env = {**self.project.env, MARKER: tag}
         process = subprocess.Popen(
@@ -144,7 +154,11 @@ class Pipeline:
                     if kill_tree:
                         kill_all(tag)
                     elif alongside is not None:
-                        alongside()
+                        signal_all(tag, signal.SIGSTOP)
+                        try:
+                            alongside()
+                        finally:
+                            signal_all(tag, signal.SIGCONT)
                     else:
                         for sig in signals:  # two different signals are both delivered, in number order
                             process.send_signal(sig)
